@@ -1,0 +1,287 @@
+// A thin REST client: @kubernetes/client-node supplies credentials and TLS (applyToHTTPSOptions),
+// node:https carries the requests. Every object is addressed by its full REST path.
+import https from "node:https";
+import http from "node:http";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { loadKubeConfig, type KubeConfigOptions } from "./config.js";
+import {
+  resourcePath,
+  type KubeList,
+  type KubeObject,
+  type ResourceType,
+} from "./resources.js";
+
+export interface KubeStatus {
+  kind?: string;
+  status?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+  details?: { name?: string; group?: string; kind?: string; causes?: unknown[] };
+}
+
+/** An error answered by the API server, with its HTTP code and Status object. */
+export class KubeApiError extends Error {
+  constructor(
+    readonly code: number,
+    readonly status: KubeStatus,
+    readonly method: string,
+    readonly path: string,
+  ) {
+    super(status.message || `${method} ${path}: HTTP ${code}`);
+    this.name = "KubeApiError";
+  }
+  get reason(): string | undefined {
+    return this.status.reason;
+  }
+}
+
+/** The cluster could not be reached at all (connection refused, TLS failure, DNS, …). */
+export class KubeUnreachableError extends Error {
+  constructor(
+    readonly server: string,
+    cause: unknown,
+  ) {
+    super(`cannot reach the cluster at ${server}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = "KubeUnreachableError";
+  }
+}
+
+export type PatchType = "merge" | "json" | "apply";
+
+const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
+  merge: "application/merge-patch+json",
+  json: "application/json-patch+json",
+  apply: "application/apply-patch+yaml",
+};
+
+export interface RequestOptions {
+  body?: unknown;
+  query?: Record<string, string | number | boolean | undefined>;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  fieldManager?: string;
+}
+
+export interface ListOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+}
+
+export class KubeClient {
+  private readonly agent: https.Agent | http.Agent;
+
+  private constructor(
+    readonly kubeConfig: KubeConfig,
+    readonly server: string,
+    readonly defaultNamespace: string,
+    private readonly requestOptions: https.RequestOptions,
+  ) {
+    const isHttps = server.startsWith("https:");
+    this.agent = isHttps
+      ? new https.Agent({ keepAlive: true, maxSockets: 16, ...(pickTls(requestOptions) as https.AgentOptions) })
+      : new http.Agent({ keepAlive: true, maxSockets: 16 });
+  }
+
+  static async fromConfig(options: KubeConfigOptions = {}): Promise<KubeClient> {
+    const resolved = await loadKubeConfig(options);
+    return KubeClient.fromKubeConfig(resolved.kubeConfig, resolved.namespace);
+  }
+
+  static async fromKubeConfig(kubeConfig: KubeConfig, namespace = "default"): Promise<KubeClient> {
+    const cluster = kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error("kubeconfig has no current cluster");
+    const opts: https.RequestOptions = {};
+    await kubeConfig.applyToHTTPSOptions(opts);
+    return new KubeClient(kubeConfig, cluster.server.replace(/\/$/, ""), namespace, opts);
+  }
+
+  /** Releases keep-alive sockets so a process can exit promptly. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const res = await this.send(method, path, options);
+    const text = await readBody(res);
+    const code = res.statusCode ?? 0;
+    if (code >= 400) throw new KubeApiError(code, parseStatus(text, code), method, path);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** Opens a streaming request (used by watches); the caller consumes the response. */
+  async stream(path: string, options: RequestOptions = {}): Promise<http.IncomingMessage> {
+    const res = await this.send("GET", path, options);
+    const code = res.statusCode ?? 0;
+    if (code >= 400) {
+      const text = await readBody(res);
+      throw new KubeApiError(code, parseStatus(text, code), "GET", path);
+    }
+    return res;
+  }
+
+  private send(method: string, path: string, options: RequestOptions): Promise<http.IncomingMessage> {
+    const url = new URL(this.server + path + queryString(options.query));
+    const headers: Record<string, string> = {
+      Accept: "application/json",
+      ...(this.requestOptions.headers as Record<string, string> | undefined),
+    };
+    let payload: string | undefined;
+    if (options.body !== undefined) {
+      payload = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
+      headers["Content-Type"] = options.contentType ?? "application/json";
+      headers["Content-Length"] = String(Buffer.byteLength(payload));
+    }
+    const mod = url.protocol === "https:" ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = mod.request(
+        {
+          ...pickTls(this.requestOptions),
+          method,
+          hostname: url.hostname,
+          port: url.port,
+          path: url.pathname + url.search,
+          headers,
+          agent: this.agent,
+          signal: options.signal,
+        },
+        resolve,
+      );
+      req.on("error", (err: NodeJS.ErrnoException) => {
+        if (err.name === "AbortError") reject(err);
+        else reject(new KubeUnreachableError(this.server, err));
+      });
+      if (payload !== undefined) req.write(payload);
+      req.end();
+    });
+  }
+
+  // ---- typed conveniences over request() ----
+
+  get<T extends KubeObject = KubeObject>(type: ResourceType, name: string, namespace?: string): Promise<T> {
+    return this.request<T>("GET", resourcePath(type, namespace, name));
+  }
+
+  /** GET that answers undefined for 404 instead of throwing. */
+  async getIfExists<T extends KubeObject = KubeObject>(
+    type: ResourceType,
+    name: string,
+    namespace?: string,
+  ): Promise<T | undefined> {
+    try {
+      return await this.get<T>(type, name, namespace);
+    } catch (err) {
+      if (err instanceof KubeApiError && err.code === 404) return undefined;
+      throw err;
+    }
+  }
+
+  list<T extends KubeObject = KubeObject>(
+    type: ResourceType,
+    namespace?: string,
+    options: ListOptions = {},
+  ): Promise<KubeList<T>> {
+    return this.request<KubeList<T>>("GET", resourcePath(type, namespace), { query: { ...options } });
+  }
+
+  create<T extends KubeObject = KubeObject>(type: ResourceType, body: KubeObject, options: WriteOptions = {}): Promise<T> {
+    return this.request<T>("POST", resourcePath(type, body.metadata.namespace), {
+      body,
+      query: writeQuery(options),
+    });
+  }
+
+  replace<T extends KubeObject = KubeObject>(
+    type: ResourceType,
+    body: KubeObject,
+    options: WriteOptions & { subresource?: string } = {},
+  ): Promise<T> {
+    return this.request<T>(
+      "PUT",
+      resourcePath(type, body.metadata.namespace, body.metadata.name, options.subresource),
+      { body, query: writeQuery(options) },
+    );
+  }
+
+  patch<T extends KubeObject = KubeObject>(
+    type: ResourceType,
+    name: string,
+    namespace: string | undefined,
+    patch: unknown,
+    options: WriteOptions & { patchType?: PatchType; subresource?: string } = {},
+  ): Promise<T> {
+    const patchType = options.patchType ?? "merge";
+    return this.request<T>("PATCH", resourcePath(type, namespace, name, options.subresource), {
+      body: patch,
+      contentType: PATCH_CONTENT_TYPES[patchType],
+      query: { ...writeQuery(options), ...(patchType === "apply" ? { force: "true" } : {}) },
+    });
+  }
+
+  delete(
+    type: ResourceType,
+    name: string,
+    namespace?: string,
+    options: WriteOptions & { propagationPolicy?: "Foreground" | "Background" | "Orphan"; uid?: string } = {},
+  ): Promise<KubeObject | KubeStatus> {
+    const body: Record<string, unknown> = { kind: "DeleteOptions", apiVersion: "v1" };
+    if (options.propagationPolicy) body.propagationPolicy = options.propagationPolicy;
+    if (options.uid) body.preconditions = { uid: options.uid };
+    if (options.dryRun) body.dryRun = ["All"];
+    return this.request("DELETE", resourcePath(type, namespace, name), { body });
+  }
+}
+
+function writeQuery(options: WriteOptions): Record<string, string | undefined> {
+  return {
+    dryRun: options.dryRun ? "All" : undefined,
+    fieldManager: options.fieldManager ?? "vmsnap",
+  };
+}
+
+function queryString(query: RequestOptions["query"]): string {
+  if (!query) return "";
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== "") params.set(k, String(v));
+  const s = params.toString();
+  return s ? `?${s}` : "";
+}
+
+function pickTls(opts: https.RequestOptions): https.RequestOptions {
+  const { ca, cert, key, rejectUnauthorized, servername, pfx, passphrase } = opts;
+  const out: https.RequestOptions = {};
+  if (ca !== undefined) out.ca = ca;
+  if (cert !== undefined) out.cert = cert;
+  if (key !== undefined) out.key = key;
+  if (pfx !== undefined) out.pfx = pfx;
+  if (passphrase !== undefined) out.passphrase = passphrase;
+  if (rejectUnauthorized !== undefined) out.rejectUnauthorized = rejectUnauthorized;
+  if (servername !== undefined) out.servername = servername;
+  return out;
+}
+
+function readBody(res: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on("data", (c: Buffer) => chunks.push(c));
+    res.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    res.on("error", reject);
+  });
+}
+
+function parseStatus(text: string, code: number): KubeStatus {
+  try {
+    const parsed = JSON.parse(text) as KubeStatus;
+    if (parsed && typeof parsed === "object") return parsed;
+  } catch {
+    // not JSON: fall through
+  }
+  return { code, message: text.trim() || `HTTP ${code}` };
+}

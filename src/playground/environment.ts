@@ -1,0 +1,67 @@
+// The whole local stack: control plane + CRDs + simulated platform controllers. Used by the
+// playground daemon and by the test runner (one shared environment per test run).
+import { KubeClient } from "../kube/client.js";
+import { loadKubeConfig } from "../kube/config.js";
+import type { ProgressFn } from "./binaries.js";
+import { ControlPlane, type ControlPlaneInfo, type ControlPlaneOptions } from "./control-plane.js";
+import { crdsDirFromEnv, installCrds, loadCrds } from "./crds.js";
+import { ADMIN, SIMULATOR } from "./identities.js";
+import { startSimulator, type Simulator } from "./simulator/index.js";
+
+export interface EnvironmentOptions extends ControlPlaneOptions {
+  /** Directory of CRD manifests; defaults to VMSNAP_CRDS_DIR or the project's crds/. */
+  crdsDir?: string;
+  /** Run the simulated controllers (default true). */
+  simulate?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface Environment {
+  controlPlane: ControlPlane;
+  info: ControlPlaneInfo;
+  admin: KubeClient;
+  simulator?: Simulator;
+  stop(): Promise<void>;
+}
+
+export async function clientFor(kubeconfigPath: string): Promise<KubeClient> {
+  const { kubeConfig, namespace } = await loadKubeConfig({ kubeconfig: kubeconfigPath });
+  return KubeClient.fromKubeConfig(kubeConfig, namespace);
+}
+
+export async function startEnvironment(options: EnvironmentOptions): Promise<Environment> {
+  const progress: ProgressFn = options.progress ?? (() => {});
+  const controlPlane = await ControlPlane.start(options);
+  const clients: KubeClient[] = [];
+  let simulator: Simulator | undefined;
+  try {
+    const admin = await clientFor(controlPlane.kubeconfig(ADMIN.name));
+    clients.push(admin);
+    const crdsDir = options.crdsDir ?? crdsDirFromEnv();
+    const crds = await loadCrds(crdsDir);
+    progress(`installing ${crds.length} CRDs from ${crdsDir}`);
+    await installCrds(admin, crds);
+    if (options.simulate !== false) {
+      const simClient = await clientFor(controlPlane.kubeconfig(SIMULATOR.name));
+      clients.push(simClient);
+      simulator = await startSimulator(simClient, { log: options.log });
+      progress("simulated controllers running");
+    }
+    return {
+      controlPlane,
+      info: controlPlane.info,
+      admin,
+      simulator,
+      async stop() {
+        await simulator?.stop();
+        for (const c of clients) c.close();
+        await controlPlane.stop();
+      },
+    };
+  } catch (err) {
+    await simulator?.stop().catch(() => {});
+    for (const c of clients) c.close();
+    await controlPlane.stop();
+    throw err;
+  }
+}

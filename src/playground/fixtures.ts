@@ -1,0 +1,134 @@
+// Real-shaped manifests for the playground's storage and sample VMs (pure builders, no I/O except
+// ensureSimStorage). The same shapes the platforms' own documentation applies with kubectl.
+import { KubeApiError, type KubeClient } from "../kube/client.js";
+import { Core, Csi, KubeVirt, apiVersionOf, type KubeObject } from "../kube/resources.js";
+import { SIM } from "./simulator/annotations.js";
+
+export const SIM_DRIVER = "csi.sim.vmsnap.io";
+export const NFS_DRIVER = "nfs.sim.vmsnap.io";
+export const MULTI_DRIVER = "multi.sim.vmsnap.io";
+
+export const STORAGE = {
+  /** Default class, with exactly one VolumeSnapshotClass for its driver. */
+  snapshot: "sim-csi",
+  /** Same driver, WaitForFirstConsumer binding. */
+  wffc: "sim-csi-wffc",
+  /** A driver without any VolumeSnapshotClass (like NFS). */
+  noSnapshot: "sim-nfs",
+  /** A driver with two VolumeSnapshotClasses and no default. */
+  ambiguous: "sim-multi",
+} as const;
+
+export function storageObjects(): { type: typeof Core.storageClasses | typeof Csi.volumeSnapshotClasses; body: KubeObject }[] {
+  const sc = (name: string, provisioner: string, extra: Record<string, unknown> = {}, annotations: Record<string, string> = {}) => ({
+    type: Core.storageClasses,
+    body: { apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name, annotations }, provisioner, reclaimPolicy: "Delete", volumeBindingMode: "Immediate", allowVolumeExpansion: true, ...extra } as KubeObject,
+  });
+  const vsc = (name: string, driver: string, annotations: Record<string, string> = {}) => ({
+    type: Csi.volumeSnapshotClasses,
+    body: { apiVersion: apiVersionOf(Csi.volumeSnapshotClasses), kind: "VolumeSnapshotClass", metadata: { name, annotations }, driver, deletionPolicy: "Delete" } as KubeObject,
+  });
+  return [
+    sc(STORAGE.snapshot, SIM_DRIVER, {}, { "storageclass.kubernetes.io/is-default-class": "true" }),
+    sc(STORAGE.wffc, SIM_DRIVER, { volumeBindingMode: "WaitForFirstConsumer" }),
+    sc(STORAGE.noSnapshot, NFS_DRIVER),
+    sc(STORAGE.ambiguous, MULTI_DRIVER),
+    vsc("sim-csi-snapclass", SIM_DRIVER),
+    vsc("sim-multi-fast", MULTI_DRIVER),
+    vsc("sim-multi-slow", MULTI_DRIVER),
+  ];
+}
+
+/** Creates the simulated StorageClasses and VolumeSnapshotClasses (idempotent). */
+export async function ensureSimStorage(client: KubeClient): Promise<void> {
+  for (const { type, body } of storageObjects()) {
+    await client.create(type, body).catch((err) => {
+      if (!(err instanceof KubeApiError && err.code === 409)) throw err;
+    });
+  }
+}
+
+export interface PvcOptions {
+  name: string;
+  namespace: string;
+  storageClassName?: string;
+  size?: string;
+  /** Initial data fingerprint. */
+  data?: string;
+}
+
+export function pvcManifest(o: PvcOptions): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    metadata: { name: o.name, namespace: o.namespace, annotations: o.data ? { [SIM.data]: o.data } : {} },
+    spec: {
+      accessModes: ["ReadWriteOnce"],
+      resources: { requests: { storage: o.size ?? "10Gi" } },
+      ...(o.storageClassName ? { storageClassName: o.storageClassName } : {}),
+      volumeMode: "Filesystem",
+    },
+  };
+}
+
+export interface VmDisk {
+  name: string;
+  claimName: string;
+  hotpluggable?: boolean;
+  dataVolume?: boolean;
+}
+
+export interface VmOptions {
+  name: string;
+  namespace: string;
+  runStrategy?: "Always" | "Halted" | "Manual" | "RerunOnFailure" | "Once";
+  disks?: VmDisk[];
+  containerDisk?: boolean;
+  cloudInit?: boolean;
+  annotations?: Record<string, string>;
+  labels?: Record<string, string>;
+  memory?: string;
+  mac?: string;
+}
+
+export function vmManifest(o: VmOptions): KubeObject {
+  const disks = o.disks ?? [];
+  const volumes: Record<string, unknown>[] = [];
+  const devices: Record<string, unknown>[] = [];
+  if (o.containerDisk) {
+    volumes.push({ name: "containerdisk", containerDisk: { image: "quay.io/containerdisks/fedora:40" } });
+    devices.push({ name: "containerdisk", disk: { bus: "virtio" } });
+  }
+  for (const d of disks) {
+    volumes.push(
+      d.dataVolume
+        ? { name: d.name, dataVolume: { name: d.claimName, ...(d.hotpluggable ? { hotpluggable: true } : {}) } }
+        : { name: d.name, persistentVolumeClaim: { claimName: d.claimName, ...(d.hotpluggable ? { hotpluggable: true } : {}) } },
+    );
+    devices.push({ name: d.name, disk: { bus: d.hotpluggable ? "scsi" : "virtio" } });
+  }
+  if (o.cloudInit) {
+    volumes.push({ name: "cloudinitdisk", cloudInitNoCloud: { userData: "#cloud-config\npassword: fedora\nchpasswd: { expire: False }\n" } });
+    devices.push({ name: "cloudinitdisk", disk: { bus: "virtio" } });
+  }
+  return {
+    apiVersion: apiVersionOf(KubeVirt.vms),
+    kind: "VirtualMachine",
+    metadata: { name: o.name, namespace: o.namespace, labels: { app: o.name, ...(o.labels ?? {}) }, annotations: o.annotations ?? {} },
+    spec: {
+      runStrategy: o.runStrategy ?? "Always",
+      template: {
+        metadata: { labels: { "kubevirt.io/domain": o.name } },
+        spec: {
+          domain: {
+            cpu: { cores: 1 },
+            memory: { guest: o.memory ?? "2Gi" },
+            devices: { disks: devices, interfaces: [{ name: "default", masquerade: {}, ...(o.mac ? { macAddress: o.mac } : {}) }] },
+          },
+          networks: [{ name: "default", pod: {} }],
+          volumes,
+        },
+      },
+    },
+  };
+}

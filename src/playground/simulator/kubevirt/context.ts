@@ -1,0 +1,128 @@
+// Shared state of the KubeVirt simulator: informers and small helpers over real-shaped objects.
+import type { KubeClient } from "../../../kube/client.js";
+import type { KubeObject } from "../../../kube/resources.js";
+import type { Informer } from "../../../kube/watch.js";
+import type { Runtime } from "../runtime.js";
+import { asObj, defaultSnapshotClass, storageClassOf, type StorageInformers } from "../storage.js";
+
+export interface KubeVirtInformers extends StorageInformers {
+  vms: Informer;
+  vmis: Informer;
+  snapshots: Informer;
+  contents: Informer;
+  restores: Informer;
+  clones: Informer;
+  storageProfiles: Informer;
+}
+
+export interface KvContext {
+  rt: Runtime;
+  client: KubeClient;
+  inf: KubeVirtInformers;
+}
+
+export interface VolumeRef {
+  /** Volume name in spec.template.spec.volumes. */
+  name: string;
+  /** PVC claim name, for persistentVolumeClaim and dataVolume volumes. */
+  claimName?: string;
+  kind: "persistentVolumeClaim" | "dataVolume" | string;
+  hotpluggable: boolean;
+}
+
+export const SNAPSHOT_FINALIZER = "snapshot.kubevirt.io/vmsnapshot-protection";
+export const CONTENT_FINALIZER = "snapshot.kubevirt.io/vmsnapshotcontent-protection";
+export const SOURCE_FINALIZER = "snapshot.kubevirt.io/snapshot-source-protection";
+export const RESTORE_FINALIZER = "snapshot.kubevirt.io/vmrestore-protection";
+
+/** The VM's volumes as snapshots see them (from the VM spec, persisted hot-plugs included). */
+export function vmVolumes(vm: KubeObject): VolumeRef[] {
+  const volumes = (asObj(vm).spec.template?.spec?.volumes ?? []) as Record<string, Record<string, unknown>>[];
+  return volumes.map((v) => {
+    const name = v.name as unknown as string;
+    if (v.persistentVolumeClaim) {
+      return { name, kind: "persistentVolumeClaim", claimName: v.persistentVolumeClaim.claimName as string, hotpluggable: v.persistentVolumeClaim.hotpluggable === true };
+    }
+    if (v.dataVolume) {
+      return { name, kind: "dataVolume", claimName: v.dataVolume.name as string, hotpluggable: v.dataVolume.hotpluggable === true };
+    }
+    const kind = Object.keys(v).find((k) => k !== "name") ?? "unknown";
+    return { name, kind, hotpluggable: false };
+  });
+}
+
+export function runStrategy(vm: KubeObject): string {
+  const spec = asObj(vm).spec;
+  if (typeof spec.runStrategy === "string") return spec.runStrategy;
+  if (spec.running === true) return "Always";
+  return "Halted";
+}
+
+/** Whether the VM controller wants a VMI for this VM. */
+export function wantsRunning(vm: KubeObject, hasVmi: boolean): boolean {
+  switch (runStrategy(vm)) {
+    case "Always":
+      return true;
+    case "RerunOnFailure":
+      // Started once; a VM that is stopped (e.g. shut down from the guest) stays stopped.
+      return hasVmi || !asObj(vm).status?.printableStatus;
+    case "Once":
+      return hasVmi || !asObj(vm).status?.created;
+    case "Manual":
+      return hasVmi;
+    default:
+      return false;
+  }
+}
+
+export type SnapshotClassResult = { className: string } | { error: string };
+
+/**
+ * KubeVirt's choice of VolumeSnapshotClass for a claim (S getVolumeSnapshotClassName): the CDI
+ * StorageProfile's snapshotClass, else the classes whose driver is the provisioner — one, or the
+ * one annotated default among several.
+ */
+export function snapshotClassFor(ctx: KvContext, namespace: string, vol: VolumeRef): SnapshotClassResult {
+  if (!vol.claimName) return { error: `Snapshot is not supported for this volumeSource type [${vol.name}]` };
+  const pvc = ctx.inf.pvcs.get(vol.claimName, namespace);
+  if (!pvc) return { error: `PersistentVolumeClaim "${vol.claimName}" not found` };
+  const sc = storageClassOf(pvc, ctx.inf.storageClasses) as (KubeObject & { provisioner?: string }) | undefined;
+  if (!sc) return { error: `StorageClass not found for PersistentVolumeClaim "${vol.claimName}"` };
+  const profile = ctx.inf.storageProfiles.get(sc.metadata.name);
+  const profileClass = asObj(profile ?? { metadata: { name: "" } }).status?.snapshotClass as string | undefined;
+  if (profileClass) return { className: profileClass };
+  const candidates = ctx.inf.volumeSnapshotClasses.list().filter((c) => (c as { driver?: string }).driver === sc.provisioner);
+  if (candidates.length === 0) {
+    return { error: `No VolumeSnapshotClass: Volume snapshots are not configured for this StorageClass [${sc.metadata.name}] [${vol.name}]` };
+  }
+  const chosen = defaultSnapshotClass(ctx.inf, sc.provisioner ?? "");
+  if (!chosen) return { error: `${candidates.length} matching VolumeSnapshotClasses for ${sc.metadata.name}` };
+  return { className: chosen.metadata.name };
+}
+
+export function condition(type: string, status: boolean, reason = "", message = ""): Record<string, unknown> {
+  // No null fields: the API server prunes nulls, and status comparisons must round-trip.
+  return { type, status: status ? "True" : "False", reason, message, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, "Z") };
+}
+
+/** Keeps lastTransitionTime of conditions whose status did not change, so patches stay idempotent. */
+export function mergeConditions(old: unknown, next: Record<string, unknown>[]): Record<string, unknown>[] {
+  const prev = (Array.isArray(old) ? old : []) as Record<string, unknown>[];
+  return next.map((c) => {
+    const p = prev.find((x) => x.type === c.type);
+    return p && p.status === c.status ? { ...c, lastTransitionTime: p.lastTransitionTime } : c;
+  });
+}
+
+/** Deep equality for JSON values (status comparisons before patching). */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+}
+
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v && typeof v === "object") {
+    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
+  }
+  return v;
+}

@@ -1,0 +1,124 @@
+// A minimal controller runtime for the simulators: shared informers, and one serial work queue of
+// (controller, key) items with de-duplication and delayed requeues. Level-triggered reconcilers
+// make a single worker both simple and free of races between controllers.
+import { KubeApiError, type KubeClient } from "../../kube/client.js";
+import type { KubeObject, ResourceType } from "../../kube/resources.js";
+import { Informer } from "../../kube/watch.js";
+
+export interface ReconcileResult {
+  /** Reconcile again after this many milliseconds (deadlines, delays, retries). */
+  requeueAfterMs?: number;
+}
+
+export type Reconciler = (key: string) => Promise<ReconcileResult | void>;
+
+export type Logger = (message: string) => void;
+
+export class Runtime {
+  private readonly informers = new Map<string, Informer>();
+  private readonly reconcilers = new Map<string, Reconciler>();
+  private readonly queue: string[] = [];
+  private readonly queued = new Set<string>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private wake?: () => void;
+  private stopped = false;
+  private worker?: Promise<void>;
+  private idleWaiters: (() => void)[] = [];
+  private busy = false;
+
+  constructor(
+    readonly client: KubeClient,
+    readonly log: Logger = () => {},
+  ) {}
+
+  informer<T extends KubeObject = KubeObject>(type: ResourceType): Informer<T> {
+    const id = `${type.group}/${type.plural}`;
+    let inf = this.informers.get(id);
+    if (!inf) {
+      inf = new Informer(this.client, type);
+      inf.onError = (err) => this.log(`watch ${type.plural}: ${(err as Error).message}`);
+      this.informers.set(id, inf);
+    }
+    return inf as unknown as Informer<T>;
+  }
+
+  register(controller: string, reconciler: Reconciler): void {
+    this.reconcilers.set(controller, reconciler);
+  }
+
+  /** Queues controller/key now, or after delayMs (an earlier pending timer wins). */
+  enqueue(controller: string, key: string, delayMs = 0): void {
+    if (this.stopped) return;
+    const item = `${controller}\u0000${key}`;
+    if (delayMs > 0) {
+      if (this.timers.has(item)) return;
+      const timer = setTimeout(() => {
+        this.timers.delete(item);
+        this.enqueue(controller, key);
+      }, delayMs);
+      timer.unref();
+      this.timers.set(item, timer);
+      return;
+    }
+    if (this.queued.has(item)) return;
+    this.queued.add(item);
+    this.queue.push(item);
+    this.wake?.();
+  }
+
+  async start(): Promise<void> {
+    // Lists first (handlers enqueue everything that exists), then the worker runs.
+    await Promise.all([...this.informers.values()].map((i) => i.start()));
+    this.worker = this.work();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    this.wake?.();
+    await this.worker;
+    await Promise.all([...this.informers.values()].map((i) => i.stop()));
+  }
+
+  /** Resolves when the queue is empty and no reconcile is running (pending timers aside). */
+  idle(): Promise<void> {
+    if (!this.busy && this.queue.length === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private async work(): Promise<void> {
+    while (!this.stopped) {
+      const item = this.queue.shift();
+      if (!item) {
+        this.busy = false;
+        for (const w of this.idleWaiters.splice(0)) w();
+        await new Promise<void>((r) => (this.wake = r));
+        this.wake = undefined;
+        continue;
+      }
+      this.busy = true;
+      this.queued.delete(item);
+      const [controller, key] = item.split("\u0000") as [string, string];
+      const reconcile = this.reconcilers.get(controller);
+      if (!reconcile) continue;
+      try {
+        const result = await reconcile(key);
+        if (result?.requeueAfterMs !== undefined) this.enqueue(controller, key, Math.max(1, result.requeueAfterMs));
+      } catch (err) {
+        if (this.stopped) return;
+        // Conflicts and not-found races resolve on the next event or a quick retry.
+        const retryMs = err instanceof KubeApiError && (err.code === 409 || err.code === 404) ? 50 : 1000;
+        if (!(err instanceof KubeApiError && err.code === 409)) {
+          this.log(`${controller} ${key}: ${(err as Error).message}`);
+        }
+        this.enqueue(controller, key, retryMs);
+      }
+    }
+  }
+}
+
+/** Waits a moment for the informer cache to reflect our own write (read-your-writes). */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,27 @@
+// Small helpers over the real API server for tests.
+import type { KubeClient } from "../../src/kube/client.js";
+import type { KubeObject, ResourceType } from "../../src/kube/resources.js";
+import { waitForObject } from "../../src/kube/watch.js";
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Waits (by watch) until the object satisfies the predicate; fails the test after timeoutMs. */
+export async function waitFor(
+  client: KubeClient,
+  type: ResourceType,
+  name: string,
+  namespace: string | undefined,
+  predicate: (obj: KubeObject & Json) => boolean,
+  timeoutMs = 20_000,
+): Promise<KubeObject & Json> {
+  const obj = await waitForObject(client, type, name, namespace, (o) => o !== undefined && predicate(o as KubeObject & Json), { timeoutMs });
+  return obj as KubeObject & Json;
+}
+
+export async function waitGone(client: KubeClient, type: ResourceType, name: string, namespace?: string, timeoutMs = 20_000): Promise<void> {
+  await waitForObject(client, type, name, namespace, (o) => o === undefined, { timeoutMs });
+}
+
+export function cond(obj: Json, type: string): Json | undefined {
+  return ((obj.status?.conditions ?? []) as Json[]).find((c) => c.type === type);
+}
