@@ -1,9 +1,10 @@
 // Small helpers over the real API server for tests.
 import type { KubeClient } from "../../src/kube/client.js";
-import type { KubeObject, ResourceType } from "../../src/kube/resources.js";
+import type { ResourceType } from "../../src/kube/resources.js";
 import { waitForObject } from "../../src/kube/watch.js";
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** Objects as tests read them: loosely typed, asserted on field by field. */
+export type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** Waits (by watch) until the object satisfies the predicate; fails the test after timeoutMs. */
 export async function waitFor(
@@ -11,11 +12,11 @@ export async function waitFor(
   type: ResourceType,
   name: string,
   namespace: string | undefined,
-  predicate: (obj: KubeObject & Json) => boolean,
+  predicate: (obj: Json) => boolean,
   timeoutMs = 20_000,
-): Promise<KubeObject & Json> {
-  const obj = await waitForObject(client, type, name, namespace, (o) => o !== undefined && predicate(o as KubeObject & Json), { timeoutMs });
-  return obj as KubeObject & Json;
+): Promise<Json> {
+  const obj = await waitForObject(client, type, name, namespace, (o) => o !== undefined && predicate(o as Json), { timeoutMs });
+  return obj as Json;
 }
 
 export async function waitGone(client: KubeClient, type: ResourceType, name: string, namespace?: string, timeoutMs = 20_000): Promise<void> {

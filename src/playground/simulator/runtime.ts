@@ -110,7 +110,7 @@ export class Runtime {
         // Conflicts and not-found races resolve on the next event or a quick retry.
         const retryMs = err instanceof KubeApiError && (err.code === 409 || err.code === 404) ? 50 : 1000;
         if (!(err instanceof KubeApiError && err.code === 409)) {
-          this.log(`${controller} ${key}: ${(err as Error).message}`);
+          this.log(`${controller} ${key}: ${(err as Error).message.slice(0, 300)}`);
         }
         this.enqueue(controller, key, retryMs);
       }

@@ -41,12 +41,16 @@ export function registerRestoreController(ctx: KvContext): void {
       await releaseLock(ctx, restore, target);
       return;
     }
-    if (!hasFinalizer(restore, RESTORE_FINALIZER) || (target && !(restore.metadata.ownerReferences ?? []).some((o) => o.uid === target.metadata.uid))) {
-      const owners = target
-        ? [...(restore.metadata.ownerReferences ?? []).filter((o) => o.kind !== "VirtualMachine"), { apiVersion: apiVersionOf(KubeVirt.vms), kind: "VirtualMachine", name: target.metadata.name, uid: target.metadata.uid!, controller: true, blockOwnerDeletion: true }]
-        : restore.metadata.ownerReferences;
+    // The target VM becomes the restore's controller owner, unless something else (a clone's
+    // temporary restore) already controls it.
+    const owners = restore.metadata.ownerReferences ?? [];
+    const wantOwner = target !== undefined && !owners.some((o) => o.controller) && !owners.some((o) => o.uid === target.metadata.uid);
+    if (!hasFinalizer(restore, RESTORE_FINALIZER) || wantOwner) {
+      const ownerReferences = wantOwner
+        ? [...owners, { apiVersion: apiVersionOf(KubeVirt.vms), kind: "VirtualMachine", name: target!.metadata.name, uid: target!.metadata.uid!, controller: true, blockOwnerDeletion: true }]
+        : owners;
       restore = await c.patch(KubeVirt.restores, restore.metadata.name, ns, {
-        metadata: { finalizers: [...new Set([...(restore.metadata.finalizers ?? []), RESTORE_FINALIZER])], ownerReferences: owners },
+        metadata: { finalizers: [...new Set([...(restore.metadata.finalizers ?? []), RESTORE_FINALIZER])], ownerReferences },
       });
     }
     if (status.complete === undefined) {
