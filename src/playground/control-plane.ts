@@ -1,6 +1,6 @@
 // A real local control plane: etcd + kube-apiserver on loopback, RBAC on, static-token identities,
 // a JSON audit log, and one kubeconfig per identity. Started by tests and by the playground.
-import { existsSync, watch } from "node:fs";
+import { existsSync, rmSync, watch } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import net from "node:net";
@@ -9,7 +9,7 @@ import http from "node:http";
 import path from "node:path";
 import { stringify } from "yaml";
 import { ensureBinaries, type Binaries, type ProgressFn } from "./binaries.js";
-import { ManagedProcess, exitOf } from "./processes.js";
+import { ManagedProcess, exitOf, onExitSync } from "./processes.js";
 import { AuditLog } from "./audit.js";
 import {
   ADMIN,
@@ -66,6 +66,7 @@ export class ControlPlane {
   private etcd?: ManagedProcess;
   private apiserver?: ManagedProcess;
   private etcdDataDir = "";
+  private forgetCleanup?: () => void;
   info!: ControlPlaneInfo;
   audit!: AuditLog;
 
@@ -104,6 +105,8 @@ export class ControlPlane {
       ? path.join(shm, `vmsnap-etcd-${randomBytes(6).toString("hex")}`)
       : path.join(dir, "etcd-data");
     await mkdir(this.etcdDataDir, { recursive: true });
+    const dataDir = this.etcdDataDir;
+    this.forgetCleanup = onExitSync(() => rmSync(dataDir, { recursive: true, force: true }));
 
     const ports = {
       etcdClient: this.options.ports?.etcdClient ?? (await freePort()),
@@ -128,7 +131,7 @@ export class ControlPlane {
       ],
       path.join(dir, "etcd.log"),
     );
-    await Promise.race([waitHttpOk(`${etcdUrl}/health`, 30_000), exitOf(this.etcd)]);
+    await untilReadyOrExit(this.etcd, (signal) => waitHttpOk(`${etcdUrl}/health`, 30_000, {}, signal));
 
     // Identities and their tokens.
     const specs = this.options.identities ?? DEFAULT_IDENTITIES;
@@ -177,10 +180,9 @@ export class ControlPlane {
     );
     const adminToken = Object.values(identities).find((i) => i.name === ADMIN.name)?.token;
     if (!adminToken) throw new Error(`identity ${ADMIN.name} is required`);
-    await Promise.race([
-      waitHttpOk(`${server}/readyz`, 120_000, { Authorization: `Bearer ${adminToken}` }),
-      exitOf(this.apiserver),
-    ]);
+    await untilReadyOrExit(this.apiserver, (signal) =>
+      waitHttpOk(`${server}/readyz`, 120_000, { Authorization: `Bearer ${adminToken}` }, signal),
+    );
     const caFile = path.join(dir, "certs", "apiserver.crt");
 
     for (const id of Object.values(identities)) {
@@ -230,6 +232,7 @@ export class ControlPlane {
     await this.apiserver?.stop();
     await this.etcd?.stop();
     if (this.etcdDataDir) await rm(this.etcdDataDir, { recursive: true, force: true });
+    this.forgetCleanup?.();
   }
 }
 
@@ -244,11 +247,21 @@ export function kubeconfigYaml(server: string, caFile: string, id: Pick<Identity
   });
 }
 
+/** Waits for readiness, failing fast (and stopping the readiness checks) if the process exits. */
+async function untilReadyOrExit(proc: ManagedProcess, ready: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  const abort = new AbortController();
+  try {
+    await Promise.race([ready(abort.signal), exitOf(proc)]);
+  } finally {
+    abort.abort();
+  }
+}
+
 /** Retries a GET until it answers 200 (used only for process readiness, before any watch exists). */
-async function waitHttpOk(url: string, timeoutMs: number, headers: Record<string, string> = {}): Promise<void> {
+async function waitHttpOk(url: string, timeoutMs: number, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = "";
-  for (let delay = 50; Date.now() < deadline; delay = Math.min(delay * 2, 500)) {
+  for (let delay = 50; Date.now() < deadline && !signal?.aborted; delay = Math.min(delay * 2, 500)) {
     const code = await new Promise<number>((resolve) => {
       const mod = url.startsWith("https:") ? https : http;
       const req = mod.get(url, { headers, rejectUnauthorized: false, timeout: 2000 }, (res) => {

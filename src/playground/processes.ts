@@ -4,21 +4,43 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream } from "node:fs";
 
 const live = new Set<ManagedProcess>();
+const exitCleanups = new Set<() => void>();
 let hooksInstalled = false;
+
+/** Registers synchronous clean-up (e.g. removing a tmpfs data dir) to run if the process dies. */
+export function onExitSync(fn: () => void): () => void {
+  installExitHooks();
+  exitCleanups.add(fn);
+  return () => exitCleanups.delete(fn);
+}
+
+function killAllNow(): void {
+  for (const p of live) p.killNow();
+  for (const fn of exitCleanups) {
+    try {
+      fn();
+    } catch {
+      // best effort while exiting
+    }
+  }
+  exitCleanups.clear();
+}
 
 function installExitHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
-  const killAll = () => {
-    for (const p of live) p.killNow();
-  };
-  process.on("exit", killAll);
+  process.on("exit", killAllNow);
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.once(signal, () => {
-      killAll();
-      // Re-raise so the default exit status for the signal is kept.
-      process.kill(process.pid, signal);
-    });
+    const handler = () => {
+      killAllNow();
+      // A program with its own handler for the signal (the playground daemon) finishes its clean
+      // shutdown itself; otherwise keep the default behaviour: exit by the signal.
+      if (process.listenerCount(signal) === 1) {
+        process.removeListener(signal, handler);
+        process.kill(process.pid, signal);
+      }
+    };
+    process.on(signal, handler);
   }
 }
 

@@ -30,6 +30,7 @@ export interface StorageInformers {
   volumeSnapshotContents: Informer;
   volumeSnapshotClasses: Informer;
   dataVolumes: Informer;
+  storageProfiles: Informer;
 }
 
 export const nowIso = (): string => new Date().toISOString().replace(/\.\d+Z$/, "Z");
@@ -75,6 +76,7 @@ export function registerStorage(rt: Runtime, hooks: StorageHooks): StorageInform
     volumeSnapshotContents: rt.informer(Csi.volumeSnapshotContents),
     volumeSnapshotClasses: rt.informer(Csi.volumeSnapshotClasses),
     dataVolumes: rt.informer(KubeVirt.dataVolumes),
+    storageProfiles: rt.informer(KubeVirt.storageProfiles),
   };
   const c = rt.client;
 
@@ -93,6 +95,35 @@ export function registerStorage(rt: Runtime, hooks: StorageHooks): StorageInform
   inf.pvcs.on((_e, o) => {
     for (const dv of inf.dataVolumes.list()) {
       if (dv.metadata.namespace === o.metadata.namespace && dv.metadata.name === o.metadata.name) rt.enqueue("datavolume", keyOf(dv));
+    }
+  });
+
+  // ---- CDI: one StorageProfile per StorageClass; spec.snapshotClass is reported in status ----
+  inf.storageClasses.on((_e, o) => rt.enqueue("storageprofile", o.metadata.name));
+  inf.storageProfiles.on((_e, o) => rt.enqueue("storageprofile", o.metadata.name));
+  rt.register("storageprofile", async (name) => {
+    const sc = inf.storageClasses.get(name) as (KubeObject & { provisioner?: string }) | undefined;
+    if (!sc) return;
+    let profile = inf.storageProfiles.get(name) as Obj | undefined;
+    if (!profile) {
+      profile = (await c
+        .create(KubeVirt.storageProfiles, { apiVersion: apiVersionOf(KubeVirt.storageProfiles), kind: "StorageProfile", metadata: { name }, spec: {} })
+        .catch(async (err) => {
+          ignoreConflict(err);
+          return c.get(KubeVirt.storageProfiles, name);
+        })) as Obj;
+    }
+    const snapshotClass = profile.spec?.snapshotClass as string | undefined;
+    const next = {
+      storageClass: name,
+      provisioner: sc.provisioner,
+      ...(snapshotClass ? { snapshotClass } : {}),
+      claimPropertySets: [{ accessModes: ["ReadWriteOnce"], volumeMode: "Filesystem" }],
+      cloneStrategy: "snapshot",
+    };
+    const cur = profile.status ?? {};
+    if (JSON.stringify([cur.storageClass, cur.provisioner, cur.snapshotClass]) !== JSON.stringify([next.storageClass, next.provisioner, next.snapshotClass])) {
+      await c.patch(KubeVirt.storageProfiles, name, undefined, { status: { ...next, ...(snapshotClass ? {} : { snapshotClass: null }) } }, { subresource: "status" });
     }
   });
 

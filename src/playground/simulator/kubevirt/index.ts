@@ -29,7 +29,6 @@ export function registerKubeVirt(rt: Runtime): KvContext {
       contents: rt.informer(KubeVirt.snapshotContents),
       restores: rt.informer(KubeVirt.restores),
       clones: rt.informer(KubeVirt.clones),
-      storageProfiles: rt.informer(KubeVirt.storageProfiles),
     },
   });
   registerVmController(ctx);

@@ -57,6 +57,8 @@ export function registerVmController(ctx: KvContext): void {
     const claims = volumes.filter((v) => v.claimName).map((v) => ({ v, pvc: inf.pvcs.get(v.claimName!, ns) }));
     const want = wantsRunning(vm, Boolean(vmi)) && !status.restoreInProgress;
     let printableStatus = "Stopped";
+    // The VMI's conditions as they are after this reconcile (copied onto the VM below).
+    let vmiConds = vmi ? ((asObj(vmi).status?.conditions ?? []) as Record<string, unknown>[]) : [];
     if (want && !vmi) {
       const missing = claims.find((x) => !x.pvc);
       const unbound = claims.find((x) => x.pvc && asObj(x.pvc).status?.phase !== "Bound");
@@ -79,11 +81,11 @@ export function registerVmController(ctx: KvContext): void {
         // VMIs have no status subresource (as upstream): the status is patched on the object.
         await c.patch(KubeVirt.vmis, vmi.metadata.name, ns, { status: { ...wanted, ...(staleGuestInfo ? { guestOSInfo: null } : {}) } });
       }
+      vmiConds = wanted.conditions as Record<string, unknown>[];
       printableStatus = isPaused(vm) ? "Paused" : "Running";
     }
 
     const running = printableStatus === "Running" || printableStatus === "Paused";
-    const vmiConds = vmi ? ((asObj(vmi).status?.conditions ?? []) as Record<string, unknown>[]) : [];
     const copied = vmiConds.filter((x) => x.type === "AgentConnected" || x.type === "Paused");
     const volumeSnapshotStatuses = volumes.map((v) => {
       const r = snapshotClassFor(ctx, ns, v);

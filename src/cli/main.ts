@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// vmsnap CLI entry point (also installed as kubectl-vmsnap). Commands register themselves from
+// one module each; their heavy dependencies load lazily inside the action handlers.
+import { buildProgram } from "./program.js";
+
+// A closed pipe (`vmsnap … | head`) is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
+buildProgram()
+  .parseAsync(process.argv)
+  .catch((err: unknown) => {
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = process.exitCode || 1;
+  });
