@@ -21,7 +21,10 @@ async function findTests(dir: string): Promise<string[]> {
 }
 
 const filters = process.argv.slice(2);
-let files = [...(await findTests(path.join(root, "src"))), ...(await findTests(path.join(root, "test")))];
+let files = [
+  ...(await findTests(path.join(root, "src"))),
+  ...(await findTests(path.join(root, "test"))),
+];
 if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
 
 const started = Date.now();
@@ -31,7 +34,9 @@ const env = await startEnvironment({ dir: path.join(dir, "cp"), progress: log, l
 const envFile = path.join(dir, "env.json");
 await writeFile(envFile, JSON.stringify(env.info));
 process.env.VMSNAP_TEST_ENV = envFile;
-log(`environment ready in ${((Date.now() - started) / 1000).toFixed(1)} s; ${files.length} test files`);
+log(
+  `environment ready in ${((Date.now() - started) / 1000).toFixed(1)} s; ${files.length} test files`,
+);
 
 let passed = 0;
 let failed = 0;
@@ -55,5 +60,7 @@ await rm(dir, { recursive: true, force: true });
 const summaryFile = process.env.VMSNAP_TEST_SUMMARY;
 if (summaryFile) await writeFile(summaryFile, JSON.stringify({ passed, failed, skipped }));
 process.stdout.write(`\ntotal time ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-process.stdout.write(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}\n`);
+process.stdout.write(
+  `${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}\n`,
+);
 process.exitCode = failed > 0 || passed === 0 ? 1 : 0;

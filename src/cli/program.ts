@@ -11,7 +11,9 @@ function version(): string {
 
 export function buildProgram(): Command {
   // Invoked as kubectl-vmsnap, kubectl shows it as `kubectl vmsnap`.
-  const invokedAs = path.basename(process.argv[1] ?? "vmsnap").startsWith("kubectl-") ? "kubectl vmsnap" : "vmsnap";
+  const invokedAs = path.basename(process.argv[1] ?? "vmsnap").startsWith("kubectl-")
+    ? "kubectl vmsnap"
+    : "vmsnap";
   const program = new Command(invokedAs)
     .description("Safe virtual-machine snapshots on Kubernetes virtualization platforms")
     .version(version(), "--version")

@@ -4,12 +4,7 @@ import https from "node:https";
 import http from "node:http";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { loadKubeConfig, type KubeConfigOptions } from "./config.js";
-import {
-  resourcePath,
-  type KubeList,
-  type KubeObject,
-  type ResourceType,
-} from "./resources.js";
+import { resourcePath, type KubeList, type KubeObject, type ResourceType } from "./resources.js";
 
 export interface KubeStatus {
   kind?: string;
@@ -42,7 +37,9 @@ export class KubeUnreachableError extends Error {
     readonly server: string,
     cause: unknown,
   ) {
-    super(`cannot reach the cluster at ${server}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(
+      `cannot reach the cluster at ${server}: ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
     this.name = "KubeUnreachableError";
   }
 }
@@ -86,7 +83,11 @@ export class KubeClient {
   ) {
     const isHttps = server.startsWith("https:");
     this.agent = isHttps
-      ? new https.Agent({ keepAlive: true, maxSockets: 16, ...(pickTls(requestOptions) as https.AgentOptions) })
+      ? new https.Agent({
+          keepAlive: true,
+          maxSockets: 16,
+          ...(pickTls(requestOptions) as https.AgentOptions),
+        })
       : new http.Agent({ keepAlive: true, maxSockets: 16 });
   }
 
@@ -127,7 +128,11 @@ export class KubeClient {
     return res;
   }
 
-  private send(method: string, path: string, options: RequestOptions): Promise<http.IncomingMessage> {
+  private send(
+    method: string,
+    path: string,
+    options: RequestOptions,
+  ): Promise<http.IncomingMessage> {
     const url = new URL(this.server + path + queryString(options.query));
     const headers: Record<string, string> = {
       Accept: "application/json",
@@ -165,7 +170,11 @@ export class KubeClient {
 
   // ---- typed conveniences over request() ----
 
-  get<T extends KubeObject = KubeObject>(type: ResourceType, name: string, namespace?: string): Promise<T> {
+  get<T extends KubeObject = KubeObject>(
+    type: ResourceType,
+    name: string,
+    namespace?: string,
+  ): Promise<T> {
     return this.request<T>("GET", resourcePath(type, namespace, name));
   }
 
@@ -188,10 +197,16 @@ export class KubeClient {
     namespace?: string,
     options: ListOptions = {},
   ): Promise<KubeList<T>> {
-    return this.request<KubeList<T>>("GET", resourcePath(type, namespace), { query: { ...options } });
+    return this.request<KubeList<T>>("GET", resourcePath(type, namespace), {
+      query: { ...options },
+    });
   }
 
-  create<T extends KubeObject = KubeObject>(type: ResourceType, body: KubeObject, options: WriteOptions = {}): Promise<T> {
+  create<T extends KubeObject = KubeObject>(
+    type: ResourceType,
+    body: KubeObject,
+    options: WriteOptions = {},
+  ): Promise<T> {
     return this.request<T>("POST", resourcePath(type, body.metadata.namespace), {
       body,
       query: writeQuery(options),
@@ -229,7 +244,10 @@ export class KubeClient {
     type: ResourceType,
     name: string,
     namespace?: string,
-    options: WriteOptions & { propagationPolicy?: "Foreground" | "Background" | "Orphan"; uid?: string } = {},
+    options: WriteOptions & {
+      propagationPolicy?: "Foreground" | "Background" | "Orphan";
+      uid?: string;
+    } = {},
   ): Promise<KubeObject | KubeStatus> {
     const body: Record<string, unknown> = { kind: "DeleteOptions", apiVersion: "v1" };
     if (options.propagationPolicy) body.propagationPolicy = options.propagationPolicy;
@@ -249,7 +267,8 @@ function writeQuery(options: WriteOptions): Record<string, string | undefined> {
 function queryString(query: RequestOptions["query"]): string {
   if (!query) return "";
   const params = new URLSearchParams();
-  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== "") params.set(k, String(v));
+  for (const [k, v] of Object.entries(query))
+    if (v !== undefined && v !== "") params.set(k, String(v));
   const s = params.toString();
   return s ? `?${s}` : "";
 }

@@ -70,10 +70,18 @@ export function resourcePath(
 }
 
 export function keyOf(obj: { metadata: { namespace?: string; name: string } }): string {
-  return obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name;
+  return obj.metadata.namespace
+    ? `${obj.metadata.namespace}/${obj.metadata.name}`
+    : obj.metadata.name;
 }
 
-function rt(group: string, version: string, plural: string, kind: string, namespaced = true): ResourceType {
+function rt(
+  group: string,
+  version: string,
+  plural: string,
+  kind: string,
+  namespaced = true,
+): ResourceType {
   return { group, version, plural, kind, namespaced };
 }
 
@@ -84,7 +92,13 @@ export const Core = {
   pvs: rt("", "v1", "persistentvolumes", "PersistentVolume", false),
   events: rt("", "v1", "events", "Event"),
   storageClasses: rt("storage.k8s.io", "v1", "storageclasses", "StorageClass", false),
-  crds: rt("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false),
+  crds: rt(
+    "apiextensions.k8s.io",
+    "v1",
+    "customresourcedefinitions",
+    "CustomResourceDefinition",
+    false,
+  ),
 } as const;
 
 export const Csi = {
@@ -108,14 +122,24 @@ export const Csi = {
 export const KubeVirt = {
   vms: rt("kubevirt.io", "v1", "virtualmachines", "VirtualMachine"),
   vmis: rt("kubevirt.io", "v1", "virtualmachineinstances", "VirtualMachineInstance"),
-  snapshots: rt("snapshot.kubevirt.io", "v1beta1", "virtualmachinesnapshots", "VirtualMachineSnapshot"),
+  snapshots: rt(
+    "snapshot.kubevirt.io",
+    "v1beta1",
+    "virtualmachinesnapshots",
+    "VirtualMachineSnapshot",
+  ),
   snapshotContents: rt(
     "snapshot.kubevirt.io",
     "v1beta1",
     "virtualmachinesnapshotcontents",
     "VirtualMachineSnapshotContent",
   ),
-  restores: rt("snapshot.kubevirt.io", "v1beta1", "virtualmachinerestores", "VirtualMachineRestore"),
+  restores: rt(
+    "snapshot.kubevirt.io",
+    "v1beta1",
+    "virtualmachinerestores",
+    "VirtualMachineRestore",
+  ),
   clones: rt("clone.kubevirt.io", "v1beta1", "virtualmachineclones", "VirtualMachineClone"),
   dataVolumes: rt("cdi.kubevirt.io", "v1beta1", "datavolumes", "DataVolume"),
   storageProfiles: rt("cdi.kubevirt.io", "v1beta1", "storageprofiles", "StorageProfile", false),

@@ -129,7 +129,8 @@ export class Informer<T extends KubeObject = KubeObject> {
       const old = this.cache.get(key);
       this.cache.set(key, item);
       if (!old) this.emit("add", item);
-      else if (old.metadata.resourceVersion !== item.metadata.resourceVersion) this.emit("update", item, old);
+      else if (old.metadata.resourceVersion !== item.metadata.resourceVersion)
+        this.emit("update", item, old);
     }
     for (const [key, old] of this.cache) {
       if (!seen.has(key)) {
@@ -142,7 +143,13 @@ export class Informer<T extends KubeObject = KubeObject> {
   private async run(): Promise<void> {
     while (this.running) {
       try {
-        for await (const ev of watchOnce<T>(this.client, this.type, this.scope, this.resourceVersion, this.abort.signal)) {
+        for await (const ev of watchOnce<T>(
+          this.client,
+          this.type,
+          this.scope,
+          this.resourceVersion,
+          this.abort.signal,
+        )) {
           if (isGone(ev)) throw new GoneError();
           if (ev.type === "ERROR") throw new Error(`watch error: ${JSON.stringify(ev.object)}`);
           const rv = ev.object.metadata?.resourceVersion;
@@ -208,7 +215,10 @@ export async function waitForObject<T extends KubeObject>(
   predicate: (obj: T | undefined) => boolean,
   options: WaitOptions<T>,
 ): Promise<T | undefined> {
-  const informer = new Informer<T>(client, type, { namespace, fieldSelector: `metadata.name=${name}` });
+  const informer = new Informer<T>(client, type, {
+    namespace,
+    fieldSelector: `metadata.name=${name}`,
+  });
   let last: T | undefined;
   let settle!: (value: T | undefined) => void;
   let fail!: (err: unknown) => void;
@@ -227,7 +237,14 @@ export async function waitForObject<T extends KubeObject>(
   };
   informer.on(() => check());
   const timer = setTimeout(
-    () => fail(new DeadlineExceededError(`waiting for ${type.kind} ${namespace ? namespace + "/" : ""}${name}`, options.timeoutMs, last)),
+    () =>
+      fail(
+        new DeadlineExceededError(
+          `waiting for ${type.kind} ${namespace ? namespace + "/" : ""}${name}`,
+          options.timeoutMs,
+          last,
+        ),
+      ),
     options.timeoutMs,
   );
   const onAbort = () => fail(new Error("aborted"));

@@ -16,7 +16,11 @@ describe("binary discovery", () => {
     const dir = await mkdtemp(path.join(tmpdir(), "assets-"));
     for (const b of ["etcd", "kube-apiserver", "kubectl"]) await writeFile(path.join(dir, b), "");
     process.env.KUBEBUILDER_ASSETS = dir;
-    assert.deepEqual(findBinaries(), { etcd: path.join(dir, "etcd"), kubeApiserver: path.join(dir, "kube-apiserver"), kubectl: path.join(dir, "kubectl") });
+    assert.deepEqual(findBinaries(), {
+      etcd: path.join(dir, "etcd"),
+      kubeApiserver: path.join(dir, "kube-apiserver"),
+      kubectl: path.join(dir, "kubectl"),
+    });
     await rm(dir, { recursive: true });
   });
 

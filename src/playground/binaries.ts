@@ -11,11 +11,34 @@ export const KUBERNETES_VERSION = "1.33.13";
 
 /** Staging modules that k8s.io/kubernetes maps to ./staging; each needs a replace to its published tag. */
 const STAGING_MODULES = [
-  "api", "apiextensions-apiserver", "apimachinery", "apiserver", "cli-runtime", "client-go",
-  "cloud-provider", "cluster-bootstrap", "code-generator", "component-base", "component-helpers",
-  "controller-manager", "cri-api", "cri-client", "csi-translation-lib", "dynamic-resource-allocation",
-  "endpointslice", "externaljwt", "kms", "kube-aggregator", "kube-controller-manager", "kube-proxy",
-  "kube-scheduler", "kubectl", "kubelet", "metrics", "mount-utils", "pod-security-admission",
+  "api",
+  "apiextensions-apiserver",
+  "apimachinery",
+  "apiserver",
+  "cli-runtime",
+  "client-go",
+  "cloud-provider",
+  "cluster-bootstrap",
+  "code-generator",
+  "component-base",
+  "component-helpers",
+  "controller-manager",
+  "cri-api",
+  "cri-client",
+  "csi-translation-lib",
+  "dynamic-resource-allocation",
+  "endpointslice",
+  "externaljwt",
+  "kms",
+  "kube-aggregator",
+  "kube-controller-manager",
+  "kube-proxy",
+  "kube-scheduler",
+  "kubectl",
+  "kubelet",
+  "metrics",
+  "mount-utils",
+  "pod-security-admission",
   "sample-apiserver",
 ];
 
@@ -48,14 +71,21 @@ function which(cmd: string): string | undefined {
 export function findBinaries(): Partial<Binaries> {
   const assets = process.env.KUBEBUILDER_ASSETS;
   if (assets) {
-    const inAssets = (name: string) => (existsSync(path.join(assets, name)) ? path.join(assets, name) : undefined);
-    return { etcd: inAssets("etcd"), kubeApiserver: inAssets("kube-apiserver"), kubectl: inAssets("kubectl") };
+    const inAssets = (name: string) =>
+      existsSync(path.join(assets, name)) ? path.join(assets, name) : undefined;
+    return {
+      etcd: inAssets("etcd"),
+      kubeApiserver: inAssets("kube-apiserver"),
+      kubectl: inAssets("kubectl"),
+    };
   }
   const built = path.join(kubeBuildDir(), "bin");
   const etcd = which("etcd") ?? (existsSync("/usr/bin/etcd") ? "/usr/bin/etcd" : undefined);
   return {
     etcd,
-    kubeApiserver: existsSync(path.join(built, "kube-apiserver")) ? path.join(built, "kube-apiserver") : undefined,
+    kubeApiserver: existsSync(path.join(built, "kube-apiserver"))
+      ? path.join(built, "kube-apiserver")
+      : undefined,
     kubectl: existsSync(path.join(built, "kubectl")) ? path.join(built, "kubectl") : undefined,
   };
 }
@@ -71,7 +101,9 @@ export async function ensureBinaries(progress: ProgressFn = () => {}): Promise<B
   }
   if (!found.kubeApiserver || !found.kubectl) {
     if (process.env.KUBEBUILDER_ASSETS) {
-      throw new Error(`KUBEBUILDER_ASSETS=${process.env.KUBEBUILDER_ASSETS} lacks kube-apiserver or kubectl`);
+      throw new Error(
+        `KUBEBUILDER_ASSETS=${process.env.KUBEBUILDER_ASSETS} lacks kube-apiserver or kubectl`,
+      );
     }
     await buildKubeBinaries(progress);
     found = findBinaries();
@@ -85,8 +117,12 @@ export async function ensureBinaries(progress: ProgressFn = () => {}): Promise<B
  * replaces inside a dependency, so `go install k8s.io/kubernetes/...@v1.x` is refused).
  */
 export async function buildKubeBinaries(progress: ProgressFn = () => {}): Promise<void> {
-  const go = which("go") ?? (existsSync("/usr/local/go/bin/go") ? "/usr/local/go/bin/go" : undefined);
-  if (!go) throw new Error("kube-apiserver is not built yet and Go is not installed (needed once to build it)");
+  const go =
+    which("go") ?? (existsSync("/usr/local/go/bin/go") ? "/usr/local/go/bin/go" : undefined);
+  if (!go)
+    throw new Error(
+      "kube-apiserver is not built yet and Go is not installed (needed once to build it)",
+    );
   const dir = kubeBuildDir();
   const src = path.join(dir, "src");
   const bin = path.join(dir, "bin");
@@ -121,26 +157,46 @@ export async function buildKubeBinaries(progress: ProgressFn = () => {}): Promis
     ]),
   ].join(" ");
   const env = { ...process.env, GOFLAGS: "-mod=mod", CGO_ENABLED: "0" };
-  progress(`building kube-apiserver and kubectl v${KUBERNETES_VERSION} from Go modules into ${dir} (once; several minutes cold)`);
+  progress(
+    `building kube-apiserver and kubectl v${KUBERNETES_VERSION} from Go modules into ${dir} (once; several minutes cold)`,
+  );
   const started = Date.now();
   progress("resolving Go modules (go mod tidy)…");
   await run(go, ["mod", "tidy"], src, env, progress);
   for (const cmd of ["kube-apiserver", "kubectl"]) {
     progress(`compiling ${cmd}…`);
     const tmp = path.join(bin, `.${cmd}.tmp`);
-    await run(go, ["build", "-trimpath", "-ldflags", ldflags, "-o", tmp, `k8s.io/kubernetes/cmd/${cmd}`], src, env, progress);
+    await run(
+      go,
+      ["build", "-trimpath", "-ldflags", ldflags, "-o", tmp, `k8s.io/kubernetes/cmd/${cmd}`],
+      src,
+      env,
+      progress,
+    );
     await rename(tmp, path.join(bin, cmd));
   }
   progress(`built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   await rm(path.join(src, "go.sum.lock"), { force: true });
 }
 
-function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, progress: ProgressFn): Promise<void> {
+function run(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  progress: ProgressFn,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
     let tail = "";
     let downloads = 0;
-    const ticker = setInterval(() => progress(`  … still working (${args[0]}${downloads ? `, ${downloads} modules downloaded` : ""})`), 30_000);
+    const ticker = setInterval(
+      () =>
+        progress(
+          `  … still working (${args[0]}${downloads ? `, ${downloads} modules downloaded` : ""})`,
+        ),
+      30_000,
+    );
     const onData = (chunk: Buffer) => {
       const text = chunk.toString();
       downloads += (text.match(/go: downloading/g) ?? []).length;
@@ -155,7 +211,10 @@ function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, p
     child.on("close", (code) => {
       clearInterval(ticker);
       if (code === 0) resolve();
-      else reject(new Error(`${path.basename(cmd)} ${args.join(" ")} failed (exit ${code}):\n${tail}`));
+      else
+        reject(
+          new Error(`${path.basename(cmd)} ${args.join(" ")} failed (exit ${code}):\n${tail}`),
+        );
     });
   });
 }

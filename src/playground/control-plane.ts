@@ -57,7 +57,9 @@ export async function freePort(): Promise<number> {
     srv.on("error", reject);
     srv.listen(0, "127.0.0.1", () => {
       const addr = srv.address();
-      srv.close(() => (addr && typeof addr === "object" ? resolve(addr.port) : reject(new Error("no port"))));
+      srv.close(() =>
+        addr && typeof addr === "object" ? resolve(addr.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -131,19 +133,31 @@ export class ControlPlane {
       ],
       path.join(dir, "etcd.log"),
     );
-    await untilReadyOrExit(this.etcd, (signal) => waitHttpOk(`${etcdUrl}/health`, 30_000, {}, signal));
+    await untilReadyOrExit(this.etcd, (signal) =>
+      waitHttpOk(`${etcdUrl}/health`, 30_000, {}, signal),
+    );
 
     // Identities and their tokens.
     const specs = this.options.identities ?? DEFAULT_IDENTITIES;
     const identities: Record<string, Identity> = {};
     for (const spec of specs) {
-      identities[spec.name] = { ...spec, token: newToken(), kubeconfigPath: path.join(dir, `kubeconfig-${spec.name}.yaml`) };
+      identities[spec.name] = {
+        ...spec,
+        token: newToken(),
+        kubeconfigPath: path.join(dir, `kubeconfig-${spec.name}.yaml`),
+      };
     }
-    await writeFile(path.join(dir, "tokens.csv"), Object.values(identities).map(tokenFileLine).join("\n") + "\n", { mode: 0o600 });
+    await writeFile(
+      path.join(dir, "tokens.csv"),
+      Object.values(identities).map(tokenFileLine).join("\n") + "\n",
+      { mode: 0o600 },
+    );
 
     // Service-account signing key: no controller issues tokens here, but the flags are mandatory.
     const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-    await writeFile(path.join(dir, "sa.key"), privateKey.export({ type: "pkcs1", format: "pem" }), { mode: 0o600 });
+    await writeFile(path.join(dir, "sa.key"), privateKey.export({ type: "pkcs1", format: "pem" }), {
+      mode: 0o600,
+    });
     await writeFile(path.join(dir, "sa.pub"), publicKey.export({ type: "spki", format: "pem" }));
     await writeFile(path.join(dir, "audit-policy.yaml"), stringify(AUDIT_POLICY));
     const auditLogPath = path.join(dir, "audit.log");
@@ -205,13 +219,22 @@ export class ControlPlane {
   private async bindIdentities(adminToken: string): Promise<void> {
     for (const id of Object.values(this.info.identities)) {
       if (!id.clusterRole) continue;
-      await this.adminRequest(adminToken, "POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind: "ClusterRoleBinding",
-        metadata: { name: `vmsnap-identity-${id.name}` },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: id.clusterRole },
-        subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: id.name }],
-      });
+      await this.adminRequest(
+        adminToken,
+        "POST",
+        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+        {
+          apiVersion: "rbac.authorization.k8s.io/v1",
+          kind: "ClusterRoleBinding",
+          metadata: { name: `vmsnap-identity-${id.name}` },
+          roleRef: {
+            apiGroup: "rbac.authorization.k8s.io",
+            kind: "ClusterRole",
+            name: id.clusterRole,
+          },
+          subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: id.name }],
+        },
+      );
     }
   }
 
@@ -236,19 +259,32 @@ export class ControlPlane {
   }
 }
 
-export function kubeconfigYaml(server: string, caFile: string, id: Pick<Identity, "name" | "token">, namespace = "default"): string {
+export function kubeconfigYaml(
+  server: string,
+  caFile: string,
+  id: Pick<Identity, "name" | "token">,
+  namespace = "default",
+): string {
   return stringify({
     apiVersion: "v1",
     kind: "Config",
     clusters: [{ name: "vmsnap-playground", cluster: { server, "certificate-authority": caFile } }],
     users: [{ name: id.name, user: { token: id.token } }],
-    contexts: [{ name: `${id.name}@vmsnap-playground`, context: { cluster: "vmsnap-playground", user: id.name, namespace } }],
+    contexts: [
+      {
+        name: `${id.name}@vmsnap-playground`,
+        context: { cluster: "vmsnap-playground", user: id.name, namespace },
+      },
+    ],
     "current-context": `${id.name}@vmsnap-playground`,
   });
 }
 
 /** Waits for readiness, failing fast (and stopping the readiness checks) if the process exits. */
-async function untilReadyOrExit(proc: ManagedProcess, ready: (signal: AbortSignal) => Promise<void>): Promise<void> {
+async function untilReadyOrExit(
+  proc: ManagedProcess,
+  ready: (signal: AbortSignal) => Promise<void>,
+): Promise<void> {
   const abort = new AbortController();
   try {
     await Promise.race([ready(abort.signal), exitOf(proc)]);
@@ -258,10 +294,19 @@ async function untilReadyOrExit(proc: ManagedProcess, ready: (signal: AbortSigna
 }
 
 /** Retries a GET until it answers 200 (used only for process readiness, before any watch exists). */
-async function waitHttpOk(url: string, timeoutMs: number, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<void> {
+async function waitHttpOk(
+  url: string,
+  timeoutMs: number,
+  headers: Record<string, string> = {},
+  signal?: AbortSignal,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = "";
-  for (let delay = 50; Date.now() < deadline && !signal?.aborted; delay = Math.min(delay * 2, 500)) {
+  for (
+    let delay = 50;
+    Date.now() < deadline && !signal?.aborted;
+    delay = Math.min(delay * 2, 500)
+  ) {
     const code = await new Promise<number>((resolve) => {
       const mod = url.startsWith("https:") ? https : http;
       const req = mod.get(url, { headers, rejectUnauthorized: false, timeout: 2000 }, (res) => {
@@ -282,26 +327,40 @@ async function waitHttpOk(url: string, timeoutMs: number, headers: Record<string
 }
 
 /** A request as the admin identity that tolerates 404 and 409 (idempotent set-up writes). */
-async function adminRequest(info: ControlPlaneInfo, token: string, method: string, p: string, body?: unknown): Promise<number> {
+async function adminRequest(
+  info: ControlPlaneInfo,
+  token: string,
+  method: string,
+  p: string,
+  body?: unknown,
+): Promise<number> {
   const ca = await readFile(info.caFile);
   const url = new URL(info.server + p);
-    return new Promise((resolve, reject) => {
-      const req = https.request(
-        { method, hostname: url.hostname, port: url.port, path: url.pathname, ca, headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" } },
-        (res) => {
-          res.resume();
-          res.on("end", () => {
-            const code = res.statusCode ?? 0;
-            if (code >= 400 && code !== 409 && code !== 404) reject(new Error(`${method} ${p}: HTTP ${code}`));
-            else resolve(code);
-          });
-        },
-      );
-      req.on("error", reject);
-      if (body) req.write(JSON.stringify(body));
-      req.end();
-    });
-  }
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        method,
+        hostname: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        ca,
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => {
+          const code = res.statusCode ?? 0;
+          if (code >= 400 && code !== 409 && code !== 404)
+            reject(new Error(`${method} ${p}: HTTP ${code}`));
+          else resolve(code);
+        });
+      },
+    );
+    req.on("error", reject);
+    if (body) req.write(JSON.stringify(body));
+    req.end();
+  });
+}
 
 /**
  * Waits until every request completed before this call is in the audit log: it makes a marker
@@ -312,7 +371,8 @@ export async function syncAuditLog(info: ControlPlaneInfo, timeoutMs = 10_000): 
   if (!admin) throw new Error("no admin identity");
   const marker = `vmsnap-audit-marker-${randomBytes(6).toString("hex")}`;
   await adminRequest(info, admin.token, "GET", `/api/v1/namespaces/default/configmaps/${marker}`);
-  const found = async () => (await readFile(info.auditLogPath, "utf8").catch(() => "")).includes(marker);
+  const found = async () =>
+    (await readFile(info.auditLogPath, "utf8").catch(() => "")).includes(marker);
   if (await found()) return;
   await new Promise<void>((resolve, reject) => {
     const watcher = watch(info.auditLogPath, async () => {

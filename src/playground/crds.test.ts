@@ -6,7 +6,11 @@ import { loadCrds, projectCrdsDir, stripDocKeys } from "./crds.js";
 
 describe("CRD loading", () => {
   it("strips documentation-only x-doc-* keys at any depth", () => {
-    const out = stripDocKeys({ a: 1, "x-doc-examples": [1], b: { "x-doc-default": 2, c: [{ "x-doc-x": 1, d: 3 }] } });
+    const out = stripDocKeys({
+      a: 1,
+      "x-doc-examples": [1],
+      b: { "x-doc-default": 2, c: [{ "x-doc-x": 1, d: 3 }] },
+    });
     assert.deepEqual(out, { a: 1, b: { c: [{ d: 3 }] } });
   });
 
@@ -34,14 +38,29 @@ describe("CRD loading", () => {
     ]) {
       assert.ok(names.has(n), `${n} is authored in crds/`);
     }
-    assert.ok(!names.has("virtualmachinerestores.virtualization.deckhouse.io"), "optional/ is not installed by default");
+    assert.ok(
+      !names.has("virtualmachinerestores.virtualization.deckhouse.io"),
+      "optional/ is not installed by default",
+    );
     const withOptional = await loadCrds(projectCrdsDir(), { includeOptional: true });
-    assert.ok(withOptional.some((c) => c.metadata.name === "virtualmachinerestores.virtualization.deckhouse.io"));
+    assert.ok(
+      withOptional.some(
+        (c) => c.metadata.name === "virtualmachinerestores.virtualization.deckhouse.io",
+      ),
+    );
   });
 
-  it("reads the upstream manifests too, with x-doc keys removed", { skip: !existsSync(path.resolve(projectCrdsDir(), "../../shared/upstream-crds")) && "no ../shared/upstream-crds here" }, async () => {
-    const crds = await loadCrds(path.resolve(projectCrdsDir(), "../../shared/upstream-crds"));
-    assert.ok(crds.length >= 30);
-    assert.ok(!JSON.stringify(crds).includes('"x-doc-'));
-  });
+  it(
+    "reads the upstream manifests too, with x-doc keys removed",
+    {
+      skip:
+        !existsSync(path.resolve(projectCrdsDir(), "../../shared/upstream-crds")) &&
+        "no ../shared/upstream-crds here",
+    },
+    async () => {
+      const crds = await loadCrds(path.resolve(projectCrdsDir(), "../../shared/upstream-crds"));
+      assert.ok(crds.length >= 30);
+      assert.ok(!JSON.stringify(crds).includes('"x-doc-'));
+    },
+  );
 });

@@ -34,13 +34,17 @@ export function stripDocKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(stripDocKeys);
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (!k.startsWith("x-doc-")) out[k] = stripDocKeys(v);
+    for (const [k, v] of Object.entries(value))
+      if (!k.startsWith("x-doc-")) out[k] = stripDocKeys(v);
     return out;
   }
   return value;
 }
 
-export async function loadCrds(dir: string, options: { includeOptional?: boolean } = {}): Promise<KubeObject[]> {
+export async function loadCrds(
+  dir: string,
+  options: { includeOptional?: boolean } = {},
+): Promise<KubeObject[]> {
   const skip = new Set(options.includeOptional ? [] : ["optional"]);
   const crds: KubeObject[] = [];
   for (const file of await yamlFiles(dir, skip)) {
@@ -49,7 +53,11 @@ export async function loadCrds(dir: string, options: { includeOptional?: boolean
       if (obj?.kind !== "CustomResourceDefinition") continue;
       // Leftover generated stanzas (status, creationTimestamp: null) are not ours to send.
       delete obj.status;
-      obj.metadata = { name: obj.metadata.name, labels: obj.metadata.labels, annotations: obj.metadata.annotations };
+      obj.metadata = {
+        name: obj.metadata.name,
+        labels: obj.metadata.labels,
+        annotations: obj.metadata.annotations,
+      };
       crds.push(obj);
     }
   }
@@ -57,12 +65,19 @@ export async function loadCrds(dir: string, options: { includeOptional?: boolean
 }
 
 /** Creates (or replaces) each CRD and waits until all are Established. */
-export async function installCrds(client: KubeClient, crds: KubeObject[], timeoutMs = 60_000): Promise<void> {
+export async function installCrds(
+  client: KubeClient,
+  crds: KubeObject[],
+  timeoutMs = 60_000,
+): Promise<void> {
   const names = new Set(crds.map((c) => c.metadata.name));
   const informer = new Informer(client, Core.crds);
   const established = () =>
     [...names].every((n) => {
-      const conds = (informer.get(n)?.status?.conditions ?? []) as { type: string; status: string }[];
+      const conds = (informer.get(n)?.status?.conditions ?? []) as {
+        type: string;
+        status: string;
+      }[];
       return conds.some((c) => c.type === "Established" && c.status === "True");
     });
   let resolveDone!: () => void;
@@ -79,7 +94,10 @@ export async function installCrds(client: KubeClient, crds: KubeObject[], timeou
             throw new Error(`installing CRD ${crd.metadata.name}: ${(err as Error).message}`);
           }
           const existing = await client.get(Core.crds, crd.metadata.name);
-          await client.replace(Core.crds, { ...crd, metadata: { ...crd.metadata, resourceVersion: existing.metadata.resourceVersion } });
+          await client.replace(Core.crds, {
+            ...crd,
+            metadata: { ...crd.metadata, resourceVersion: existing.metadata.resourceVersion },
+          });
         }
       }),
     );
@@ -88,7 +106,10 @@ export async function installCrds(client: KubeClient, crds: KubeObject[], timeou
       await Promise.race([
         done,
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`CRDs not Established within ${timeoutMs} ms`)), timeoutMs);
+          timer = setTimeout(
+            () => reject(new Error(`CRDs not Established within ${timeoutMs} ms`)),
+            timeoutMs,
+          );
         }),
       ]).finally(() => clearTimeout(timer));
     }

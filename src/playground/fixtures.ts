@@ -19,14 +19,37 @@ export const STORAGE = {
   ambiguous: "sim-multi",
 } as const;
 
-export function storageObjects(): { type: typeof Core.storageClasses | typeof Csi.volumeSnapshotClasses; body: KubeObject }[] {
-  const sc = (name: string, provisioner: string, extra: Record<string, unknown> = {}, annotations: Record<string, string> = {}) => ({
+export function storageObjects(): {
+  type: typeof Core.storageClasses | typeof Csi.volumeSnapshotClasses;
+  body: KubeObject;
+}[] {
+  const sc = (
+    name: string,
+    provisioner: string,
+    extra: Record<string, unknown> = {},
+    annotations: Record<string, string> = {},
+  ) => ({
     type: Core.storageClasses,
-    body: { apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name, annotations }, provisioner, reclaimPolicy: "Delete", volumeBindingMode: "Immediate", allowVolumeExpansion: true, ...extra } as KubeObject,
+    body: {
+      apiVersion: "storage.k8s.io/v1",
+      kind: "StorageClass",
+      metadata: { name, annotations },
+      provisioner,
+      reclaimPolicy: "Delete",
+      volumeBindingMode: "Immediate",
+      allowVolumeExpansion: true,
+      ...extra,
+    } as KubeObject,
   });
   const vsc = (name: string, driver: string, annotations: Record<string, string> = {}) => ({
     type: Csi.volumeSnapshotClasses,
-    body: { apiVersion: apiVersionOf(Csi.volumeSnapshotClasses), kind: "VolumeSnapshotClass", metadata: { name, annotations }, driver, deletionPolicy: "Delete" } as KubeObject,
+    body: {
+      apiVersion: apiVersionOf(Csi.volumeSnapshotClasses),
+      kind: "VolumeSnapshotClass",
+      metadata: { name, annotations },
+      driver,
+      deletionPolicy: "Delete",
+    } as KubeObject,
   });
   return [
     sc(STORAGE.snapshot, SIM_DRIVER, {}, { "storageclass.kubernetes.io/is-default-class": "true" }),
@@ -61,7 +84,11 @@ export function pvcManifest(o: PvcOptions): KubeObject {
   return {
     apiVersion: "v1",
     kind: "PersistentVolumeClaim",
-    metadata: { name: o.name, namespace: o.namespace, annotations: o.data ? { [SIM.data]: o.data } : {} },
+    metadata: {
+      name: o.name,
+      namespace: o.namespace,
+      annotations: o.data ? { [SIM.data]: o.data } : {},
+    },
     spec: {
       accessModes: ["ReadWriteOnce"],
       resources: { requests: { storage: o.size ?? "10Gi" } },
@@ -96,25 +123,47 @@ export function vmManifest(o: VmOptions): KubeObject {
   const volumes: Record<string, unknown>[] = [];
   const devices: Record<string, unknown>[] = [];
   if (o.containerDisk) {
-    volumes.push({ name: "containerdisk", containerDisk: { image: "quay.io/containerdisks/fedora:40" } });
+    volumes.push({
+      name: "containerdisk",
+      containerDisk: { image: "quay.io/containerdisks/fedora:40" },
+    });
     devices.push({ name: "containerdisk", disk: { bus: "virtio" } });
   }
   for (const d of disks) {
     volumes.push(
       d.dataVolume
-        ? { name: d.name, dataVolume: { name: d.claimName, ...(d.hotpluggable ? { hotpluggable: true } : {}) } }
-        : { name: d.name, persistentVolumeClaim: { claimName: d.claimName, ...(d.hotpluggable ? { hotpluggable: true } : {}) } },
+        ? {
+            name: d.name,
+            dataVolume: { name: d.claimName, ...(d.hotpluggable ? { hotpluggable: true } : {}) },
+          }
+        : {
+            name: d.name,
+            persistentVolumeClaim: {
+              claimName: d.claimName,
+              ...(d.hotpluggable ? { hotpluggable: true } : {}),
+            },
+          },
     );
     devices.push({ name: d.name, disk: { bus: d.hotpluggable ? "scsi" : "virtio" } });
   }
   if (o.cloudInit) {
-    volumes.push({ name: "cloudinitdisk", cloudInitNoCloud: { userData: "#cloud-config\npassword: fedora\nchpasswd: { expire: False }\n" } });
+    volumes.push({
+      name: "cloudinitdisk",
+      cloudInitNoCloud: {
+        userData: "#cloud-config\npassword: fedora\nchpasswd: { expire: False }\n",
+      },
+    });
     devices.push({ name: "cloudinitdisk", disk: { bus: "virtio" } });
   }
   return {
     apiVersion: apiVersionOf(KubeVirt.vms),
     kind: "VirtualMachine",
-    metadata: { name: o.name, namespace: o.namespace, labels: { app: o.name, ...(o.labels ?? {}) }, annotations: o.annotations ?? {} },
+    metadata: {
+      name: o.name,
+      namespace: o.namespace,
+      labels: { app: o.name, ...(o.labels ?? {}) },
+      annotations: o.annotations ?? {},
+    },
     spec: {
       runStrategy: o.runStrategy ?? "Always",
       template: {
@@ -123,7 +172,12 @@ export function vmManifest(o: VmOptions): KubeObject {
           domain: {
             cpu: { cores: 1 },
             memory: { guest: o.memory ?? "2Gi" },
-            devices: { disks: devices, interfaces: [{ name: "default", masquerade: {}, ...(o.mac ? { macAddress: o.mac } : {}) }] },
+            devices: {
+              disks: devices,
+              interfaces: [
+                { name: "default", masquerade: {}, ...(o.mac ? { macAddress: o.mac } : {}) },
+              ],
+            },
           },
           networks: [{ name: "default", pod: {} }],
           volumes,

@@ -16,9 +16,17 @@ export interface Identity extends IdentitySpec {
 }
 
 export const ADMIN: IdentitySpec = { name: "vmsnap-admin", groups: ["system:masters"] };
-export const SIMULATOR: IdentitySpec = { name: "vmsnap-simulator", groups: ["vmsnap:simulators"], clusterRole: "cluster-admin" };
+export const SIMULATOR: IdentitySpec = {
+  name: "vmsnap-simulator",
+  groups: ["vmsnap:simulators"],
+  clusterRole: "cluster-admin",
+};
 /** The identity vmsnap itself runs as in tests; the least-privilege variant comes with deploy/rbac. */
-export const VMSNAP_USER: IdentitySpec = { name: "vmsnap-user", groups: ["vmsnap:users"], clusterRole: "cluster-admin" };
+export const VMSNAP_USER: IdentitySpec = {
+  name: "vmsnap-user",
+  groups: ["vmsnap:users"],
+  clusterRole: "cluster-admin",
+};
 
 export const DEFAULT_IDENTITIES: IdentitySpec[] = [ADMIN, SIMULATOR, VMSNAP_USER];
 

@@ -54,7 +54,10 @@ export function envLine(state: Pick<PlaygroundState, "kubeconfig">): string {
 }
 
 /** Starts the playground daemon unless it is already running (idempotent). */
-export async function playgroundUp(progress: ProgressFn, dir = playgroundDir()): Promise<{ state: PlaygroundState; started: boolean }> {
+export async function playgroundUp(
+  progress: ProgressFn,
+  dir = playgroundDir(),
+): Promise<{ state: PlaygroundState; started: boolean }> {
   const running = await readState(dir);
   if (running) return { state: running, started: false };
   await ensureBinaries(progress);
@@ -66,11 +69,15 @@ export async function playgroundUp(progress: ProgressFn, dir = playgroundDir()):
   if (!main) throw new Error("cannot locate the vmsnap entry point");
   progress("starting the playground daemon (etcd, kube-apiserver, CRDs, simulated controllers)");
   const started = Date.now();
-  const child = spawn(process.execPath, [...process.execArgv, main, "playground", "serve", "--dir", dir], {
-    detached: true,
-    stdio: ["ignore", log, log],
-    env: process.env,
-  });
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, main, "playground", "serve", "--dir", dir],
+    {
+      detached: true,
+      stdio: ["ignore", log, log],
+      env: process.env,
+    },
+  );
   child.unref();
   const state = await new Promise<PlaygroundState>((resolve, reject) => {
     const check = async () => {
@@ -79,11 +86,21 @@ export async function playgroundUp(progress: ProgressFn, dir = playgroundDir()):
     };
     const watcher = watch(dir, () => void check());
     const onExit = async (code: number | null) => {
-      const tail = (await readFile(logPath, "utf8").catch(() => "")).split("\n").slice(-15).join("\n");
-      finish(new Error(`the playground daemon exited (code ${code}) before it was ready; ${logPath}:\n${tail}`));
+      const tail = (await readFile(logPath, "utf8").catch(() => ""))
+        .split("\n")
+        .slice(-15)
+        .join("\n");
+      finish(
+        new Error(
+          `the playground daemon exited (code ${code}) before it was ready; ${logPath}:\n${tail}`,
+        ),
+      );
     };
     child.once("exit", onExit);
-    const timer = setTimeout(() => finish(new Error(`the playground was not ready after 180 s; see ${logPath}`)), 180_000);
+    const timer = setTimeout(
+      () => finish(new Error(`the playground was not ready after 180 s; see ${logPath}`)),
+      180_000,
+    );
     const finish = (err?: Error, s?: PlaygroundState) => {
       clearTimeout(timer);
       watcher.close();
@@ -109,7 +126,9 @@ export async function playgroundDown(dir = playgroundDir()): Promise<boolean> {
     await rm(dir, { recursive: true, force: true });
     return false;
   }
-  const pids = [state.pid, state.pids.apiserver, state.pids.etcd].filter((p): p is number => typeof p === "number");
+  const pids = [state.pid, state.pids.apiserver, state.pids.etcd].filter(
+    (p): p is number => typeof p === "number",
+  );
   if (alive(state.pid)) process.kill(state.pid, "SIGTERM");
   // Waiting for another process to exit has no event to watch; check liveness briefly.
   const deadline = Date.now() + 20_000;
@@ -138,7 +157,9 @@ export async function playgroundServe(dir: string): Promise<void> {
   await seedPlayground(env.admin);
   await env.simulator?.idle();
   const kubeconfig = path.join(dir, "kubeconfig");
-  await writeFile(kubeconfig, await readFile(env.controlPlane.kubeconfig(ADMIN.name), "utf8"), { mode: 0o600 });
+  await writeFile(kubeconfig, await readFile(env.controlPlane.kubeconfig(ADMIN.name), "utf8"), {
+    mode: 0o600,
+  });
   const state: PlaygroundState = {
     pid: process.pid,
     server: env.info.server,

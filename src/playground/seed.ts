@@ -13,19 +13,41 @@ export interface SampleVm {
 export const SAMPLE_NAMESPACES = ["demo", "prod"] as const;
 
 export const SAMPLE_VMS: SampleVm[] = [
-  { namespace: "demo", name: "web", story: "running, guest agent, two disks + cloud-init (application-consistent)" },
+  {
+    namespace: "demo",
+    name: "web",
+    story: "running, guest agent, two disks + cloud-init (application-consistent)",
+  },
   { namespace: "demo", name: "db", story: "running, no guest agent (crash-consistent)" },
   { namespace: "demo", name: "archive", story: "stopped (offline snapshot)" },
   { namespace: "demo", name: "win2022", story: "Windows guest with agent (VSS 10 s freeze limit)" },
   { namespace: "demo", name: "batch", story: "paused" },
-  { namespace: "demo", name: "hotplug", story: "persisted hot-plug disk + a VMI-only hot-plug (not in snapshots)" },
-  { namespace: "demo", name: "nfs", story: "disk on storage without a VolumeSnapshotClass + containerDisk (excluded)" },
+  {
+    namespace: "demo",
+    name: "hotplug",
+    story: "persisted hot-plug disk + a VMI-only hot-plug (not in snapshots)",
+  },
+  {
+    namespace: "demo",
+    name: "nfs",
+    story: "disk on storage without a VolumeSnapshotClass + containerDisk (excluded)",
+  },
   { namespace: "prod", name: "erp", story: "running, guest agent, DataVolume disk" },
-  { namespace: "prod", name: "ledger", story: "stopped, disk on storage with two VolumeSnapshotClasses and no default" },
+  {
+    namespace: "prod",
+    name: "ledger",
+    story: "stopped, disk on storage with two VolumeSnapshotClasses and no default",
+  },
 ];
 
 function seedObjects(): { type: typeof Core.pvcs | typeof KubeVirt.vms; body: KubeObject }[] {
-  const pvc = (namespace: string, name: string, data: string, storageClassName?: string, size?: string) => ({
+  const pvc = (
+    namespace: string,
+    name: string,
+    data: string,
+    storageClassName?: string,
+    size?: string,
+  ) => ({
     type: Core.pvcs,
     body: pvcManifest({ namespace, name, data, storageClassName, size }),
   });
@@ -34,15 +56,54 @@ function seedObjects(): { type: typeof Core.pvcs | typeof KubeVirt.vms; body: Ku
   return [
     pvc("demo", "web-root", "web-root-v1", undefined, "20Gi"),
     pvc("demo", "web-data", "web-data-v1", undefined, "50Gi"),
-    vm(vmManifest({ namespace: "demo", name: "web", annotations: agent, cloudInit: true, disks: [{ name: "rootdisk", claimName: "web-root" }, { name: "datadisk", claimName: "web-data" }] })),
+    vm(
+      vmManifest({
+        namespace: "demo",
+        name: "web",
+        annotations: agent,
+        cloudInit: true,
+        disks: [
+          { name: "rootdisk", claimName: "web-root" },
+          { name: "datadisk", claimName: "web-data" },
+        ],
+      }),
+    ),
     pvc("demo", "db-root", "db-root-v1"),
-    vm(vmManifest({ namespace: "demo", name: "db", disks: [{ name: "rootdisk", claimName: "db-root" }] })),
+    vm(
+      vmManifest({
+        namespace: "demo",
+        name: "db",
+        disks: [{ name: "rootdisk", claimName: "db-root" }],
+      }),
+    ),
     pvc("demo", "archive-root", "archive-root-v1"),
-    vm(vmManifest({ namespace: "demo", name: "archive", runStrategy: "Halted", disks: [{ name: "rootdisk", claimName: "archive-root" }] })),
+    vm(
+      vmManifest({
+        namespace: "demo",
+        name: "archive",
+        runStrategy: "Halted",
+        disks: [{ name: "rootdisk", claimName: "archive-root" }],
+      }),
+    ),
     pvc("demo", "win2022-root", "win2022-root-v1", undefined, "60Gi"),
-    vm(vmManifest({ namespace: "demo", name: "win2022", memory: "8Gi", annotations: { ...agent, [SIM.guestOs]: "windows" }, disks: [{ name: "rootdisk", claimName: "win2022-root" }] })),
+    vm(
+      vmManifest({
+        namespace: "demo",
+        name: "win2022",
+        memory: "8Gi",
+        annotations: { ...agent, [SIM.guestOs]: "windows" },
+        disks: [{ name: "rootdisk", claimName: "win2022-root" }],
+      }),
+    ),
     pvc("demo", "batch-root", "batch-root-v1"),
-    vm(vmManifest({ namespace: "demo", name: "batch", annotations: { ...agent, [SIM.paused]: "true" }, disks: [{ name: "rootdisk", claimName: "batch-root" }] })),
+    vm(
+      vmManifest({
+        namespace: "demo",
+        name: "batch",
+        annotations: { ...agent, [SIM.paused]: "true" },
+        disks: [{ name: "rootdisk", claimName: "batch-root" }],
+      }),
+    ),
     pvc("demo", "hotplug-root", "hotplug-root-v1"),
     pvc("demo", "hotplug-extra", "hotplug-extra-v1"),
     pvc("demo", "hotplug-scratch", "hotplug-scratch-v1"),
@@ -51,23 +112,48 @@ function seedObjects(): { type: typeof Core.pvcs | typeof KubeVirt.vms; body: Ku
         namespace: "demo",
         name: "hotplug",
         annotations: { ...agent, [SIM.hotplugVolumes]: "hotplug-scratch" },
-        disks: [{ name: "rootdisk", claimName: "hotplug-root" }, { name: "extra", claimName: "hotplug-extra", hotpluggable: true }],
+        disks: [
+          { name: "rootdisk", claimName: "hotplug-root" },
+          { name: "extra", claimName: "hotplug-extra", hotpluggable: true },
+        ],
       }),
     ),
     pvc("demo", "nfs-root", "nfs-root-v1", STORAGE.noSnapshot),
-    vm(vmManifest({ namespace: "demo", name: "nfs", containerDisk: true, disks: [{ name: "rootdisk", claimName: "nfs-root" }] })),
+    vm(
+      vmManifest({
+        namespace: "demo",
+        name: "nfs",
+        containerDisk: true,
+        disks: [{ name: "rootdisk", claimName: "nfs-root" }],
+      }),
+    ),
     pvc("prod", "ledger-root", "ledger-root-v1", STORAGE.ambiguous),
-    vm(vmManifest({ namespace: "prod", name: "ledger", runStrategy: "Halted", disks: [{ name: "rootdisk", claimName: "ledger-root" }] })),
+    vm(
+      vmManifest({
+        namespace: "prod",
+        name: "ledger",
+        runStrategy: "Halted",
+        disks: [{ name: "rootdisk", claimName: "ledger-root" }],
+      }),
+    ),
     vm(erpVm()),
   ];
 }
 
 function erpVm(): KubeObject {
-  const vm = vmManifest({ namespace: "prod", name: "erp", annotations: { [SIM.guestAgent]: "true" }, disks: [{ name: "rootdisk", claimName: "erp-root", dataVolume: true }] });
+  const vm = vmManifest({
+    namespace: "prod",
+    name: "erp",
+    annotations: { [SIM.guestAgent]: "true" },
+    disks: [{ name: "rootdisk", claimName: "erp-root", dataVolume: true }],
+  });
   (vm.spec as Record<string, unknown>).dataVolumeTemplates = [
     {
       metadata: { name: "erp-root" },
-      spec: { source: { blank: {} }, storage: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "30Gi" } } } },
+      spec: {
+        source: { blank: {} },
+        storage: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "30Gi" } } },
+      },
     },
   ];
   return vm;
@@ -77,12 +163,20 @@ function erpVm(): KubeObject {
 export async function seedPlayground(client: KubeClient): Promise<void> {
   await ensureSimStorage(client);
   for (const name of SAMPLE_NAMESPACES) {
-    await createIfMissing(client, Core.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
+    await createIfMissing(client, Core.namespaces, {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name },
+    });
   }
   for (const { type, body } of seedObjects()) await createIfMissing(client, type, body);
 }
 
-async function createIfMissing(client: KubeClient, type: Parameters<KubeClient["create"]>[0], body: KubeObject): Promise<void> {
+async function createIfMissing(
+  client: KubeClient,
+  type: Parameters<KubeClient["create"]>[0],
+  body: KubeObject,
+): Promise<void> {
   await client.create(type, body).catch((err) => {
     if (!(err instanceof KubeApiError && err.code === 409)) throw err;
   });

@@ -15,11 +15,24 @@ export async function waitFor(
   predicate: (obj: Json) => boolean,
   timeoutMs = 20_000,
 ): Promise<Json> {
-  const obj = await waitForObject(client, type, name, namespace, (o) => o !== undefined && predicate(o as Json), { timeoutMs });
+  const obj = await waitForObject(
+    client,
+    type,
+    name,
+    namespace,
+    (o) => o !== undefined && predicate(o as Json),
+    { timeoutMs },
+  );
   return obj as Json;
 }
 
-export async function waitGone(client: KubeClient, type: ResourceType, name: string, namespace?: string, timeoutMs = 20_000): Promise<void> {
+export async function waitGone(
+  client: KubeClient,
+  type: ResourceType,
+  name: string,
+  namespace?: string,
+  timeoutMs = 20_000,
+): Promise<void> {
   await waitForObject(client, type, name, namespace, (o) => o === undefined, { timeoutMs });
 }
 

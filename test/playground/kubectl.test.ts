@@ -32,14 +32,25 @@ before(async () => {
   await ensureSimStorage(c);
   ns = await newNamespace(c, "kubectl");
   await c.create(Core.pvcs, pvcManifest({ name: "web-root", namespace: ns, data: "web-v1" }));
-  await c.create(KubeVirt.vms, vmManifest({ name: "web", namespace: ns, annotations: { [SIM.guestAgent]: "true" }, disks: [{ name: "rootdisk", claimName: "web-root" }] }));
+  await c.create(
+    KubeVirt.vms,
+    vmManifest({
+      name: "web",
+      namespace: ns,
+      annotations: { [SIM.guestAgent]: "true" },
+      disks: [{ name: "rootdisk", claimName: "web-root" }],
+    }),
+  );
   await waitFor(c, KubeVirt.vms, "web", ns, (v) => v.status?.printableStatus === "Running");
 });
 
 describe("kubectl against the playground API", () => {
   it("`kubectl get vmsnapshots,vms -A` works and shows the KubeVirt printer columns", async () => {
     const out = await kubectl(["get", "vmsnapshots,vms", "-A"]);
-    assert.match(out, new RegExp(`${ns}\\s+virtualmachine.kubevirt.io/web\\s+\\S+\\s+Running\\s+True`));
+    assert.match(
+      out,
+      new RegExp(`${ns}\\s+virtualmachine.kubevirt.io/web\\s+\\S+\\s+Running\\s+True`),
+    );
   });
 
   it("a VirtualMachineSnapshot from the KubeVirt documentation reaches Succeeded / readyToUse", async () => {
@@ -56,9 +67,27 @@ describe("kubectl against the playground API", () => {
       "    name: web",
       "",
     ].join("\n");
-    assert.match(await kubectl(["apply", "-f", "-"], manifest), /virtualmachinesnapshot.snapshot.kubevirt.io\/snap-web created/);
-    await kubectl(["wait", "-n", ns, "virtualmachinesnapshots.snapshot.kubevirt.io/snap-web", "--for=condition=Ready", "--timeout=30s"]);
-    const out = await kubectl(["get", "-n", ns, "virtualmachinesnapshots.snapshot.kubevirt.io", "snap-web", "-o", "jsonpath={.status.phase} {.status.readyToUse} {.status.indications}"]);
+    assert.match(
+      await kubectl(["apply", "-f", "-"], manifest),
+      /virtualmachinesnapshot.snapshot.kubevirt.io\/snap-web created/,
+    );
+    await kubectl([
+      "wait",
+      "-n",
+      ns,
+      "virtualmachinesnapshots.snapshot.kubevirt.io/snap-web",
+      "--for=condition=Ready",
+      "--timeout=30s",
+    ]);
+    const out = await kubectl([
+      "get",
+      "-n",
+      ns,
+      "virtualmachinesnapshots.snapshot.kubevirt.io",
+      "snap-web",
+      "-o",
+      "jsonpath={.status.phase} {.status.readyToUse} {.status.indications}",
+    ]);
     assert.equal(out, 'Succeeded true ["Online","GuestAgent"]');
     const table = await kubectl(["get", "-n", ns, "virtualmachinesnapshots.snapshot.kubevirt.io"]);
     assert.match(table, /SOURCEKIND\s+SOURCENAME\s+PHASE\s+READYTOUSE/);

@@ -31,23 +31,36 @@ describe("vmsnap playground", () => {
     const first = await vmsnap("up");
     assert.match(first.stdout, /Playground is up\./);
     assert.match(first.stdout, /export KUBECONFIG=/);
-    const state = JSON.parse(readFileSync(path.join(dir, "state.json"), "utf8")) as { pid: number; kubeconfig: string };
+    const state = JSON.parse(readFileSync(path.join(dir, "state.json"), "utf8")) as {
+      pid: number;
+      kubeconfig: string;
+    };
     const again = await vmsnap("up");
     assert.match(again.stdout, /already running/);
-    assert.equal((JSON.parse(readFileSync(path.join(dir, "state.json"), "utf8")) as { pid: number }).pid, state.pid);
+    assert.equal(
+      (JSON.parse(readFileSync(path.join(dir, "state.json"), "utf8")) as { pid: number }).pid,
+      state.pid,
+    );
     assert.equal((await vmsnap("env")).stdout, `export KUBECONFIG=${state.kubeconfig}\n`);
     assert.match((await vmsnap("status")).stdout, /Playground is running/);
 
     const client = await clientFor(state.kubeconfig);
     try {
-      for (const vm of SAMPLE_VMS) assert.ok(await client.getIfExists(KubeVirt.vms, vm.name, vm.namespace), `${vm.namespace}/${vm.name} is seeded`);
+      for (const vm of SAMPLE_VMS)
+        assert.ok(
+          await client.getIfExists(KubeVirt.vms, vm.name, vm.namespace),
+          `${vm.namespace}/${vm.name} is seeded`,
+        );
     } finally {
       client.close();
     }
   });
 
   it("down stops everything it started and removes its state", async () => {
-    const state = JSON.parse(readFileSync(path.join(dir, "state.json"), "utf8")) as { pid: number; pids: { etcd: number; apiserver: number } };
+    const state = JSON.parse(readFileSync(path.join(dir, "state.json"), "utf8")) as {
+      pid: number;
+      pids: { etcd: number; apiserver: number };
+    };
     assert.match((await vmsnap("down")).stdout, /Playground stopped/);
     assert.deepEqual(await waitDead([state.pid, state.pids.etcd, state.pids.apiserver], 2000), []);
     assert.deepEqual(processesMentioning(dir), []);

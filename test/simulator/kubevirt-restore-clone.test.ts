@@ -23,7 +23,11 @@ const restore = (name: string, vm: string, snap: string, extra: Json = {}) => ({
   apiVersion: "snapshot.kubevirt.io/v1beta1",
   kind: "VirtualMachineRestore",
   metadata: { name, namespace: ns },
-  spec: { target: { apiGroup: "kubevirt.io", kind: "VirtualMachine", name: vm }, virtualMachineSnapshotName: snap, ...extra },
+  spec: {
+    target: { apiGroup: "kubevirt.io", kind: "VirtualMachine", name: vm },
+    virtualMachineSnapshotName: snap,
+    ...extra,
+  },
 });
 
 /** The data fingerprint of each disk of a VM, by volume name, read through its claims. */
@@ -48,9 +52,24 @@ async function twoDiskVm(name: string, runStrategy: "Always" | "Halted") {
   await c.create(Core.pvcs, pvcManifest({ name: `${name}-data`, namespace: ns, data: "data-v1" }));
   await c.create(
     KubeVirt.vms,
-    vmManifest({ name, namespace: ns, runStrategy, mac: "02:00:00:00:00:01", disks: [{ name: "root", claimName: `${name}-root` }, { name: "data", claimName: `${name}-data` }] }),
+    vmManifest({
+      name,
+      namespace: ns,
+      runStrategy,
+      mac: "02:00:00:00:00:01",
+      disks: [
+        { name: "root", claimName: `${name}-root` },
+        { name: "data", claimName: `${name}-data` },
+      ],
+    }),
   );
-  await waitFor(c, KubeVirt.vms, name, ns, (v) => v.status?.printableStatus === (runStrategy === "Always" ? "Running" : "Stopped"));
+  await waitFor(
+    c,
+    KubeVirt.vms,
+    name,
+    ns,
+    (v) => v.status?.printableStatus === (runStrategy === "Always" ? "Running" : "Stopped"),
+  );
 }
 
 before(async () => {
@@ -72,18 +91,28 @@ describe("KubeVirt restore controller", () => {
     assert.deepEqual(await fingerprints("db"), { root: "root-v2-broken", data: "data-v2" });
 
     await c.create(KubeVirt.restores, restore("db-restore", "db", "db-snap"));
-    const done = await waitFor(c, KubeVirt.restores, "db-restore", ns, (r) => r.status?.complete === true);
+    const done = await waitFor(
+      c,
+      KubeVirt.restores,
+      "db-restore",
+      ns,
+      (r) => r.status?.complete === true,
+    );
     assert.equal(cond(done, "Ready")?.reason, "Operation complete");
     assert.ok(done.status.restoreTime);
     assert.equal(done.status.restores.length, 2);
     assert.ok(done.metadata.finalizers.includes("snapshot.kubevirt.io/vmrestore-protection"));
     assert.equal(done.metadata.ownerReferences?.[0]?.kind, "VirtualMachine");
-    for (const r of done.status.restores as Json[]) assert.equal(r.persistentVolumeClaim, `restore-${done.metadata.uid}-${r.volumeName}`);
+    for (const r of done.status.restores as Json[])
+      assert.equal(r.persistentVolumeClaim, `restore-${done.metadata.uid}-${r.volumeName}`);
 
     assert.deepEqual(await fingerprints("db"), { root: "root-v1", data: "data-v1" });
     const vm = (await c.get(KubeVirt.vms, "db", ns)) as Json;
     assert.equal(vm.spec.runStrategy, "Halted");
-    assert.equal(vm.metadata.annotations["restore.kubevirt.io/lastRestoreUID"], `db-restore-${done.metadata.uid}`);
+    assert.equal(
+      vm.metadata.annotations["restore.kubevirt.io/lastRestoreUID"],
+      `db-restore-${done.metadata.uid}`,
+    );
     assert.ok(!vm.status.restoreInProgress);
     const pvc = await c.get(Core.pvcs, `restore-${done.metadata.uid}-root`, ns);
     assert.equal((pvc.spec as Json).dataSource.kind, "VolumeSnapshot");
@@ -96,17 +125,38 @@ describe("KubeVirt restore controller", () => {
     await waitFor(c, KubeVirt.snapshots, "app-snap", ns, (s) => s.status?.readyToUse === true);
     await writeData("app-data", "data-after");
 
-    await c.create(KubeVirt.restores, restore("app-fail", "app", "app-snap", { targetReadinessPolicy: "FailImmediate" }));
-    const failed = await waitFor(c, KubeVirt.restores, "app-fail", ns, (r) => cond(r, "Failure")?.status === "True");
-    assert.equal(cond(failed, "Failure")?.reason, "Restore target VMI must be powered off before restore operation");
+    await c.create(
+      KubeVirt.restores,
+      restore("app-fail", "app", "app-snap", { targetReadinessPolicy: "FailImmediate" }),
+    );
+    const failed = await waitFor(
+      c,
+      KubeVirt.restores,
+      "app-fail",
+      ns,
+      (r) => cond(r, "Failure")?.status === "True",
+    );
+    assert.equal(
+      cond(failed, "Failure")?.reason,
+      "Restore target VMI must be powered off before restore operation",
+    );
     assert.equal(failed.status.complete, false);
 
     await c.create(KubeVirt.restores, restore("app-wait", "app", "app-snap"));
-    const waiting = await waitFor(c, KubeVirt.restores, "app-wait", ns, (r) => cond(r, "Ready")?.reason === "Waiting for target to be ready");
+    const waiting = await waitFor(
+      c,
+      KubeVirt.restores,
+      "app-wait",
+      ns,
+      (r) => cond(r, "Ready")?.reason === "Waiting for target to be ready",
+    );
     assert.equal(waiting.status.complete, false);
     await c.delete(KubeVirt.restores, "app-wait", ns);
 
-    await c.create(KubeVirt.restores, restore("app-stop", "app", "app-snap", { targetReadinessPolicy: "StopTarget" }));
+    await c.create(
+      KubeVirt.restores,
+      restore("app-stop", "app", "app-snap", { targetReadinessPolicy: "StopTarget" }),
+    );
     await waitFor(c, KubeVirt.restores, "app-stop", ns, (r) => r.status?.complete === true, 30_000);
     const vm = (await c.get(KubeVirt.vms, "app", ns)) as Json;
     assert.equal(vm.spec.runStrategy, "Halted");
@@ -116,11 +166,25 @@ describe("KubeVirt restore controller", () => {
   it("refuses snapshots that are missing, not ready, or of another VM", async () => {
     await twoDiskVm("other", "Halted");
     await c.create(KubeVirt.restores, restore("missing", "other", "nope"));
-    await waitFor(c, KubeVirt.restores, "missing", ns, (r) => cond(r, "Ready")?.reason === `VMSnapshot ${ns}/nope does not exist`);
+    await waitFor(
+      c,
+      KubeVirt.restores,
+      "missing",
+      ns,
+      (r) => cond(r, "Ready")?.reason === `VMSnapshot ${ns}/nope does not exist`,
+    );
 
     // db-snap belongs to "db": restoring it onto "other" (an existing, different VM) fails.
     await c.create(KubeVirt.restores, restore("wrongvm", "other", "db-snap"));
-    await waitFor(c, KubeVirt.restores, "wrongvm", ns, (r) => cond(r, "Failure")?.reason === "restore source and restore target are different but restore target already exists");
+    await waitFor(
+      c,
+      KubeVirt.restores,
+      "wrongvm",
+      ns,
+      (r) =>
+        cond(r, "Failure")?.reason ===
+        "restore source and restore target are different but restore target already exists",
+    );
   });
 
   it("restoring a snapshot onto a new name creates a Halted VM with the snapshot's data", async () => {
@@ -138,9 +202,23 @@ describe("KubeVirt clone controller", () => {
       apiVersion: "clone.kubevirt.io/v1beta1",
       kind: "VirtualMachineClone",
       metadata: { name: "app-clone", namespace: ns },
-      spec: { source: { apiGroup: "snapshot.kubevirt.io", kind: "VirtualMachineSnapshot", name: "app-snap" }, target: { apiGroup: "kubevirt.io", kind: "VirtualMachine", name: "app-2" } },
+      spec: {
+        source: {
+          apiGroup: "snapshot.kubevirt.io",
+          kind: "VirtualMachineSnapshot",
+          name: "app-snap",
+        },
+        target: { apiGroup: "kubevirt.io", kind: "VirtualMachine", name: "app-2" },
+      },
     });
-    const done = await waitFor(c, KubeVirt.clones, "app-clone", ns, (x) => x.status?.phase === "Succeeded" || x.status?.phase === "Failed", 30_000);
+    const done = await waitFor(
+      c,
+      KubeVirt.clones,
+      "app-clone",
+      ns,
+      (x) => x.status?.phase === "Succeeded" || x.status?.phase === "Failed",
+      30_000,
+    );
     assert.equal(done.status.phase, "Succeeded", JSON.stringify(done.status));
     assert.equal(done.status.targetName, "app-2");
     assert.equal(done.status.snapshotName, "app-snap");
@@ -148,7 +226,10 @@ describe("KubeVirt clone controller", () => {
     const vm = (await c.get(KubeVirt.vms, "app-2", ns)) as Json;
     assert.equal(vm.spec.template.spec.domain.devices.interfaces[0].macAddress, undefined);
     assert.deepEqual(await fingerprints("app-2"), { root: "root-v1", data: "data-v1" });
-    assert.equal(await c.getIfExists(KubeVirt.restores, `tmp-restore-${done.metadata.uid}`, ns), undefined);
+    assert.equal(
+      await c.getIfExists(KubeVirt.restores, `tmp-restore-${done.metadata.uid}`, ns),
+      undefined,
+    );
   });
 
   it("fails a clone whose snapshot does not exist", async () => {
@@ -156,9 +237,17 @@ describe("KubeVirt clone controller", () => {
       apiVersion: "clone.kubevirt.io/v1beta1",
       kind: "VirtualMachineClone",
       metadata: { name: "bad-clone", namespace: ns },
-      spec: { source: { apiGroup: "snapshot.kubevirt.io", kind: "VirtualMachineSnapshot", name: "nope" } },
+      spec: {
+        source: { apiGroup: "snapshot.kubevirt.io", kind: "VirtualMachineSnapshot", name: "nope" },
+      },
     });
-    const done = await waitFor(c, KubeVirt.clones, "bad-clone", ns, (x) => x.status?.phase === "Failed");
+    const done = await waitFor(
+      c,
+      KubeVirt.clones,
+      "bad-clone",
+      ns,
+      (x) => x.status?.phase === "Failed",
+    );
     assert.match(cond(done, "Ready")?.reason, /not found/);
   });
 });

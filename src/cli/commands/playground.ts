@@ -4,7 +4,9 @@ import type { Command } from "commander";
 export function registerPlayground(program: Command): void {
   const pg = program
     .command("playground")
-    .description("a local kube-apiserver + etcd with simulated KubeVirt controllers and sample VMs");
+    .description(
+      "a local kube-apiserver + etcd with simulated KubeVirt controllers and sample VMs",
+    );
 
   pg.command("up")
     .description("start the playground (idempotent) and print how to use it")
@@ -16,7 +18,8 @@ export function registerPlayground(program: Command): void {
       out.write(`  API server : ${state.server}\n  kubeconfig : ${state.kubeconfig}\n`);
       if (state.kubectl) out.write(`  kubectl    : ${state.kubectl}\n`);
       out.write("\nSample VMs:\n");
-      for (const vm of SAMPLE_VMS) out.write(`  ${`${vm.namespace}/${vm.name}`.padEnd(14)} ${vm.story}\n`);
+      for (const vm of SAMPLE_VMS)
+        out.write(`  ${`${vm.namespace}/${vm.name}`.padEnd(14)} ${vm.story}\n`);
       out.write(`\nUse it:\n  ${envLine(state)}\n`);
     });
 
@@ -59,11 +62,15 @@ export function registerPlayground(program: Command): void {
     });
 
   pg.command("setup", { hidden: true })
-    .description("install nothing, build what is missing: kube-apiserver and kubectl from Go modules (once)")
+    .description(
+      "install nothing, build what is missing: kube-apiserver and kubectl from Go modules (once)",
+    )
     .action(async () => {
       const { ensureBinaries } = await import("../../playground/binaries.js");
       const bins = await ensureBinaries((line) => process.stderr.write(`${line}\n`));
-      process.stdout.write(`etcd           ${bins.etcd}\nkube-apiserver ${bins.kubeApiserver}\nkubectl        ${bins.kubectl}\n`);
+      process.stdout.write(
+        `etcd           ${bins.etcd}\nkube-apiserver ${bins.kubeApiserver}\nkubectl        ${bins.kubectl}\n`,
+      );
     });
 
   pg.command("serve", { hidden: true })

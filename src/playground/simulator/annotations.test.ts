@@ -1,6 +1,11 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { failures, parseDuration, snapshotDelayMs, DEFAULT_SNAPSHOT_DELAY_MS } from "./annotations.js";
+import {
+  failures,
+  parseDuration,
+  snapshotDelayMs,
+  DEFAULT_SNAPSHOT_DELAY_MS,
+} from "./annotations.js";
 
 describe("parseDuration", () => {
   it("reads Go-style durations", () => {
@@ -22,11 +27,17 @@ describe("annotation hooks", () => {
   const vm = (annotations: Record<string, string>) => ({ metadata: { name: "x", annotations } });
   it("snapshot-delay defaults when absent or invalid", () => {
     assert.equal(snapshotDelayMs(vm({})), DEFAULT_SNAPSHOT_DELAY_MS);
-    assert.equal(snapshotDelayMs(vm({ "sim.vmsnap.io/snapshot-delay": "nonsense" })), DEFAULT_SNAPSHOT_DELAY_MS);
+    assert.equal(
+      snapshotDelayMs(vm({ "sim.vmsnap.io/snapshot-delay": "nonsense" })),
+      DEFAULT_SNAPSHOT_DELAY_MS,
+    );
     assert.equal(snapshotDelayMs(vm({ "sim.vmsnap.io/snapshot-delay": "2s" })), 2000);
   });
   it("fail takes one mode or a comma-separated list", () => {
-    assert.deepEqual([...failures(vm({ "sim.vmsnap.io/fail": "freeze, stuck" }))], ["freeze", "stuck"]);
+    assert.deepEqual(
+      [...failures(vm({ "sim.vmsnap.io/fail": "freeze, stuck" }))],
+      ["freeze", "stuck"],
+    );
     assert.equal(failures(undefined).size, 0);
   });
 });

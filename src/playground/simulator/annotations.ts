@@ -31,7 +31,12 @@ export function guestOs(vm: KubeObject): "linux" | "windows" {
 
 export function failures(vm: KubeObject | undefined): Set<FailureMode> {
   const raw = annotation(vm, SIM.fail) ?? "";
-  return new Set(raw.split(",").map((s) => s.trim()).filter(Boolean) as FailureMode[]);
+  return new Set(
+    raw
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean) as FailureMode[],
+  );
 }
 
 export function isPaused(vm: KubeObject): boolean {

@@ -11,7 +11,10 @@ export interface Simulator {
   stop(): Promise<void>;
 }
 
-export async function startSimulator(client: KubeClient, options: { log?: Logger } = {}): Promise<Simulator> {
+export async function startSimulator(
+  client: KubeClient,
+  options: { log?: Logger } = {},
+): Promise<Simulator> {
   const runtime = new Runtime(client, options.log);
   registerKubeVirt(runtime);
   await runtime.start();

@@ -104,11 +104,13 @@ export class Runtime {
       if (!reconcile) continue;
       try {
         const result = await reconcile(key);
-        if (result?.requeueAfterMs !== undefined) this.enqueue(controller, key, Math.max(1, result.requeueAfterMs));
+        if (result?.requeueAfterMs !== undefined)
+          this.enqueue(controller, key, Math.max(1, result.requeueAfterMs));
       } catch (err) {
         if (this.stopped) return;
         // Conflicts and not-found races resolve on the next event or a quick retry.
-        const retryMs = err instanceof KubeApiError && (err.code === 409 || err.code === 404) ? 50 : 1000;
+        const retryMs =
+          err instanceof KubeApiError && (err.code === 409 || err.code === 404) ? 50 : 1000;
         if (!(err instanceof KubeApiError && err.code === 409)) {
           this.log(`${controller} ${key}: ${(err as Error).message.slice(0, 300)}`);
         }

@@ -61,8 +61,20 @@ export function quantityToBytes(q: string | number | undefined): number {
   const n = Number(m[1]);
   const unit = m[2] ?? "";
   const pow: Record<string, number> = {
-    "": 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-    Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+    "": 1,
+    k: 1e3,
+    K: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+    P: 1e15,
+    E: 1e18,
+    Ki: 2 ** 10,
+    Mi: 2 ** 20,
+    Gi: 2 ** 30,
+    Ti: 2 ** 40,
+    Pi: 2 ** 50,
+    Ei: 2 ** 60,
   };
   return Math.round(n * (pow[unit] ?? 1));
 }
@@ -86,7 +98,10 @@ export function registerStorage(rt: Runtime, hooks: StorageHooks): StorageInform
     rt.enqueue("volumesnapshot", keyOf(o));
     // Claims restored from this snapshot wait for it.
     for (const p of inf.pvcs.list()) {
-      if (p.metadata.namespace === o.metadata.namespace && asObj(p).spec.dataSource?.name === o.metadata.name) {
+      if (
+        p.metadata.namespace === o.metadata.namespace &&
+        asObj(p).spec.dataSource?.name === o.metadata.name
+      ) {
         rt.enqueue("pvc", keyOf(p));
       }
     }
@@ -94,7 +109,8 @@ export function registerStorage(rt: Runtime, hooks: StorageHooks): StorageInform
   inf.dataVolumes.on((_e, o) => rt.enqueue("datavolume", keyOf(o)));
   inf.pvcs.on((_e, o) => {
     for (const dv of inf.dataVolumes.list()) {
-      if (dv.metadata.namespace === o.metadata.namespace && dv.metadata.name === o.metadata.name) rt.enqueue("datavolume", keyOf(dv));
+      if (dv.metadata.namespace === o.metadata.namespace && dv.metadata.name === o.metadata.name)
+        rt.enqueue("datavolume", keyOf(dv));
     }
   });
 
@@ -107,7 +123,12 @@ export function registerStorage(rt: Runtime, hooks: StorageHooks): StorageInform
     let profile = inf.storageProfiles.get(name) as Obj | undefined;
     if (!profile) {
       profile = (await c
-        .create(KubeVirt.storageProfiles, { apiVersion: apiVersionOf(KubeVirt.storageProfiles), kind: "StorageProfile", metadata: { name }, spec: {} })
+        .create(KubeVirt.storageProfiles, {
+          apiVersion: apiVersionOf(KubeVirt.storageProfiles),
+          kind: "StorageProfile",
+          metadata: { name },
+          spec: {},
+        })
         .catch(async (err) => {
           ignoreConflict(err);
           return c.get(KubeVirt.storageProfiles, name);
@@ -122,8 +143,17 @@ export function registerStorage(rt: Runtime, hooks: StorageHooks): StorageInform
       cloneStrategy: "snapshot",
     };
     const cur = profile.status ?? {};
-    if (JSON.stringify([cur.storageClass, cur.provisioner, cur.snapshotClass]) !== JSON.stringify([next.storageClass, next.provisioner, next.snapshotClass])) {
-      await c.patch(KubeVirt.storageProfiles, name, undefined, { status: { ...next, ...(snapshotClass ? {} : { snapshotClass: null }) } }, { subresource: "status" });
+    if (
+      JSON.stringify([cur.storageClass, cur.provisioner, cur.snapshotClass]) !==
+      JSON.stringify([next.storageClass, next.provisioner, next.snapshotClass])
+    ) {
+      await c.patch(
+        KubeVirt.storageProfiles,
+        name,
+        undefined,
+        { status: { ...next, ...(snapshotClass ? {} : { snapshotClass: null }) } },
+        { subresource: "status" },
+      );
     }
   });
 
@@ -135,12 +165,17 @@ export function registerStorage(rt: Runtime, hooks: StorageHooks): StorageInform
     if (pvc.metadata.deletionTimestamp) {
       if (hooks.claimInUse(ns, pvc.metadata.name)) return;
       if (hasFinalizer(pvc, PVC_PROTECTION)) {
-        await c.patch(Core.pvcs, pvc.metadata.name, ns, { metadata: { finalizers: (pvc.metadata.finalizers ?? []).filter((f) => f !== PVC_PROTECTION) } });
+        await c.patch(Core.pvcs, pvc.metadata.name, ns, {
+          metadata: {
+            finalizers: (pvc.metadata.finalizers ?? []).filter((f) => f !== PVC_PROTECTION),
+          },
+        });
       }
       const pvName = pvc.spec.volumeName as string | undefined;
       const pv = pvName ? inf.pvs.get(pvName) : undefined;
       if (pv) {
-        if (hasFinalizer(pv, PV_PROTECTION)) await c.patch(Core.pvs, pv.metadata.name, undefined, { metadata: { finalizers: [] } });
+        if (hasFinalizer(pv, PV_PROTECTION))
+          await c.patch(Core.pvs, pv.metadata.name, undefined, { metadata: { finalizers: [] } });
         await c.delete(Core.pvs, pv.metadata.name).catch(ignoreNotFound);
       }
       return;
@@ -158,13 +193,19 @@ export function registerStorage(rt: Runtime, hooks: StorageHooks): StorageInform
       }
     }
     if (pvc.status?.phase === "Bound") {
-      if (Object.keys(annotations).length) await c.patch(Core.pvcs, pvc.metadata.name, ns, { metadata: { annotations } });
+      if (Object.keys(annotations).length)
+        await c.patch(Core.pvcs, pvc.metadata.name, ns, { metadata: { annotations } });
       return;
     }
-    const sc = storageClassOf(pvc, inf.storageClasses) as (KubeObject & { provisioner?: string; volumeBindingMode?: string }) | undefined;
+    const sc = storageClassOf(pvc, inf.storageClasses) as
+      (KubeObject & { provisioner?: string; volumeBindingMode?: string }) | undefined;
     if (!sc) return; // no class: Pending until one appears
-    if (sc.volumeBindingMode === "WaitForFirstConsumer" && !hooks.claimInUse(ns, pvc.metadata.name)) {
-      if (Object.keys(annotations).length) await c.patch(Core.pvcs, pvc.metadata.name, ns, { metadata: { annotations } });
+    if (
+      sc.volumeBindingMode === "WaitForFirstConsumer" &&
+      !hooks.claimInUse(ns, pvc.metadata.name)
+    ) {
+      if (Object.keys(annotations).length)
+        await c.patch(Core.pvcs, pvc.metadata.name, ns, { metadata: { annotations } });
       return;
     }
     const size = (pvc.spec.resources?.requests?.storage as string | undefined) ?? "1Gi";
@@ -175,7 +216,10 @@ export function registerStorage(rt: Runtime, hooks: StorageHooks): StorageInform
         .create(Core.pvs, {
           apiVersion: "v1",
           kind: "PersistentVolume",
-          metadata: { name: pvName, annotations: { "pv.kubernetes.io/provisioned-by": sc.provisioner ?? "" } },
+          metadata: {
+            name: pvName,
+            annotations: { "pv.kubernetes.io/provisioned-by": sc.provisioner ?? "" },
+          },
           spec: {
             capacity: { storage: size },
             accessModes,
@@ -183,16 +227,37 @@ export function registerStorage(rt: Runtime, hooks: StorageHooks): StorageInform
             storageClassName: sc.metadata.name,
             volumeMode: pvc.spec.volumeMode ?? "Filesystem",
             csi: { driver: sc.provisioner ?? "unknown", volumeHandle: pvName },
-            claimRef: { apiVersion: "v1", kind: "PersistentVolumeClaim", namespace: ns, name: pvc.metadata.name, uid: pvc.metadata.uid },
+            claimRef: {
+              apiVersion: "v1",
+              kind: "PersistentVolumeClaim",
+              namespace: ns,
+              name: pvc.metadata.name,
+              uid: pvc.metadata.uid,
+            },
           },
         })
         .catch(ignoreConflict);
     }
     await c.patch(Core.pvcs, pvc.metadata.name, ns, {
-      metadata: { annotations: { ...annotations, "pv.kubernetes.io/bind-completed": "yes", "pv.kubernetes.io/bound-by-controller": "yes" } },
-      spec: { volumeName: pvName, ...(pvc.spec.storageClassName ? {} : { storageClassName: sc.metadata.name }) },
+      metadata: {
+        annotations: {
+          ...annotations,
+          "pv.kubernetes.io/bind-completed": "yes",
+          "pv.kubernetes.io/bound-by-controller": "yes",
+        },
+      },
+      spec: {
+        volumeName: pvName,
+        ...(pvc.spec.storageClassName ? {} : { storageClassName: sc.metadata.name }),
+      },
     });
-    await c.patch(Core.pvcs, pvc.metadata.name, ns, { status: { phase: "Bound", accessModes, capacity: { storage: size } } }, { subresource: "status" });
+    await c.patch(
+      Core.pvcs,
+      pvc.metadata.name,
+      ns,
+      { status: { phase: "Bound", accessModes, capacity: { storage: size } } },
+      { subresource: "status" },
+    );
   });
 
   // ---- CDI DataVolume: a claim of the same name, Succeeded once it is bound ----
@@ -205,7 +270,11 @@ export function registerStorage(rt: Runtime, hooks: StorageHooks): StorageInform
       const storage = (dv.spec.pvc ?? dv.spec.storage ?? {}) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
       const source = (dv.spec.source ?? {}) as Record<string, Record<string, string>>;
       const dataSource = source.snapshot
-        ? { apiGroup: "snapshot.storage.k8s.io", kind: "VolumeSnapshot", name: source.snapshot.name }
+        ? {
+            apiGroup: "snapshot.storage.k8s.io",
+            kind: "VolumeSnapshot",
+            name: source.snapshot.name,
+          }
         : undefined;
       await c
         .create(Core.pvcs, {
@@ -215,8 +284,19 @@ export function registerStorage(rt: Runtime, hooks: StorageHooks): StorageInform
             name: dv.metadata.name,
             namespace: ns,
             labels: { "app.kubernetes.io/managed-by": "cdi-controller" },
-            annotations: dataSource ? {} : { [SIM.data]: annotation(dv, SIM.data) ?? `dv-${randomBytes(4).toString("hex")}` },
-            ownerReferences: [{ apiVersion: apiVersionOf(KubeVirt.dataVolumes), kind: "DataVolume", name: dv.metadata.name, uid: dv.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+            annotations: dataSource
+              ? {}
+              : { [SIM.data]: annotation(dv, SIM.data) ?? `dv-${randomBytes(4).toString("hex")}` },
+            ownerReferences: [
+              {
+                apiVersion: apiVersionOf(KubeVirt.dataVolumes),
+                kind: "DataVolume",
+                name: dv.metadata.name,
+                uid: dv.metadata.uid!,
+                controller: true,
+                blockOwnerDeletion: true,
+              },
+            ],
           },
           spec: {
             accessModes: storage.accessModes ?? ["ReadWriteOnce"],
@@ -227,7 +307,13 @@ export function registerStorage(rt: Runtime, hooks: StorageHooks): StorageInform
           },
         })
         .catch(ignoreConflict);
-      await c.patch(KubeVirt.dataVolumes, dv.metadata.name, ns, { status: { phase: "Pending", claimName: dv.metadata.name } }, { subresource: "status" });
+      await c.patch(
+        KubeVirt.dataVolumes,
+        dv.metadata.name,
+        ns,
+        { status: { phase: "Pending", claimName: dv.metadata.name } },
+        { subresource: "status" },
+      );
       return;
     }
     const bound = pvc.status?.phase === "Bound";
@@ -260,31 +346,71 @@ export function registerStorage(rt: Runtime, hooks: StorageHooks): StorageInform
     if (!pvc || pvc.status?.phase !== "Bound") return; // waits for the claim
     const pv = inf.pvs.get(pvc.spec.volumeName as string) as Obj | undefined;
     const driver = (pv?.spec.csi?.driver as string | undefined) ?? "";
-    const className = (vs.spec.volumeSnapshotClassName as string | undefined) ?? defaultSnapshotClass(inf, driver)?.metadata.name;
-    const vsc = className ? (inf.volumeSnapshotClasses.get(className) as (KubeObject & { driver?: string; deletionPolicy?: string }) | undefined) : undefined;
+    const className =
+      (vs.spec.volumeSnapshotClassName as string | undefined) ??
+      defaultSnapshotClass(inf, driver)?.metadata.name;
+    const vsc = className
+      ? (inf.volumeSnapshotClasses.get(className) as
+          (KubeObject & { driver?: string; deletionPolicy?: string }) | undefined)
+      : undefined;
     if (!vsc) {
-      await c.patch(Csi.volumeSnapshots, vs.metadata.name, ns, {
-        status: { readyToUse: false, error: { time: nowIso(), message: `Failed to get snapshot class with error: no VolumeSnapshotClass for driver ${driver}` } },
-      }, { subresource: "status" });
+      await c.patch(
+        Csi.volumeSnapshots,
+        vs.metadata.name,
+        ns,
+        {
+          status: {
+            readyToUse: false,
+            error: {
+              time: nowIso(),
+              message: `Failed to get snapshot class with error: no VolumeSnapshotClass for driver ${driver}`,
+            },
+          },
+        },
+        { subresource: "status" },
+      );
       return;
     }
     if (fail.has("volume-snapshot")) {
-      await c.patch(Csi.volumeSnapshots, vs.metadata.name, ns, {
-        status: { readyToUse: false, error: { time: nowIso(), message: `Failed to create snapshot: simulated CSI error: rpc error: code = Internal desc = snapshot of volume ${pv?.spec.csi?.volumeHandle ?? claim} failed` } },
-      }, { subresource: "status" });
+      await c.patch(
+        Csi.volumeSnapshots,
+        vs.metadata.name,
+        ns,
+        {
+          status: {
+            readyToUse: false,
+            error: {
+              time: nowIso(),
+              message: `Failed to create snapshot: simulated CSI error: rpc error: code = Internal desc = snapshot of volume ${pv?.spec.csi?.volumeHandle ?? claim} failed`,
+            },
+          },
+        },
+        { subresource: "status" },
+      );
       return;
     }
     const size = (pvc.status?.capacity?.storage as string | undefined) ?? "1Gi";
     if (!vs.status?.creationTime) {
       // Cut: capture the data fingerprint now; the upload completes after the delay.
       const cutAt = nowIso();
-      await c.patch(Csi.volumeSnapshots, vs.metadata.name, ns, { metadata: { annotations: { [SIM.data]: annotation(pvc, SIM.data) ?? "" } } });
+      await c.patch(Csi.volumeSnapshots, vs.metadata.name, ns, {
+        metadata: { annotations: { [SIM.data]: annotation(pvc, SIM.data) ?? "" } },
+      });
       const content = {
         apiVersion: apiVersionOf(Csi.volumeSnapshotContents),
         kind: "VolumeSnapshotContent",
-        metadata: { name: contentName, annotations: { [SIM.data]: annotation(pvc, SIM.data) ?? "" } },
+        metadata: {
+          name: contentName,
+          annotations: { [SIM.data]: annotation(pvc, SIM.data) ?? "" },
+        },
         spec: {
-          volumeSnapshotRef: { apiVersion: apiVersionOf(Csi.volumeSnapshots), kind: "VolumeSnapshot", name: vs.metadata.name, namespace: ns, uid: vs.metadata.uid },
+          volumeSnapshotRef: {
+            apiVersion: apiVersionOf(Csi.volumeSnapshots),
+            kind: "VolumeSnapshot",
+            name: vs.metadata.name,
+            namespace: ns,
+            uid: vs.metadata.uid,
+          },
           source: { volumeHandle: pv?.spec.csi?.volumeHandle ?? claim },
           driver: vsc.driver ?? driver,
           deletionPolicy: vsc.deletionPolicy ?? "Delete",
@@ -292,31 +418,69 @@ export function registerStorage(rt: Runtime, hooks: StorageHooks): StorageInform
         },
       };
       await c.create(Csi.volumeSnapshotContents, content).catch(ignoreConflict);
-      await c.patch(Csi.volumeSnapshots, vs.metadata.name, ns, {
-        status: { boundVolumeSnapshotContentName: contentName, creationTime: cutAt, readyToUse: false, restoreSize: size },
-      }, { subresource: "status" });
+      await c.patch(
+        Csi.volumeSnapshots,
+        vs.metadata.name,
+        ns,
+        {
+          status: {
+            boundVolumeSnapshotContentName: contentName,
+            creationTime: cutAt,
+            readyToUse: false,
+            restoreSize: size,
+          },
+        },
+        { subresource: "status" },
+      );
       return { requeueAfterMs: snapshotDelayMs(vm) };
     }
     const readyAt = Date.parse(vs.status.creationTime as string) + snapshotDelayMs(vm);
     if (Date.now() < readyAt) return { requeueAfterMs: readyAt - Date.now() };
-    await c.patch(Csi.volumeSnapshotContents, contentName, undefined, {
-      status: { snapshotHandle: `snap-${vs.metadata.uid}`, creationTime: Date.parse(vs.status.creationTime as string) * 1e6, readyToUse: true, restoreSize: quantityToBytes(size) },
-    }, { subresource: "status" }).catch(ignoreNotFound);
-    await c.patch(Csi.volumeSnapshots, vs.metadata.name, ns, { status: { readyToUse: true } }, { subresource: "status" });
+    await c
+      .patch(
+        Csi.volumeSnapshotContents,
+        contentName,
+        undefined,
+        {
+          status: {
+            snapshotHandle: `snap-${vs.metadata.uid}`,
+            creationTime: Date.parse(vs.status.creationTime as string) * 1e6,
+            readyToUse: true,
+            restoreSize: quantityToBytes(size),
+          },
+        },
+        { subresource: "status" },
+      )
+      .catch(ignoreNotFound);
+    await c.patch(
+      Csi.volumeSnapshots,
+      vs.metadata.name,
+      ns,
+      { status: { readyToUse: true } },
+      { subresource: "status" },
+    );
   });
   inf.volumeSnapshots.on((e, o) => {
     // Deleting a snapshot deletes its content (deletionPolicy Delete), as the snapshotter does.
     if (e !== "delete") return;
-    const name = (asObj(o).status?.boundVolumeSnapshotContentName as string | undefined) ?? `snapcontent-${o.metadata.uid}`;
+    const name =
+      (asObj(o).status?.boundVolumeSnapshotContentName as string | undefined) ??
+      `snapcontent-${o.metadata.uid}`;
     const content = inf.volumeSnapshotContents.get(name) as Obj | undefined;
-    if (content && content.spec.deletionPolicy !== "Retain") void c.delete(Csi.volumeSnapshotContents, name).catch(() => {});
+    if (content && content.spec.deletionPolicy !== "Retain")
+      void c.delete(Csi.volumeSnapshotContents, name).catch(() => {});
   });
   return inf;
 }
 
 /** The default VolumeSnapshotClass of a CSI driver: the only one, or the one annotated default. */
-export function defaultSnapshotClass(inf: Pick<StorageInformers, "volumeSnapshotClasses">, driver: string): KubeObject | undefined {
-  const candidates = inf.volumeSnapshotClasses.list().filter((c) => (c as { driver?: string }).driver === driver);
+export function defaultSnapshotClass(
+  inf: Pick<StorageInformers, "volumeSnapshotClasses">,
+  driver: string,
+): KubeObject | undefined {
+  const candidates = inf.volumeSnapshotClasses
+    .list()
+    .filter((c) => (c as { driver?: string }).driver === driver);
   if (candidates.length === 1) return candidates[0];
   return candidates.find((c) => c.metadata.annotations?.[IS_DEFAULT_VSC] === "true");
 }

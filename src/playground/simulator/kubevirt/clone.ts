@@ -15,10 +15,12 @@ export function registerCloneController(ctx: KvContext): void {
   const enqueueIn = (ns: string | undefined) => {
     for (const cl of inf.clones.list()) {
       const phase = asObj(cl).status?.phase;
-      if (cl.metadata.namespace === ns && phase !== "Succeeded" && phase !== "Failed") rt.enqueue("kubevirt-clone", keyOf(cl));
+      if (cl.metadata.namespace === ns && phase !== "Succeeded" && phase !== "Failed")
+        rt.enqueue("kubevirt-clone", keyOf(cl));
     }
   };
-  for (const i of [inf.snapshots, inf.restores, inf.vms, inf.pvcs]) i.on((_e, o) => enqueueIn(o.metadata.namespace));
+  for (const i of [inf.snapshots, inf.restores, inf.vms, inf.pvcs])
+    i.on((_e, o) => enqueueIn(o.metadata.namespace));
 
   rt.register("kubevirt-clone", async (key) => {
     const clone = inf.clones.cache.get(key);
@@ -29,35 +31,70 @@ export function registerCloneController(ctx: KvContext): void {
     if (status.phase === "Succeeded" || status.phase === "Failed") return;
     const write = async (next: Json) => {
       const same = Object.keys(next).every((k) => jsonEqual(status[k], next[k]));
-      if (!same) await c.patch(KubeVirt.clones, clone.metadata.name, ns, { status: next }, { subresource: "status" });
+      if (!same)
+        await c.patch(
+          KubeVirt.clones,
+          clone.metadata.name,
+          ns,
+          { status: next },
+          { subresource: "status" },
+        );
     };
     const fail = (message: string) =>
-      write({ phase: "Failed", conditions: mergeConditions(status.conditions, [condition("Progressing", false, message), condition("Ready", false, message)]) });
+      write({
+        phase: "Failed",
+        conditions: mergeConditions(status.conditions, [
+          condition("Progressing", false, message),
+          condition("Ready", false, message),
+        ]),
+      });
 
     const source = spec.source as { kind?: string; name?: string } | undefined;
     if (source?.kind !== "VirtualMachineSnapshot") {
-      return void (await fail(`the playground simulates clones from a VirtualMachineSnapshot only (source kind ${source?.kind ?? "none"})`));
+      return void (await fail(
+        `the playground simulates clones from a VirtualMachineSnapshot only (source kind ${source?.kind ?? "none"})`,
+      ));
     }
-    const targetName = (status.targetName as string | undefined) ?? (spec.target as { name?: string } | undefined)?.name ?? `clone-${source.name}-${randomBytes(3).toString("hex").slice(0, 5)}`;
+    const targetName =
+      (status.targetName as string | undefined) ??
+      (spec.target as { name?: string } | undefined)?.name ??
+      `clone-${source.name}-${randomBytes(3).toString("hex").slice(0, 5)}`;
     const snap = inf.snapshots.get(source.name!, ns);
     if (!snap) return void (await fail(`VirtualMachineSnapshot ${source.name} not found`));
     const snapStatus = asObj(snap).status ?? {};
     if (snapStatus.readyToUse !== true) {
-      return void (await write({ phase: "SnapshotInProgress", snapshotName: source.name, targetName, conditions: mergeConditions(status.conditions, [condition("Progressing", true, "Waiting for the snapshot"), condition("Ready", false, "Not ready")]) }));
+      return void (await write({
+        phase: "SnapshotInProgress",
+        snapshotName: source.name,
+        targetName,
+        conditions: mergeConditions(status.conditions, [
+          condition("Progressing", true, "Waiting for the snapshot"),
+          condition("Ready", false, "Not ready"),
+        ]),
+      }));
     }
     const content = inf.contents.get(snapStatus.virtualMachineSnapshotContentName as string, ns);
     if (!content) return;
     const stored = asObj(content).spec.source?.virtualMachine as KubeObject | undefined;
-    const backedUp = new Set(((asObj(content).spec.volumeBackups ?? []) as { volumeName: string }[]).map((b) => b.volumeName));
+    const backedUp = new Set(
+      ((asObj(content).spec.volumeBackups ?? []) as { volumeName: string }[]).map(
+        (b) => b.volumeName,
+      ),
+    );
     for (const v of stored ? vmVolumes(stored) : []) {
-      if (v.claimName && !backedUp.has(v.name)) return void (await fail(`volume ${v.name} is not backed up in snapshot ${source.name}`));
+      if (v.claimName && !backedUp.has(v.name))
+        return void (await fail(`volume ${v.name} is not backed up in snapshot ${source.name}`));
     }
 
     const restoreName = `tmp-restore-${clone.metadata.uid}`;
     const restore = inf.restores.get(restoreName, ns);
     const targetVm = inf.vms.get(targetName, ns);
     // The target was made by our restore when it carries that restore's lastRestoreUID.
-    const ours = targetVm !== undefined && (annotation(targetVm, "restore.kubevirt.io/lastRestoreUID") ?? "").startsWith(`${restoreName}-`);
+    const ours =
+      targetVm !== undefined &&
+      (annotation(targetVm, "restore.kubevirt.io/lastRestoreUID") ?? "").startsWith(
+        `${restoreName}-`,
+      );
     if (!restore && !ours) {
       if (targetVm) return void (await fail(`target VM ${targetName} already exists`));
       await c
@@ -67,7 +104,16 @@ export function registerCloneController(ctx: KvContext): void {
           metadata: {
             name: restoreName,
             namespace: ns,
-            ownerReferences: [{ apiVersion: apiVersionOf(KubeVirt.clones), kind: "VirtualMachineClone", name: clone.metadata.name, uid: clone.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+            ownerReferences: [
+              {
+                apiVersion: apiVersionOf(KubeVirt.clones),
+                kind: "VirtualMachineClone",
+                name: clone.metadata.name,
+                uid: clone.metadata.uid!,
+                controller: true,
+                blockOwnerDeletion: true,
+              },
+            ],
           },
           spec: {
             target: { apiGroup: "kubevirt.io", kind: "VirtualMachine", name: targetName },
@@ -76,15 +122,31 @@ export function registerCloneController(ctx: KvContext): void {
           },
         })
         .catch(ignoreConflict);
-      return void (await write({ phase: "RestoreInProgress", snapshotName: source.name, restoreName, targetName, conditions: mergeConditions(status.conditions, [condition("Progressing", true, "Restore in progress"), condition("Ready", false, "Not ready")]) }));
+      return void (await write({
+        phase: "RestoreInProgress",
+        snapshotName: source.name,
+        restoreName,
+        targetName,
+        conditions: mergeConditions(status.conditions, [
+          condition("Progressing", true, "Restore in progress"),
+          condition("Ready", false, "Not ready"),
+        ]),
+      }));
     }
     if (restore && asObj(restore).status?.complete !== true) {
-      const failed = ((asObj(restore).status?.conditions ?? []) as Json[]).find((x) => x.type === "Failure" && x.status === "True");
+      const failed = ((asObj(restore).status?.conditions ?? []) as Json[]).find(
+        (x) => x.type === "Failure" && x.status === "True",
+      );
       if (failed) return void (await fail(`restore failed: ${String(failed.reason)}`));
       return;
     }
     if (restore) {
-      await write({ phase: "CreatingTargetVM", snapshotName: source.name, restoreName, targetName });
+      await write({
+        phase: "CreatingTargetVM",
+        snapshotName: source.name,
+        restoreName,
+        targetName,
+      });
       await c.delete(KubeVirt.restores, restoreName, ns).catch(ignoreNotFound);
     }
     if (!ours) return;
@@ -94,7 +156,10 @@ export function registerCloneController(ctx: KvContext): void {
       snapshotName: source.name,
       restoreName,
       targetName,
-      conditions: mergeConditions(status.conditions, [condition("Progressing", false, "Operation complete"), condition("Ready", true, "Operation complete")]),
+      conditions: mergeConditions(status.conditions, [
+        condition("Progressing", false, "Operation complete"),
+        condition("Ready", true, "Operation complete"),
+      ]),
     });
   });
 }
@@ -102,15 +167,40 @@ export function registerCloneController(ctx: KvContext): void {
 /** JSON patches for the new VM: new MACs (stripped unless given), new SMBIOS serial, user patches. */
 function clonePatches(stored: KubeObject | undefined, spec: Json): string[] {
   const patches: string[] = [];
-  const interfaces = ((asObj(stored ?? { metadata: { name: "" } }).spec?.template?.spec?.domain?.devices?.interfaces ?? []) as Json[]);
+  const interfaces = (asObj(stored ?? { metadata: { name: "" } }).spec?.template?.spec?.domain
+    ?.devices?.interfaces ?? []) as Json[];
   const newMacs = (spec.newMacAddresses ?? {}) as Record<string, string>;
   interfaces.forEach((iface, i) => {
     const mac = newMacs[iface.name as string];
-    if (mac) patches.push(JSON.stringify({ op: "replace", path: `/spec/template/spec/domain/devices/interfaces/${i}/macAddress`, value: mac }));
-    else if (iface.macAddress) patches.push(JSON.stringify({ op: "remove", path: `/spec/template/spec/domain/devices/interfaces/${i}/macAddress` }));
+    if (mac)
+      patches.push(
+        JSON.stringify({
+          op: "replace",
+          path: `/spec/template/spec/domain/devices/interfaces/${i}/macAddress`,
+          value: mac,
+        }),
+      );
+    else if (iface.macAddress)
+      patches.push(
+        JSON.stringify({
+          op: "remove",
+          path: `/spec/template/spec/domain/devices/interfaces/${i}/macAddress`,
+        }),
+      );
   });
-  const firmware = asObj(stored ?? { metadata: { name: "" } }).spec?.template?.spec?.domain?.firmware as Json | undefined;
-  if (firmware?.uuid) patches.push(JSON.stringify({ op: "remove", path: "/spec/template/spec/domain/firmware/uuid" }));
-  if (spec.newSMBiosSerial) patches.push(JSON.stringify({ op: "add", path: "/spec/template/spec/domain/firmware/serial", value: spec.newSMBiosSerial }));
+  const firmware = asObj(stored ?? { metadata: { name: "" } }).spec?.template?.spec?.domain
+    ?.firmware as Json | undefined;
+  if (firmware?.uuid)
+    patches.push(
+      JSON.stringify({ op: "remove", path: "/spec/template/spec/domain/firmware/uuid" }),
+    );
+  if (spec.newSMBiosSerial)
+    patches.push(
+      JSON.stringify({
+        op: "add",
+        path: "/spec/template/spec/domain/firmware/serial",
+        value: spec.newSMBiosSerial,
+      }),
+    );
   return [...patches, ...((spec.patches ?? []) as string[])];
 }

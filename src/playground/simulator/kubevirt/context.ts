@@ -37,14 +37,27 @@ export const RESTORE_FINALIZER = "snapshot.kubevirt.io/vmrestore-protection";
 
 /** The VM's volumes as snapshots see them (from the VM spec, persisted hot-plugs included). */
 export function vmVolumes(vm: KubeObject): VolumeRef[] {
-  const volumes = (asObj(vm).spec.template?.spec?.volumes ?? []) as Record<string, Record<string, unknown>>[];
+  const volumes = (asObj(vm).spec.template?.spec?.volumes ?? []) as Record<
+    string,
+    Record<string, unknown>
+  >[];
   return volumes.map((v) => {
     const name = v.name as unknown as string;
     if (v.persistentVolumeClaim) {
-      return { name, kind: "persistentVolumeClaim", claimName: v.persistentVolumeClaim.claimName as string, hotpluggable: v.persistentVolumeClaim.hotpluggable === true };
+      return {
+        name,
+        kind: "persistentVolumeClaim",
+        claimName: v.persistentVolumeClaim.claimName as string,
+        hotpluggable: v.persistentVolumeClaim.hotpluggable === true,
+      };
     }
     if (v.dataVolume) {
-      return { name, kind: "dataVolume", claimName: v.dataVolume.name as string, hotpluggable: v.dataVolume.hotpluggable === true };
+      return {
+        name,
+        kind: "dataVolume",
+        claimName: v.dataVolume.name as string,
+        hotpluggable: v.dataVolume.hotpluggable === true,
+      };
     }
     const kind = Object.keys(v).find((k) => k !== "name") ?? "unknown";
     return { name, kind, hotpluggable: false };
@@ -82,31 +95,57 @@ export type SnapshotClassResult = { className: string } | { error: string };
  * StorageProfile's snapshotClass, else the classes whose driver is the provisioner — one, or the
  * one annotated default among several.
  */
-export function snapshotClassFor(ctx: KvContext, namespace: string, vol: VolumeRef): SnapshotClassResult {
-  if (!vol.claimName) return { error: `Snapshot is not supported for this volumeSource type [${vol.name}]` };
+export function snapshotClassFor(
+  ctx: KvContext,
+  namespace: string,
+  vol: VolumeRef,
+): SnapshotClassResult {
+  if (!vol.claimName)
+    return { error: `Snapshot is not supported for this volumeSource type [${vol.name}]` };
   const pvc = ctx.inf.pvcs.get(vol.claimName, namespace);
   if (!pvc) return { error: `PersistentVolumeClaim "${vol.claimName}" not found` };
-  const sc = storageClassOf(pvc, ctx.inf.storageClasses) as (KubeObject & { provisioner?: string }) | undefined;
+  const sc = storageClassOf(pvc, ctx.inf.storageClasses) as
+    (KubeObject & { provisioner?: string }) | undefined;
   if (!sc) return { error: `StorageClass not found for PersistentVolumeClaim "${vol.claimName}"` };
   const profile = ctx.inf.storageProfiles.get(sc.metadata.name);
-  const profileClass = asObj(profile ?? { metadata: { name: "" } }).status?.snapshotClass as string | undefined;
+  const profileClass = asObj(profile ?? { metadata: { name: "" } }).status?.snapshotClass as
+    string | undefined;
   if (profileClass) return { className: profileClass };
-  const candidates = ctx.inf.volumeSnapshotClasses.list().filter((c) => (c as { driver?: string }).driver === sc.provisioner);
+  const candidates = ctx.inf.volumeSnapshotClasses
+    .list()
+    .filter((c) => (c as { driver?: string }).driver === sc.provisioner);
   if (candidates.length === 0) {
-    return { error: `No VolumeSnapshotClass: Volume snapshots are not configured for this StorageClass [${sc.metadata.name}] [${vol.name}]` };
+    return {
+      error: `No VolumeSnapshotClass: Volume snapshots are not configured for this StorageClass [${sc.metadata.name}] [${vol.name}]`,
+    };
   }
   const chosen = defaultSnapshotClass(ctx.inf, sc.provisioner ?? "");
-  if (!chosen) return { error: `${candidates.length} matching VolumeSnapshotClasses for ${sc.metadata.name}` };
+  if (!chosen)
+    return { error: `${candidates.length} matching VolumeSnapshotClasses for ${sc.metadata.name}` };
   return { className: chosen.metadata.name };
 }
 
-export function condition(type: string, status: boolean, reason = "", message = ""): Record<string, unknown> {
+export function condition(
+  type: string,
+  status: boolean,
+  reason = "",
+  message = "",
+): Record<string, unknown> {
   // No null fields: the API server prunes nulls, and status comparisons must round-trip.
-  return { type, status: status ? "True" : "False", reason, message, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, "Z") };
+  return {
+    type,
+    status: status ? "True" : "False",
+    reason,
+    message,
+    lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+  };
 }
 
 /** Keeps lastTransitionTime of conditions whose status did not change, so patches stay idempotent. */
-export function mergeConditions(old: unknown, next: Record<string, unknown>[]): Record<string, unknown>[] {
+export function mergeConditions(
+  old: unknown,
+  next: Record<string, unknown>[],
+): Record<string, unknown>[] {
   const prev = (Array.isArray(old) ? old : []) as Record<string, unknown>[];
   return next.map((c) => {
     const p = prev.find((x) => x.type === c.type);
@@ -122,7 +161,11 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
 function canonical(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(canonical);
   if (v && typeof v === "object") {
-    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+    );
   }
   return v;
 }

@@ -5,7 +5,13 @@ import { Core, KubeVirt, apiVersionOf, keyOf, type KubeObject } from "../../../k
 import { SIM, annotation } from "../annotations.js";
 import { asObj, hasFinalizer, ignoreConflict, ignoreNotFound, nowIso } from "../storage.js";
 import type { ReconcileResult } from "../runtime.js";
-import { RESTORE_FINALIZER, condition, jsonEqual, mergeConditions, type KvContext } from "./context.js";
+import {
+  RESTORE_FINALIZER,
+  condition,
+  jsonEqual,
+  mergeConditions,
+  type KvContext,
+} from "./context.js";
 
 export const DEFAULT_GRACE_PERIOD_MS = 5 * 60_000;
 
@@ -15,11 +21,13 @@ export function registerRestoreController(ctx: KvContext): void {
   const { rt, inf, client: c } = ctx;
   const enqueueRestoresIn = (ns: string | undefined) => {
     for (const r of inf.restores.list()) {
-      if (r.metadata.namespace === ns && asObj(r).status?.complete !== true) rt.enqueue("kubevirt-restore", keyOf(r));
+      if (r.metadata.namespace === ns && asObj(r).status?.complete !== true)
+        rt.enqueue("kubevirt-restore", keyOf(r));
     }
   };
   inf.restores.on((_e, o) => rt.enqueue("kubevirt-restore", keyOf(o)));
-  for (const i of [inf.snapshots, inf.vms, inf.vmis, inf.pvcs]) i.on((_e, o) => enqueueRestoresIn(o.metadata.namespace));
+  for (const i of [inf.snapshots, inf.vms, inf.vmis, inf.pvcs])
+    i.on((_e, o) => enqueueRestoresIn(o.metadata.namespace));
 
   rt.register("kubevirt-restore", async (key): Promise<ReconcileResult | void> => {
     let restore = inf.restores.cache.get(key);
@@ -33,7 +41,15 @@ export function registerRestoreController(ctx: KvContext): void {
     if (restore.metadata.deletionTimestamp) {
       await releaseLock(ctx, restore, target);
       if (hasFinalizer(restore, RESTORE_FINALIZER)) {
-        await c.patch(KubeVirt.restores, restore.metadata.name, ns, { metadata: { finalizers: (restore.metadata.finalizers ?? []).filter((f) => f !== RESTORE_FINALIZER) } }).catch(ignoreNotFound);
+        await c
+          .patch(KubeVirt.restores, restore.metadata.name, ns, {
+            metadata: {
+              finalizers: (restore.metadata.finalizers ?? []).filter(
+                (f) => f !== RESTORE_FINALIZER,
+              ),
+            },
+          })
+          .catch(ignoreNotFound);
       }
       return;
     }
@@ -44,45 +60,90 @@ export function registerRestoreController(ctx: KvContext): void {
     // The target VM becomes the restore's controller owner, unless something else (a clone's
     // temporary restore) already controls it.
     const owners = restore.metadata.ownerReferences ?? [];
-    const wantOwner = target !== undefined && !owners.some((o) => o.controller) && !owners.some((o) => o.uid === target.metadata.uid);
+    const wantOwner =
+      target !== undefined &&
+      !owners.some((o) => o.controller) &&
+      !owners.some((o) => o.uid === target.metadata.uid);
     if (!hasFinalizer(restore, RESTORE_FINALIZER) || wantOwner) {
       const ownerReferences = wantOwner
-        ? [...owners, { apiVersion: apiVersionOf(KubeVirt.vms), kind: "VirtualMachine", name: target!.metadata.name, uid: target!.metadata.uid!, controller: true, blockOwnerDeletion: true }]
+        ? [
+            ...owners,
+            {
+              apiVersion: apiVersionOf(KubeVirt.vms),
+              kind: "VirtualMachine",
+              name: target!.metadata.name,
+              uid: target!.metadata.uid!,
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ]
         : owners;
       restore = await c.patch(KubeVirt.restores, restore.metadata.name, ns, {
-        metadata: { finalizers: [...new Set([...(restore.metadata.finalizers ?? []), RESTORE_FINALIZER])], ownerReferences },
+        metadata: {
+          finalizers: [...new Set([...(restore.metadata.finalizers ?? []), RESTORE_FINALIZER])],
+          ownerReferences,
+        },
       });
     }
     if (status.complete === undefined) {
-      await writeStatus(ctx, restore, { complete: false, conditions: [condition("Progressing", true, "Initializing VirtualMachineRestore"), condition("Ready", false, "Initializing VirtualMachineRestore")] });
+      await writeStatus(ctx, restore, {
+        complete: false,
+        conditions: [
+          condition("Progressing", true, "Initializing VirtualMachineRestore"),
+          condition("Ready", false, "Initializing VirtualMachineRestore"),
+        ],
+      });
     }
     const fail = (message: string) =>
       writeStatus(ctx, restore!, {
         complete: false,
-        conditions: mergeConditions(status.conditions, [condition("Progressing", false, message), condition("Ready", false, message), condition("Failure", true, message)]),
+        conditions: mergeConditions(status.conditions, [
+          condition("Progressing", false, message),
+          condition("Ready", false, message),
+          condition("Failure", true, message),
+        ]),
       });
     const waiting = (message: string) =>
-      writeStatus(ctx, restore!, { complete: false, conditions: mergeConditions(status.conditions, [condition("Progressing", false, message), condition("Ready", false, message)]) });
+      writeStatus(ctx, restore!, {
+        complete: false,
+        conditions: mergeConditions(status.conditions, [
+          condition("Progressing", false, message),
+          condition("Ready", false, message),
+        ]),
+      });
 
     // 1. The snapshot must exist, be ready and not failed.
     const snapName = spec.virtualMachineSnapshotName as string;
     const snap = inf.snapshots.get(snapName, ns);
     const snapStatus = asObj(snap ?? { metadata: { name: "" } }).status ?? {};
     if (!snap) return void (await waiting(`VMSnapshot ${ns}/${snapName} does not exist`));
-    if (snapStatus.phase === "Failed") return void (await waiting(`VMSnapshot ${ns}/${snapName} failed and is invalid to use`));
-    if (snapStatus.readyToUse !== true) return void (await waiting(`VMSnapshot ${ns}/${snapName} not ready`));
+    if (snapStatus.phase === "Failed")
+      return void (await waiting(`VMSnapshot ${ns}/${snapName} failed and is invalid to use`));
+    if (snapStatus.readyToUse !== true)
+      return void (await waiting(`VMSnapshot ${ns}/${snapName} not ready`));
     const content = inf.contents.get(snapStatus.virtualMachineSnapshotContentName as string, ns);
-    if (!content || asObj(content).status?.readyToUse !== true) return void (await waiting(`VMSnapshotContent of ${ns}/${snapName} not ready`));
+    if (!content || asObj(content).status?.readyToUse !== true)
+      return void (await waiting(`VMSnapshotContent of ${ns}/${snapName} not ready`));
 
     // 2. A different existing VM must not be overwritten.
     const lastRestore = `${restore.metadata.name}-${restore.metadata.uid}`;
-    const createdByThisRestore = target !== undefined && annotation(target, "restore.kubevirt.io/lastRestoreUID") === lastRestore;
-    if (target && !createdByThisRestore && snapStatus.sourceUID && target.metadata.uid !== snapStatus.sourceUID) {
-      return void (await fail("restore source and restore target are different but restore target already exists"));
+    const createdByThisRestore =
+      target !== undefined &&
+      annotation(target, "restore.kubevirt.io/lastRestoreUID") === lastRestore;
+    if (
+      target &&
+      !createdByThisRestore &&
+      snapStatus.sourceUID &&
+      target.metadata.uid !== snapStatus.sourceUID
+    ) {
+      return void (await fail(
+        "restore source and restore target are different but restore target already exists",
+      ));
     }
     if (target) {
       const lock = asObj(target).status?.restoreInProgress as string | undefined;
-      if (lock && lock !== restore.metadata.name) return void (await waiting(`VirtualMachineRestore "${lock}" in progress`));
+      if (lock && lock !== restore.metadata.name)
+        return void (await waiting(`VirtualMachineRestore "${lock}" in progress`));
     }
 
     // 3. The target must be ready: no VMI. Otherwise act on targetReadinessPolicy.
@@ -92,17 +153,26 @@ export function registerRestoreController(ctx: KvContext): void {
       const elapsed = Date.now() - Date.parse(restore.metadata.creationTimestamp!);
       switch (policy) {
         case "FailImmediate":
-          return void (await fail("Restore target VMI must be powered off before restore operation"));
+          return void (await fail(
+            "Restore target VMI must be powered off before restore operation",
+          ));
         case "StopTarget":
-          if (asObj(target!).spec.runStrategy !== "Halted" || asObj(target!).spec.running !== undefined) {
-            await c.patch(KubeVirt.vms, target!.metadata.name, ns, { spec: { runStrategy: "Halted", running: null } });
+          if (
+            asObj(target!).spec.runStrategy !== "Halted" ||
+            asObj(target!).spec.running !== undefined
+          ) {
+            await c.patch(KubeVirt.vms, target!.metadata.name, ns, {
+              spec: { runStrategy: "Halted", running: null },
+            });
           }
           return void (await waiting("Waiting for target to be ready"));
         case "WaitEventually":
           return void (await waiting("Waiting for target to be ready"));
         default:
           if (elapsed >= DEFAULT_GRACE_PERIOD_MS) {
-            return void (await fail(`Restore target failed to be ready within ${DEFAULT_GRACE_PERIOD_MS / 60000}m0s`));
+            return void (await fail(
+              `Restore target failed to be ready within ${DEFAULT_GRACE_PERIOD_MS / 60000}m0s`,
+            ));
           }
           await waiting("Waiting for target to be ready");
           return { requeueAfterMs: DEFAULT_GRACE_PERIOD_MS - elapsed };
@@ -111,16 +181,28 @@ export function registerRestoreController(ctx: KvContext): void {
 
     // 4. Lock the target.
     if (target && asObj(target).status?.restoreInProgress !== restore.metadata.name) {
-      await c.patch(KubeVirt.vms, target.metadata.name, ns, { status: { restoreInProgress: restore.metadata.name } }, { subresource: "status" });
+      await c.patch(
+        KubeVirt.vms,
+        target.metadata.name,
+        ns,
+        { status: { restoreInProgress: restore.metadata.name } },
+        { subresource: "status" },
+      );
     }
 
     // 5. Claims from the VolumeSnapshots.
     const policy = (spec.volumeRestorePolicy as string | undefined) ?? "RandomizeNames";
-    const backups = (asObj(content).spec.volumeBackups ?? []) as { volumeName: string; volumeSnapshotName: string; persistentVolumeClaim: { metadata: { name: string }; spec: Json } }[];
+    const backups = (asObj(content).spec.volumeBackups ?? []) as {
+      volumeName: string;
+      volumeSnapshotName: string;
+      persistentVolumeClaim: { metadata: { name: string }; spec: Json };
+    }[];
     const restores: Json[] = [];
     let allBound = true;
     for (const b of backups) {
-      const override = ((spec.volumeRestoreOverrides ?? []) as { volumeName: string; restoreName?: string }[]).find((o) => o.volumeName === b.volumeName);
+      const override = (
+        (spec.volumeRestoreOverrides ?? []) as { volumeName: string; restoreName?: string }[]
+      ).find((o) => o.volumeName === b.volumeName);
       const claimName =
         override?.restoreName ??
         (policy === "InPlace"
@@ -128,21 +210,34 @@ export function registerRestoreController(ctx: KvContext): void {
           : policy === "PrefixTargetName"
             ? `${targetName}-${b.volumeName}`.slice(0, 63)
             : `restore-${restore.metadata.uid}-${b.volumeName}`);
-      restores.push({ volumeName: b.volumeName, persistentVolumeClaim: claimName, volumeSnapshotName: b.volumeSnapshotName });
+      restores.push({
+        volumeName: b.volumeName,
+        persistentVolumeClaim: claimName,
+        volumeSnapshotName: b.volumeSnapshotName,
+      });
       const existing = inf.pvcs.get(claimName, ns);
-      const restoredHere = existing && annotation(existing, "restore.kubevirt.io/lastRestoreUID") === `${restore.metadata.name}-${restore.metadata.uid}`;
+      const restoredHere =
+        existing &&
+        annotation(existing, "restore.kubevirt.io/lastRestoreUID") ===
+          `${restore.metadata.name}-${restore.metadata.uid}`;
       if (existing && !restoredHere) {
         if (policy !== "InPlace") return void (await fail(`PVC ${claimName} already exists`));
-        if (!existing.metadata.deletionTimestamp) await c.delete(Core.pvcs, claimName, ns).catch(ignoreNotFound);
+        if (!existing.metadata.deletionTimestamp)
+          await c.delete(Core.pvcs, claimName, ns).catch(ignoreNotFound);
         allBound = false;
         continue;
       }
       if (!existing) {
         const vs = inf.volumeSnapshots.get(b.volumeSnapshotName, ns);
         const sourceSpec = b.persistentVolumeClaim.spec ?? {};
-        const requested = ((sourceSpec.resources as Json | undefined)?.requests as Json | undefined)?.storage;
+        const requested = ((sourceSpec.resources as Json | undefined)?.requests as Json | undefined)
+          ?.storage;
         const restoreSize = asObj(vs ?? { metadata: { name: "" } }).status?.restoreSize;
-        const dataSource = { apiGroup: "snapshot.storage.k8s.io", kind: "VolumeSnapshot", name: b.volumeSnapshotName };
+        const dataSource = {
+          apiGroup: "snapshot.storage.k8s.io",
+          kind: "VolumeSnapshot",
+          name: b.volumeSnapshotName,
+        };
         await c
           .create(Core.pvcs, {
             apiVersion: "v1",
@@ -150,13 +245,29 @@ export function registerRestoreController(ctx: KvContext): void {
             metadata: {
               name: claimName,
               namespace: ns,
-              labels: { "restore.kubevirt.io/source-vm-name": asObj(content).spec.source?.virtualMachine?.metadata?.name ?? targetName, "restore.kubevirt.io/source-vm-namespace": ns },
-              annotations: { "restore.kubevirt.io/lastRestoreUID": `${restore.metadata.name}-${restore.metadata.uid}`, ...(vs ? { [SIM.data]: annotation(vs, SIM.data) ?? "" } : {}) },
+              labels: {
+                "restore.kubevirt.io/source-vm-name":
+                  asObj(content).spec.source?.virtualMachine?.metadata?.name ?? targetName,
+                "restore.kubevirt.io/source-vm-namespace": ns,
+              },
+              annotations: {
+                "restore.kubevirt.io/lastRestoreUID": `${restore.metadata.name}-${restore.metadata.uid}`,
+                ...(vs ? { [SIM.data]: annotation(vs, SIM.data) ?? "" } : {}),
+              },
             },
             spec: {
               accessModes: sourceSpec.accessModes ?? ["ReadWriteOnce"],
-              resources: { requests: { storage: maxQuantity(requested as string | undefined, restoreSize as string | undefined) } },
-              ...(sourceSpec.storageClassName ? { storageClassName: sourceSpec.storageClassName } : {}),
+              resources: {
+                requests: {
+                  storage: maxQuantity(
+                    requested as string | undefined,
+                    restoreSize as string | undefined,
+                  ),
+                },
+              },
+              ...(sourceSpec.storageClassName
+                ? { storageClassName: sourceSpec.storageClassName }
+                : {}),
               ...(sourceSpec.volumeMode ? { volumeMode: sourceSpec.volumeMode } : {}),
               dataSource,
               dataSourceRef: dataSource,
@@ -171,17 +282,27 @@ export function registerRestoreController(ctx: KvContext): void {
     if (!allBound) return void (await waiting("Waiting for restored volumes to be bound"));
 
     // 6. The VM: its spec from the snapshot, volumes pointing at the restored claims.
-    const stored = asObj(content).spec.source?.virtualMachine as { metadata?: Json; spec?: Json } | undefined;
-    const newSpec = structuredClone(stored?.spec ?? {}) as Json & { template?: { spec?: { volumes?: Json[] } }; dataVolumeTemplates?: Json[] };
-    const byVolume = new Map(restores.map((r) => [r.volumeName as string, r.persistentVolumeClaim as string]));
+    const stored = asObj(content).spec.source?.virtualMachine as
+      { metadata?: Json; spec?: Json } | undefined;
+    const newSpec = structuredClone(stored?.spec ?? {}) as Json & {
+      template?: { spec?: { volumes?: Json[] } };
+      dataVolumeTemplates?: Json[];
+    };
+    const byVolume = new Map(
+      restores.map((r) => [r.volumeName as string, r.persistentVolumeClaim as string]),
+    );
     const deletedDataVolumes: string[] = [];
     for (const v of newSpec.template?.spec?.volumes ?? []) {
       const claim = byVolume.get(v.name as string);
       if (!claim) continue;
-      const hotpluggable = ((v.persistentVolumeClaim ?? v.dataVolume) as Json | undefined)?.hotpluggable;
+      const hotpluggable = ((v.persistentVolumeClaim ?? v.dataVolume) as Json | undefined)
+        ?.hotpluggable;
       if (v.dataVolume) deletedDataVolumes.push((v.dataVolume as Json).name as string);
       delete v.dataVolume;
-      v.persistentVolumeClaim = { claimName: claim, ...(hotpluggable ? { hotpluggable: true } : {}) };
+      v.persistentVolumeClaim = {
+        claimName: claim,
+        ...(hotpluggable ? { hotpluggable: true } : {}),
+      };
     }
     delete newSpec.dataVolumeTemplates;
     if (target) {
@@ -192,7 +313,13 @@ export function registerRestoreController(ctx: KvContext): void {
         delete newSpec.running;
         await c.replace(KubeVirt.vms, {
           ...target,
-          metadata: { ...target.metadata, annotations: { ...(target.metadata.annotations ?? {}), "restore.kubevirt.io/lastRestoreUID": lastRestore } },
+          metadata: {
+            ...target.metadata,
+            annotations: {
+              ...(target.metadata.annotations ?? {}),
+              "restore.kubevirt.io/lastRestoreUID": lastRestore,
+            },
+          },
           spec: newSpec,
         });
         return { requeueAfterMs: 10 };
@@ -201,11 +328,23 @@ export function registerRestoreController(ctx: KvContext): void {
       newSpec.runStrategy = "Halted";
       delete newSpec.running;
       const patched = applyJsonPatches(
-        { metadata: { name: targetName, namespace: ns, labels: (stored?.metadata?.labels as Json | undefined) ?? {}, annotations: { "restore.kubevirt.io/lastRestoreUID": lastRestore } }, spec: newSpec },
+        {
+          metadata: {
+            name: targetName,
+            namespace: ns,
+            labels: (stored?.metadata?.labels as Json | undefined) ?? {},
+            annotations: { "restore.kubevirt.io/lastRestoreUID": lastRestore },
+          },
+          spec: newSpec,
+        },
         (spec.patches ?? []) as string[],
       );
       await c
-        .create(KubeVirt.vms, { apiVersion: apiVersionOf(KubeVirt.vms), kind: "VirtualMachine", ...(patched as { metadata: KubeObject["metadata"]; spec: Json }) })
+        .create(KubeVirt.vms, {
+          apiVersion: apiVersionOf(KubeVirt.vms),
+          kind: "VirtualMachine",
+          ...(patched as { metadata: KubeObject["metadata"]; spec: Json }),
+        })
         .catch(ignoreConflict);
       return { requeueAfterMs: 10 };
     }
@@ -216,27 +355,52 @@ export function registerRestoreController(ctx: KvContext): void {
       restoreTime: nowIso(),
       restores,
       ...(deletedDataVolumes.length ? { deletedDataVolumes } : {}),
-      conditions: mergeConditions(status.conditions, [condition("Progressing", false, "Operation complete"), condition("Ready", true, "Operation complete")]),
+      conditions: mergeConditions(status.conditions, [
+        condition("Progressing", false, "Operation complete"),
+        condition("Ready", true, "Operation complete"),
+      ]),
     });
     await releaseLock(ctx, restore, target);
   });
 }
 
 function isFailed(r: KubeObject): boolean {
-  return ((asObj(r).status?.conditions ?? []) as Json[]).some((c) => c.type === "Failure" && c.status === "True");
+  return ((asObj(r).status?.conditions ?? []) as Json[]).some(
+    (c) => c.type === "Failure" && c.status === "True",
+  );
 }
 
-async function releaseLock(ctx: KvContext, restore: KubeObject, target: KubeObject | undefined): Promise<void> {
+async function releaseLock(
+  ctx: KvContext,
+  restore: KubeObject,
+  target: KubeObject | undefined,
+): Promise<void> {
   if (target && asObj(target).status?.restoreInProgress === restore.metadata.name) {
-    await ctx.client.patch(KubeVirt.vms, target.metadata.name, target.metadata.namespace, { status: { restoreInProgress: null } }, { subresource: "status" }).catch(ignoreNotFound);
+    await ctx.client
+      .patch(
+        KubeVirt.vms,
+        target.metadata.name,
+        target.metadata.namespace,
+        { status: { restoreInProgress: null } },
+        { subresource: "status" },
+      )
+      .catch(ignoreNotFound);
   }
 }
 
 async function writeStatus(ctx: KvContext, restore: KubeObject, next: Json): Promise<void> {
   const current = asObj(restore).status ?? {};
-  const same = Object.keys(next).every((k) => k === "restoreTime" || jsonEqual(current[k], next[k]));
+  const same = Object.keys(next).every(
+    (k) => k === "restoreTime" || jsonEqual(current[k], next[k]),
+  );
   if (same) return;
-  await ctx.client.patch(KubeVirt.restores, restore.metadata.name, restore.metadata.namespace, { status: next }, { subresource: "status" });
+  await ctx.client.patch(
+    KubeVirt.restores,
+    restore.metadata.name,
+    restore.metadata.namespace,
+    { status: next },
+    { subresource: "status" },
+  );
 }
 
 function maxQuantity(a: string | undefined, b: string | undefined): string {
@@ -244,7 +408,9 @@ function maxQuantity(a: string | undefined, b: string | undefined): string {
   if (!b) return a;
   const bytes = (q: string) => {
     const m = /^(\d+)(Ki|Mi|Gi|Ti)?$/.exec(q);
-    return m ? Number(m[1]) * ({ Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 }[m[2] ?? ""] ?? 1) : 0;
+    return m
+      ? Number(m[1]) * ({ Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 }[m[2] ?? ""] ?? 1)
+      : 0;
   };
   return bytes(b) > bytes(a) ? b : a;
 }
@@ -253,9 +419,14 @@ function maxQuantity(a: string | undefined, b: string | undefined): string {
 export function applyJsonPatches(doc: Json, patches: string[]): Json {
   const out = structuredClone(doc);
   for (const raw of patches) {
-    const ops = JSON.parse(raw) as { op: string; path: string; value?: unknown } | { op: string; path: string; value?: unknown }[];
+    const ops = JSON.parse(raw) as
+      | { op: string; path: string; value?: unknown }
+      | { op: string; path: string; value?: unknown }[];
     for (const op of Array.isArray(ops) ? ops : [ops]) {
-      const parts = op.path.split("/").slice(1).map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
+      const parts = op.path
+        .split("/")
+        .slice(1)
+        .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
       const last = parts.pop();
       if (last === undefined) continue;
       let node: Record<string, unknown> | unknown[] = out;

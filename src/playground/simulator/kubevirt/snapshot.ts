@@ -37,13 +37,31 @@ interface Indication {
 
 export function registerSnapshotController(ctx: KvContext): void {
   const { rt, inf, client: c } = ctx;
-  const enqueueSnapshotsIn = (ns: string | undefined, filter: (s: KubeObject) => boolean = () => true) => {
-    for (const s of inf.snapshots.list()) if (s.metadata.namespace === ns && filter(s)) rt.enqueue("kubevirt-snapshot", keyOf(s));
+  const enqueueSnapshotsIn = (
+    ns: string | undefined,
+    filter: (s: KubeObject) => boolean = () => true,
+  ) => {
+    for (const s of inf.snapshots.list())
+      if (s.metadata.namespace === ns && filter(s)) rt.enqueue("kubevirt-snapshot", keyOf(s));
   };
   inf.snapshots.on((_e, o) => rt.enqueue("kubevirt-snapshot", keyOf(o)));
-  inf.contents.on((_e, o) => enqueueSnapshotsIn(o.metadata.namespace, (s) => s.metadata.name === asObj(o).spec.virtualMachineSnapshotName));
-  inf.volumeSnapshots.on((_e, o) => enqueueSnapshotsIn(o.metadata.namespace, (s) => o.metadata.name.startsWith(`vmsnapshot-${s.metadata.uid}-`)));
-  inf.vms.on((_e, o) => enqueueSnapshotsIn(o.metadata.namespace, (s) => asObj(s).spec.source?.name === o.metadata.name && !isDone(s)));
+  inf.contents.on((_e, o) =>
+    enqueueSnapshotsIn(
+      o.metadata.namespace,
+      (s) => s.metadata.name === asObj(o).spec.virtualMachineSnapshotName,
+    ),
+  );
+  inf.volumeSnapshots.on((_e, o) =>
+    enqueueSnapshotsIn(o.metadata.namespace, (s) =>
+      o.metadata.name.startsWith(`vmsnapshot-${s.metadata.uid}-`),
+    ),
+  );
+  inf.vms.on((_e, o) =>
+    enqueueSnapshotsIn(
+      o.metadata.namespace,
+      (s) => asObj(s).spec.source?.name === o.metadata.name && !isDone(s),
+    ),
+  );
   inf.pvcs.on((_e, o) => enqueueSnapshotsIn(o.metadata.namespace, (s) => !isDone(s)));
   rt.register("kubevirt-snapshot-content", (key) => reconcileContentDeletion(ctx, key));
   inf.contents.on((_e, o) => rt.enqueue("kubevirt-snapshot-content", keyOf(o)));
@@ -58,22 +76,47 @@ export function registerSnapshotController(ctx: KvContext): void {
     const vm = inf.vms.get(spec.source?.name as string, ns);
 
     if (snap.metadata.deletionTimestamp) {
-      if (content && (spec.deletionPolicy !== "Retain" || asObj(content).status?.readyToUse !== true)) {
+      if (
+        content &&
+        (spec.deletionPolicy !== "Retain" || asObj(content).status?.readyToUse !== true)
+      ) {
         await c.delete(KubeVirt.snapshotContents, content.metadata.name, ns).catch(ignoreNotFound);
       }
       await unlock(ctx, snap, vm);
       if (hasFinalizer(snap, SNAPSHOT_FINALIZER)) {
         if (status.phase !== "Deleting") {
-          await c.patch(KubeVirt.snapshots, snap.metadata.name, ns, {
-            status: { phase: "Deleting", conditions: mergeConditions(status.conditions, [condition("Progressing", false, "VM snapshot is deleting"), condition("Ready", false, "Not ready")]) },
-          }, { subresource: "status" }).catch(ignoreNotFound);
+          await c
+            .patch(
+              KubeVirt.snapshots,
+              snap.metadata.name,
+              ns,
+              {
+                status: {
+                  phase: "Deleting",
+                  conditions: mergeConditions(status.conditions, [
+                    condition("Progressing", false, "VM snapshot is deleting"),
+                    condition("Ready", false, "Not ready"),
+                  ]),
+                },
+              },
+              { subresource: "status" },
+            )
+            .catch(ignoreNotFound);
         }
-        await c.patch(KubeVirt.snapshots, snap.metadata.name, ns, { metadata: { finalizers: (snap.metadata.finalizers ?? []).filter((f) => f !== SNAPSHOT_FINALIZER) } }).catch(ignoreNotFound);
+        await c
+          .patch(KubeVirt.snapshots, snap.metadata.name, ns, {
+            metadata: {
+              finalizers: (snap.metadata.finalizers ?? []).filter((f) => f !== SNAPSHOT_FINALIZER),
+            },
+          })
+          .catch(ignoreNotFound);
       }
       return;
     }
     if (!hasFinalizer(snap, SNAPSHOT_FINALIZER)) {
-      snap = await c.patch(KubeVirt.snapshots, snap.metadata.name, ns, { metadata: { finalizers: [...(snap.metadata.finalizers ?? []), SNAPSHOT_FINALIZER] } });
+      snap = await c.patch(KubeVirt.snapshots, snap.metadata.name, ns, {
+        metadata: { finalizers: [...(snap.metadata.finalizers ?? []), SNAPSHOT_FINALIZER] },
+      });
     }
     if (status.phase === "Failed" || (status.phase === "Succeeded" && status.readyToUse === true)) {
       await unlock(ctx, snap, vm);
@@ -81,12 +124,14 @@ export function registerSnapshotController(ctx: KvContext): void {
     }
 
     // Failure deadline, measured from creation; "0" means none.
-    const deadlineMs = parseDuration(spec.failureDeadline as string | undefined) ?? DEFAULT_FAILURE_DEADLINE_MS;
+    const deadlineMs =
+      parseDuration(spec.failureDeadline as string | undefined) ?? DEFAULT_FAILURE_DEADLINE_MS;
     const elapsed = Date.now() - Date.parse(snap.metadata.creationTimestamp!);
     const remaining = deadlineMs === 0 ? Infinity : deadlineMs - elapsed;
     const contentStatus = asObj(content ?? { metadata: { name: "" } }).status ?? {};
     if (remaining <= 0 && !contentStatus.creationTime) {
-      if (content) await c.delete(KubeVirt.snapshotContents, content.metadata.name, ns).catch(ignoreNotFound);
+      if (content)
+        await c.delete(KubeVirt.snapshotContents, content.metadata.name, ns).catch(ignoreNotFound);
       await writeStatus(ctx, snap, {
         phase: "Failed",
         readyToUse: false,
@@ -103,7 +148,11 @@ export function registerSnapshotController(ctx: KvContext): void {
     const requeue = (ms: number): ReconcileResult => ({ requeueAfterMs: Math.min(ms, remaining) });
 
     if (!vm) {
-      await writeStatus(ctx, snap, inProgress(status, condition("Progressing", false, "Source does not exist")));
+      await writeStatus(
+        ctx,
+        snap,
+        inProgress(status, condition("Progressing", false, "Source does not exist")),
+      );
       return Number.isFinite(remaining) ? { requeueAfterMs: remaining } : undefined;
     }
     const vmStatus = asObj(vm).status ?? {};
@@ -114,13 +163,24 @@ export function registerSnapshotController(ctx: KvContext): void {
     if (vmStatus.snapshotInProgress !== snap.metadata.name) {
       const why = lockBlocker(ctx, vm, online);
       if (why) {
-        await writeStatus(ctx, snap, { ...inProgress(status, condition("Progressing", false, `Source not locked: ${why}`)), sourceUID: vm.metadata.uid });
+        await writeStatus(ctx, snap, {
+          ...inProgress(status, condition("Progressing", false, `Source not locked: ${why}`)),
+          sourceUID: vm.metadata.uid,
+        });
         return requeue(LOCK_RETRY_MS);
       }
       if (!hasFinalizer(vm, SOURCE_FINALIZER)) {
-        await c.patch(KubeVirt.vms, vm.metadata.name, ns, { metadata: { finalizers: [...(vm.metadata.finalizers ?? []), SOURCE_FINALIZER] } });
+        await c.patch(KubeVirt.vms, vm.metadata.name, ns, {
+          metadata: { finalizers: [...(vm.metadata.finalizers ?? []), SOURCE_FINALIZER] },
+        });
       }
-      await c.patch(KubeVirt.vms, vm.metadata.name, ns, { status: { snapshotInProgress: snap.metadata.name } }, { subresource: "status" });
+      await c.patch(
+        KubeVirt.vms,
+        vm.metadata.name,
+        ns,
+        { status: { snapshotInProgress: snap.metadata.name } },
+        { subresource: "status" },
+      );
     }
 
     // Volumes: included when snapshottable, excluded otherwise.
@@ -143,14 +203,32 @@ export function registerSnapshotController(ctx: KvContext): void {
     const windows = guestOs(vm) === "windows";
     const indications: Indication[] = [];
     if (online) {
-      indications.push({ indication: "Online", message: "Snapshot was taken while the VM was running" });
-      if (paused) indications.push({ indication: "Paused", message: "Snapshot was taken while the VM was paused" });
+      indications.push({
+        indication: "Online",
+        message: "Snapshot was taken while the VM was running",
+      });
+      if (paused)
+        indications.push({
+          indication: "Paused",
+          message: "Snapshot was taken while the VM was paused",
+        });
       else if (agent) {
-        indications.push({ indication: "GuestAgent", message: "The guest agent froze the filesystems" });
+        indications.push({
+          indication: "GuestAgent",
+          message: "The guest agent froze the filesystems",
+        });
         if (fail.has("freeze") && windows) {
-          indications.push({ indication: "QuiesceTimeout", message: "Windows VSS freeze is limited to 10 seconds; the snapshot is not application-consistent" });
+          indications.push({
+            indication: "QuiesceTimeout",
+            message:
+              "Windows VSS freeze is limited to 10 seconds; the snapshot is not application-consistent",
+          });
         }
-      } else indications.push({ indication: "NoGuestAgent", message: "No guest agent: the snapshot is crash-consistent" });
+      } else
+        indications.push({
+          indication: "NoGuestAgent",
+          message: "No guest agent: the snapshot is crash-consistent",
+        });
     }
 
     let current = content;
@@ -161,7 +239,12 @@ export function registerSnapshotController(ctx: KvContext): void {
           volumeName: b.volumeName,
           volumeSnapshotName: volumeSnapshotNameFor(snap!, b.volumeName),
           persistentVolumeClaim: {
-            metadata: { name: pvc.metadata.name, namespace: ns, labels: pvc.metadata.labels, annotations: pvc.metadata.annotations },
+            metadata: {
+              name: pvc.metadata.name,
+              namespace: ns,
+              labels: pvc.metadata.labels,
+              annotations: pvc.metadata.annotations,
+            },
             spec: asObj(pvc).spec,
           },
         };
@@ -175,7 +258,14 @@ export function registerSnapshotController(ctx: KvContext): void {
             virtualMachineSnapshotName: snap.metadata.name,
             source: {
               virtualMachine: {
-                metadata: { name: vm.metadata.name, namespace: ns, uid: vm.metadata.uid, generation: vm.metadata.generation, labels: vm.metadata.labels, annotations: vm.metadata.annotations },
+                metadata: {
+                  name: vm.metadata.name,
+                  namespace: ns,
+                  uid: vm.metadata.uid,
+                  generation: vm.metadata.generation,
+                  labels: vm.metadata.labels,
+                  annotations: vm.metadata.annotations,
+                },
                 spec: asObj(vm).spec,
                 status: {},
               },
@@ -193,8 +283,17 @@ export function registerSnapshotController(ctx: KvContext): void {
     // Freeze: only online, with an agent, not paused. A Linux freeze failure keeps the snapshot in
     // error until the deadline; on Windows the VSS limit is reported as QuiesceTimeout and it goes on.
     if (agent && !paused && fail.has("freeze") && !windows && !cstatus.creationTime) {
-      const error = { time: nowIso(), message: `Failed freezing vm ${vm.metadata.name}: guest agent command failed: fsfreeze: Resource temporarily unavailable` };
-      await c.patch(KubeVirt.snapshotContents, current!.metadata.name, ns, { status: { readyToUse: false, error } }, { subresource: "status" });
+      const error = {
+        time: nowIso(),
+        message: `Failed freezing vm ${vm.metadata.name}: guest agent command failed: fsfreeze: Resource temporarily unavailable`,
+      };
+      await c.patch(
+        KubeVirt.snapshotContents,
+        current!.metadata.name,
+        ns,
+        { status: { readyToUse: false, error } },
+        { subresource: "status" },
+      );
       await writeStatus(ctx, snap, {
         ...inProgress(status, condition("Progressing", false, "In error state")),
         error,
@@ -222,10 +321,25 @@ export function registerSnapshotController(ctx: KvContext): void {
             metadata: {
               name,
               namespace: ns,
-              labels: { "snapshot.kubevirt.io/source-vm-name": vm.metadata.name, "snapshot.kubevirt.io/source-vm-namespace": ns },
-              ownerReferences: [{ apiVersion: apiVersionOf(KubeVirt.snapshotContents), kind: "VirtualMachineSnapshotContent", name: current!.metadata.name, uid: current!.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+              labels: {
+                "snapshot.kubevirt.io/source-vm-name": vm.metadata.name,
+                "snapshot.kubevirt.io/source-vm-namespace": ns,
+              },
+              ownerReferences: [
+                {
+                  apiVersion: apiVersionOf(KubeVirt.snapshotContents),
+                  kind: "VirtualMachineSnapshotContent",
+                  name: current!.metadata.name,
+                  uid: current!.metadata.uid!,
+                  controller: true,
+                  blockOwnerDeletion: true,
+                },
+              ],
             },
-            spec: { source: { persistentVolumeClaimName: b.claimName }, volumeSnapshotClassName: b.className },
+            spec: {
+              source: { persistentVolumeClaimName: b.claimName },
+              volumeSnapshotClassName: b.className,
+            },
           })
           .catch(async (err) => {
             ignoreConflict(err);
@@ -235,24 +349,47 @@ export function registerSnapshotController(ctx: KvContext): void {
       const s = asObj(vs).status ?? {};
       if (!s.creationTime) allCut = false;
       if (s.readyToUse !== true) allReady = false;
-      if (s.error) error = { time: (s.error as { time?: string }).time ?? nowIso(), message: `VolumeSnapshot ${name} error: ${(s.error as { message?: string }).message ?? ""}` };
-      vsStatuses.push({ volumeSnapshotName: name, ...(s.creationTime ? { creationTime: s.creationTime } : {}), readyToUse: s.readyToUse === true, ...(s.error ? { error: s.error } : {}) });
+      if (s.error)
+        error = {
+          time: (s.error as { time?: string }).time ?? nowIso(),
+          message: `VolumeSnapshot ${name} error: ${(s.error as { message?: string }).message ?? ""}`,
+        };
+      vsStatuses.push({
+        volumeSnapshotName: name,
+        ...(s.creationTime ? { creationTime: s.creationTime } : {}),
+        readyToUse: s.readyToUse === true,
+        ...(s.error ? { error: s.error } : {}),
+      });
     }
-    const creationTime = allCut ? ((cstatus.creationTime as string | undefined) ?? nowIso()) : undefined;
+    const creationTime = allCut
+      ? ((cstatus.creationTime as string | undefined) ?? nowIso())
+      : undefined;
     const nextContentStatus = {
       ...(creationTime ? { creationTime } : {}),
       readyToUse: allCut && allReady,
       volumeSnapshotStatus: vsStatuses,
       ...(error ? { error } : {}),
     };
-    if (!jsonEqual(pickKeys(cstatus, Object.keys(nextContentStatus)), nextContentStatus) || (cstatus.error && !error)) {
-      await c.patch(KubeVirt.snapshotContents, current!.metadata.name, ns, { status: { ...nextContentStatus, ...(cstatus.error && !error ? { error: null } : {}) } }, { subresource: "status" });
+    if (
+      !jsonEqual(pickKeys(cstatus, Object.keys(nextContentStatus)), nextContentStatus) ||
+      (cstatus.error && !error)
+    ) {
+      await c.patch(
+        KubeVirt.snapshotContents,
+        current!.metadata.name,
+        ns,
+        { status: { ...nextContentStatus, ...(cstatus.error && !error ? { error: null } : {}) } },
+        { subresource: "status" },
+      );
     }
 
     const succeeded = Boolean(creationTime);
     const finalIndications = [...indications];
     if (succeeded && excluded.some((name) => volumes.find((v) => v.name === name)?.claimName)) {
-      finalIndications.push({ indication: "PartialSnapshot", message: "Some volumes of the VM are not in the snapshot" });
+      finalIndications.push({
+        indication: "PartialSnapshot",
+        message: "Some volumes of the VM are not in the snapshot",
+      });
     }
     await writeStatus(ctx, snap, {
       phase: succeeded ? "Succeeded" : "InProgress",
@@ -270,7 +407,9 @@ export function registerSnapshotController(ctx: KvContext): void {
           : succeeded
             ? condition("Progressing", false, "Operation complete")
             : condition("Progressing", true, "Source locked and operation in progress"),
-        allCut && allReady ? condition("Ready", true, "Ready") : condition("Ready", false, "Not ready"),
+        allCut && allReady
+          ? condition("Ready", true, "Ready")
+          : condition("Ready", false, "Not ready"),
       ]),
     });
     if (succeeded && allReady) {
@@ -287,11 +426,17 @@ function isDone(s: KubeObject): boolean {
   return st.phase === "Failed" || (st.phase === "Succeeded" && st.readyToUse === true);
 }
 
-function inProgress(status: Record<string, unknown>, progressing: Record<string, unknown>): Record<string, unknown> {
+function inProgress(
+  status: Record<string, unknown>,
+  progressing: Record<string, unknown>,
+): Record<string, unknown> {
   return {
     phase: "InProgress",
     readyToUse: false,
-    conditions: mergeConditions(status.conditions, [progressing, condition("Ready", false, "Not ready")]),
+    conditions: mergeConditions(status.conditions, [
+      progressing,
+      condition("Ready", false, "Not ready"),
+    ]),
   };
 }
 
@@ -301,7 +446,8 @@ function lockBlocker(ctx: KvContext, vm: KubeObject, online: boolean): string | 
   if (st.snapshotInProgress) return `snapshot ${String(st.snapshotInProgress)} in progress`;
   if (st.restoreInProgress) return `restore ${String(st.restoreInProgress)} in progress`;
   // kubevirt#12515: a stopped VM with RerunOnFailure is never considered safely offline.
-  if (!online && runStrategy(vm) === "RerunOnFailure") return "VM is not running and runStrategy RerunOnFailure may restart it";
+  if (!online && runStrategy(vm) === "RerunOnFailure")
+    return "VM is not running and runStrategy RerunOnFailure may restart it";
   for (const v of vmVolumes(vm)) {
     if (!v.claimName) continue;
     const pvc = ctx.inf.pvcs.get(v.claimName, vm.metadata.namespace);
@@ -315,17 +461,41 @@ function lockBlocker(ctx: KvContext, vm: KubeObject, online: boolean): string | 
 async function unlock(ctx: KvContext, snap: KubeObject, vm: KubeObject | undefined): Promise<void> {
   if (!vm || asObj(vm).status?.snapshotInProgress !== snap.metadata.name) return;
   const ns = vm.metadata.namespace;
-  await ctx.client.patch(KubeVirt.vms, vm.metadata.name, ns, { status: { snapshotInProgress: null } }, { subresource: "status" }).catch(ignoreNotFound);
+  await ctx.client
+    .patch(
+      KubeVirt.vms,
+      vm.metadata.name,
+      ns,
+      { status: { snapshotInProgress: null } },
+      { subresource: "status" },
+    )
+    .catch(ignoreNotFound);
   if (hasFinalizer(vm, SOURCE_FINALIZER)) {
-    await ctx.client.patch(KubeVirt.vms, vm.metadata.name, ns, { metadata: { finalizers: (vm.metadata.finalizers ?? []).filter((f) => f !== SOURCE_FINALIZER) } }).catch(ignoreNotFound);
+    await ctx.client
+      .patch(KubeVirt.vms, vm.metadata.name, ns, {
+        metadata: {
+          finalizers: (vm.metadata.finalizers ?? []).filter((f) => f !== SOURCE_FINALIZER),
+        },
+      })
+      .catch(ignoreNotFound);
   }
 }
 
-async function writeStatus(ctx: KvContext, snap: KubeObject, next: Record<string, unknown>): Promise<void> {
+async function writeStatus(
+  ctx: KvContext,
+  snap: KubeObject,
+  next: Record<string, unknown>,
+): Promise<void> {
   const current = asObj(snap).status ?? {};
   const clearError = current.error !== undefined && next.error === undefined;
   if (!clearError && jsonEqual(pickKeys(current, Object.keys(next)), next)) return;
-  await ctx.client.patch(KubeVirt.snapshots, snap.metadata.name, snap.metadata.namespace, { status: { ...next, ...(clearError ? { error: null } : {}) } }, { subresource: "status" });
+  await ctx.client.patch(
+    KubeVirt.snapshots,
+    snap.metadata.name,
+    snap.metadata.namespace,
+    { status: { ...next, ...(clearError ? { error: null } : {}) } },
+    { subresource: "status" },
+  );
 }
 
 /** A content being deleted: delete its VolumeSnapshots (no garbage collector here), then release it. */
@@ -334,12 +504,21 @@ async function reconcileContentDeletion(ctx: KvContext, key: string): Promise<vo
   if (!content?.metadata.deletionTimestamp) return;
   const ns = content.metadata.namespace!;
   for (const vs of ctx.inf.volumeSnapshots.list()) {
-    if (vs.metadata.namespace === ns && (vs.metadata.ownerReferences ?? []).some((o) => o.uid === content.metadata.uid)) {
+    if (
+      vs.metadata.namespace === ns &&
+      (vs.metadata.ownerReferences ?? []).some((o) => o.uid === content.metadata.uid)
+    ) {
       await ctx.client.delete(Csi.volumeSnapshots, vs.metadata.name, ns).catch(ignoreNotFound);
     }
   }
   if (hasFinalizer(content, CONTENT_FINALIZER)) {
-    await ctx.client.patch(KubeVirt.snapshotContents, content.metadata.name, ns, { metadata: { finalizers: (content.metadata.finalizers ?? []).filter((f) => f !== CONTENT_FINALIZER) } }).catch(ignoreNotFound);
+    await ctx.client
+      .patch(KubeVirt.snapshotContents, content.metadata.name, ns, {
+        metadata: {
+          finalizers: (content.metadata.finalizers ?? []).filter((f) => f !== CONTENT_FINALIZER),
+        },
+      })
+      .catch(ignoreNotFound);
   }
 }
 

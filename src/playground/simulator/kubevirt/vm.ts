@@ -16,17 +16,35 @@ import {
 } from "./context.js";
 
 const GUEST_OS = {
-  linux: { id: "fedora", name: "Fedora Linux", prettyName: "Fedora Linux 40 (Cloud Edition)", version: "40", versionId: "40", kernelRelease: "6.8.5-301.fc40.x86_64", machine: "x86_64" },
-  windows: { id: "mswindows", name: "Microsoft Windows Server 2022 Datacenter", prettyName: "Windows Server 2022 Datacenter", version: "2022", versionId: "2022", kernelRelease: "20348", machine: "x86_64" },
+  linux: {
+    id: "fedora",
+    name: "Fedora Linux",
+    prettyName: "Fedora Linux 40 (Cloud Edition)",
+    version: "40",
+    versionId: "40",
+    kernelRelease: "6.8.5-301.fc40.x86_64",
+    machine: "x86_64",
+  },
+  windows: {
+    id: "mswindows",
+    name: "Microsoft Windows Server 2022 Datacenter",
+    prettyName: "Windows Server 2022 Datacenter",
+    version: "2022",
+    versionId: "2022",
+    kernelRelease: "20348",
+    machine: "x86_64",
+  },
 };
 
 export function registerVmController(ctx: KvContext): void {
   const { rt, inf, client: c } = ctx;
-  const enqueueVm = (ns: string | undefined, name: string) => rt.enqueue("kubevirt-vm", ns ? `${ns}/${name}` : name);
+  const enqueueVm = (ns: string | undefined, name: string) =>
+    rt.enqueue("kubevirt-vm", ns ? `${ns}/${name}` : name);
   inf.vms.on((_e, o) => enqueueVm(o.metadata.namespace, o.metadata.name));
   inf.vmis.on((_e, o) => enqueueVm(o.metadata.namespace, o.metadata.name));
   const enqueueVmsInNamespace = (ns: string | undefined) => {
-    for (const vm of inf.vms.list()) if (vm.metadata.namespace === ns) enqueueVm(ns, vm.metadata.name);
+    for (const vm of inf.vms.list())
+      if (vm.metadata.namespace === ns) enqueueVm(ns, vm.metadata.name);
   };
   inf.pvcs.on((_e, o) => enqueueVmsInNamespace(o.metadata.namespace));
   // Class changes alter volumeSnapshotStatuses of every VM.
@@ -39,7 +57,10 @@ export function registerVmController(ctx: KvContext): void {
     const vmi = inf.vmis.cache.get(key);
     if (!vm) {
       // No garbage collector runs in the playground: the VM controller removes its VMI itself.
-      if (vmi) await c.delete(KubeVirt.vmis, vmi.metadata.name, vmi.metadata.namespace).catch(ignoreNotFound);
+      if (vmi)
+        await c
+          .delete(KubeVirt.vmis, vmi.metadata.name, vmi.metadata.namespace)
+          .catch(ignoreNotFound);
       return;
     }
     const ns = vm.metadata.namespace!;
@@ -47,14 +68,20 @@ export function registerVmController(ctx: KvContext): void {
     if (vm.metadata.deletionTimestamp) {
       if (vmi) await c.delete(KubeVirt.vmis, vmi.metadata.name, ns).catch(ignoreNotFound);
       if (hasFinalizer(vm, SOURCE_FINALIZER) && !status.snapshotInProgress) {
-        await c.patch(KubeVirt.vms, vm.metadata.name, ns, { metadata: { finalizers: (vm.metadata.finalizers ?? []).filter((f) => f !== SOURCE_FINALIZER) } });
+        await c.patch(KubeVirt.vms, vm.metadata.name, ns, {
+          metadata: {
+            finalizers: (vm.metadata.finalizers ?? []).filter((f) => f !== SOURCE_FINALIZER),
+          },
+        });
       }
       return;
     }
 
     await ensureDataVolumes(ctx, vm);
     const volumes = vmVolumes(vm);
-    const claims = volumes.filter((v) => v.claimName).map((v) => ({ v, pvc: inf.pvcs.get(v.claimName!, ns) }));
+    const claims = volumes
+      .filter((v) => v.claimName)
+      .map((v) => ({ v, pvc: inf.pvcs.get(v.claimName!, ns) }));
     const want = wantsRunning(vm, Boolean(vmi)) && !status.restoreInProgress;
     let printableStatus = "Stopped";
     // The VMI's conditions as they are after this reconcile (copied onto the VM below).
@@ -71,7 +98,8 @@ export function registerVmController(ctx: KvContext): void {
         printableStatus = "Starting";
       }
     } else if (!want && vmi) {
-      if (!vmi.metadata.deletionTimestamp) await c.delete(KubeVirt.vmis, vmi.metadata.name, ns).catch(ignoreNotFound);
+      if (!vmi.metadata.deletionTimestamp)
+        await c.delete(KubeVirt.vmis, vmi.metadata.name, ns).catch(ignoreNotFound);
       printableStatus = "Stopping";
     } else if (vmi) {
       const wanted = vmiStatus(vm, vmi);
@@ -79,7 +107,9 @@ export function registerVmController(ctx: KvContext): void {
       const staleGuestInfo = !("guestOSInfo" in wanted) && current.guestOSInfo !== undefined;
       if (staleGuestInfo || !jsonEqual(pick(current, Object.keys(wanted)), wanted)) {
         // VMIs have no status subresource (as upstream): the status is patched on the object.
-        await c.patch(KubeVirt.vmis, vmi.metadata.name, ns, { status: { ...wanted, ...(staleGuestInfo ? { guestOSInfo: null } : {}) } });
+        await c.patch(KubeVirt.vmis, vmi.metadata.name, ns, {
+          status: { ...wanted, ...(staleGuestInfo ? { guestOSInfo: null } : {}) },
+        });
       }
       vmiConds = wanted.conditions as Record<string, unknown>[];
       printableStatus = isPaused(vm) ? "Paused" : "Running";
@@ -89,7 +119,9 @@ export function registerVmController(ctx: KvContext): void {
     const copied = vmiConds.filter((x) => x.type === "AgentConnected" || x.type === "Paused");
     const volumeSnapshotStatuses = volumes.map((v) => {
       const r = snapshotClassFor(ctx, ns, v);
-      return "className" in r ? { name: v.name, enabled: true } : { name: v.name, enabled: false, reason: r.error };
+      return "className" in r
+        ? { name: v.name, enabled: true }
+        : { name: v.name, enabled: false, reason: r.error };
     });
     const next = {
       printableStatus,
@@ -98,12 +130,23 @@ export function registerVmController(ctx: KvContext): void {
       runStrategy: runStrategy(vm),
       volumeSnapshotStatuses,
       conditions: mergeConditions(status.conditions, [
-        condition("Ready", printableStatus === "Running", running ? "" : "VMINotExists", running ? "" : "VMI does not exist"),
+        condition(
+          "Ready",
+          printableStatus === "Running",
+          running ? "" : "VMINotExists",
+          running ? "" : "VMI does not exist",
+        ),
         ...copied,
       ]),
     };
     if (!jsonEqual(pick(status, Object.keys(next)), next)) {
-      await c.patch(KubeVirt.vms, vm.metadata.name, ns, { status: next }, { subresource: "status" });
+      await c.patch(
+        KubeVirt.vms,
+        vm.metadata.name,
+        ns,
+        { status: next },
+        { subresource: "status" },
+      );
     }
   });
 }
@@ -119,11 +162,17 @@ export function claimInUse(ctx: KvContext, namespace: string, claim: string): bo
 }
 
 function hotplugClaims(vm: KubeObject): string[] {
-  return (annotation(vm, SIM.hotplugVolumes) ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  return (annotation(vm, SIM.hotplugVolumes) ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 async function ensureDataVolumes(ctx: KvContext, vm: KubeObject): Promise<void> {
-  const templates = (asObj(vm).spec.dataVolumeTemplates ?? []) as { metadata?: { name?: string }; spec?: unknown }[];
+  const templates = (asObj(vm).spec.dataVolumeTemplates ?? []) as {
+    metadata?: { name?: string };
+    spec?: unknown;
+  }[];
   for (const t of templates) {
     const name = t.metadata?.name;
     if (!name || ctx.inf.dataVolumes.get(name, vm.metadata.namespace)) continue;
@@ -134,7 +183,16 @@ async function ensureDataVolumes(ctx: KvContext, vm: KubeObject): Promise<void> 
         metadata: {
           name,
           namespace: vm.metadata.namespace,
-          ownerReferences: [{ apiVersion: apiVersionOf(KubeVirt.vms), kind: "VirtualMachine", name: vm.metadata.name, uid: vm.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+          ownerReferences: [
+            {
+              apiVersion: apiVersionOf(KubeVirt.vms),
+              kind: "VirtualMachine",
+              name: vm.metadata.name,
+              uid: vm.metadata.uid!,
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
         },
         spec: t.spec as Record<string, unknown>,
       })
@@ -143,7 +201,10 @@ async function ensureDataVolumes(ctx: KvContext, vm: KubeObject): Promise<void> 
 }
 
 function vmiFor(vm: KubeObject): KubeObject {
-  const template = (asObj(vm).spec.template ?? {}) as { metadata?: { labels?: Record<string, string> }; spec?: Record<string, unknown> };
+  const template = (asObj(vm).spec.template ?? {}) as {
+    metadata?: { labels?: Record<string, string> };
+    spec?: Record<string, unknown>;
+  };
   const obj: KubeObject = {
     apiVersion: apiVersionOf(KubeVirt.vmis),
     kind: "VirtualMachineInstance",
@@ -151,7 +212,16 @@ function vmiFor(vm: KubeObject): KubeObject {
       name: vm.metadata.name,
       namespace: vm.metadata.namespace,
       labels: { ...(template.metadata?.labels ?? {}), "kubevirt.io/vm": vm.metadata.name },
-      ownerReferences: [{ apiVersion: apiVersionOf(KubeVirt.vms), kind: "VirtualMachine", name: vm.metadata.name, uid: vm.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [
+        {
+          apiVersion: apiVersionOf(KubeVirt.vms),
+          kind: "VirtualMachine",
+          name: vm.metadata.name,
+          uid: vm.metadata.uid!,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
     },
     spec: template.spec ?? { domain: { devices: {} } },
   };
@@ -171,7 +241,14 @@ function vmiStatus(vm: KubeObject, vmi: KubeObject): Record<string, unknown> {
     target: `vd${String.fromCharCode(97 + i)}`,
     phase: "Ready",
     reason: "VolumeReady",
-    ...(v.hotpluggable ? { hotplugVolume: { attachPodName: `hp-volume-${vm.metadata.name}`, attachPodUID: vm.metadata.uid } } : {}),
+    ...(v.hotpluggable
+      ? {
+          hotplugVolume: {
+            attachPodName: `hp-volume-${vm.metadata.name}`,
+            attachPodUID: vm.metadata.uid,
+          },
+        }
+      : {}),
     ...(v.claimName ? { persistentVolumeClaimInfo: { claimName: v.claimName } } : {}),
   }));
   for (const claim of hotplugClaims(vm)) {
@@ -180,7 +257,10 @@ function vmiStatus(vm: KubeObject, vmi: KubeObject): Record<string, unknown> {
       target: "sda",
       phase: "Ready",
       reason: "VolumeReady",
-      hotplugVolume: { attachPodName: `hp-volume-${vm.metadata.name}`, attachPodUID: vm.metadata.uid },
+      hotplugVolume: {
+        attachPodName: `hp-volume-${vm.metadata.name}`,
+        attachPodUID: vm.metadata.uid,
+      },
       persistentVolumeClaimInfo: { claimName: claim },
     });
   }
