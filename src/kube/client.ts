@@ -44,6 +44,15 @@ export class KubeUnreachableError extends Error {
   }
 }
 
+/**
+ * The read side of the client. Platform code receives only this and a WriteGuard, so the guard is
+ * the only way it can write.
+ */
+export type KubeReader = Pick<
+  KubeClient,
+  "get" | "getIfExists" | "list" | "stream" | "getPath" | "defaultNamespace" | "server"
+>;
+
 export type PatchType = "merge" | "json" | "apply";
 
 const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
@@ -169,6 +178,11 @@ export class KubeClient {
   }
 
   // ---- typed conveniences over request() ----
+
+  /** A GET of any path (discovery documents). */
+  getPath<T>(path: string): Promise<T> {
+    return this.request<T>("GET", path);
+  }
 
   get<T extends KubeObject = KubeObject>(
     type: ResourceType,

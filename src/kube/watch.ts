@@ -1,6 +1,6 @@
 // Watches, never polling: list once for a resourceVersion, then stream changes from it; resume
 // from the last seen resourceVersion when a stream ends, and re-list when the server answers 410.
-import { KubeApiError, type KubeClient } from "./client.js";
+import { KubeApiError, type KubeReader } from "./client.js";
 import { keyOf, resourcePath, type KubeObject, type ResourceType } from "./resources.js";
 
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
@@ -18,7 +18,7 @@ export interface WatchScope {
 
 /** One watch stream from a resourceVersion; yields events until the server closes it. */
 export async function* watchOnce<T extends KubeObject>(
-  client: KubeClient,
+  client: KubeReader,
   type: ResourceType,
   scope: WatchScope,
   resourceVersion: string,
@@ -75,7 +75,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   onError: (err: unknown) => void = () => {};
 
   constructor(
-    private readonly client: KubeClient,
+    private readonly client: KubeReader,
     readonly type: ResourceType,
     private readonly scope: WatchScope = {},
   ) {}
@@ -208,7 +208,7 @@ export interface WaitOptions<T> {
  * DeadlineExceededError at the deadline.
  */
 export async function waitForObject<T extends KubeObject>(
-  client: KubeClient,
+  client: KubeReader,
   type: ResourceType,
   name: string,
   namespace: string | undefined,

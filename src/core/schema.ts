@@ -1,0 +1,157 @@
+// The documented, stable output objects (apiVersion vmsnap.io/v1), as zod schemas: the CLI's
+// -o json/yaml, the MCP tools' structuredContent and the library's return values share them.
+import { z } from "zod";
+
+export const API_VERSION = "vmsnap.io/v1";
+export const Platform = z.enum(["kubevirt", "deckhouse", "vmoperator"]);
+export type Platform = z.infer<typeof Platform>;
+
+const apiVersion = z.literal(API_VERSION);
+
+export const Condition = z.object({
+  type: z.string(),
+  status: z.string(),
+  reason: z.string().optional(),
+  message: z.string().optional(),
+});
+
+export const VirtualMachine = z.object({
+  namespace: z.string(),
+  name: z.string(),
+  platform: Platform,
+  status: z.string().describe("platform status, e.g. Running, Stopped, Paused"),
+  running: z.boolean(),
+  guestAgent: z.boolean(),
+  snapshotCount: z.number().int(),
+  lastSnapshot: z.object({ name: z.string(), creationTime: z.string().nullable() }).nullable(),
+  snapshottable: z.boolean().nullable().describe("null when the platform has not reported it yet"),
+  reasons: z.array(z.string()).describe("why volumes are not snapshottable"),
+});
+export type VirtualMachine = z.infer<typeof VirtualMachine>;
+
+export const VirtualMachineList = z.object({
+  apiVersion,
+  kind: z.literal("VirtualMachineList"),
+  items: z.array(VirtualMachine),
+});
+export type VirtualMachineList = z.infer<typeof VirtualMachineList>;
+
+export const Snapshot = z.object({
+  apiVersion,
+  kind: z.literal("Snapshot"),
+  name: z.string(),
+  namespace: z.string(),
+  platform: Platform,
+  vm: z.string(),
+  phase: z.string().describe("platform phase, e.g. InProgress, Succeeded, Failed"),
+  readyToUse: z.boolean(),
+  createdAt: z.string().nullable().describe("when the object was created"),
+  creationTime: z.string().nullable().describe("when the data was cut"),
+  consistency: z.string(),
+  indications: z.array(z.string()),
+  notes: z.array(z.string()),
+  includedVolumes: z.array(z.string()),
+  excludedVolumes: z.array(z.string()),
+  contentName: z.string().nullable(),
+  error: z.string().nullable(),
+  conditions: z.array(Condition),
+  diagnosis: z.array(z.string()).describe("causes of a failure or of a stall, with fixes"),
+});
+export type Snapshot = z.infer<typeof Snapshot>;
+
+export const SnapshotList = z.object({
+  apiVersion,
+  kind: z.literal("SnapshotList"),
+  items: z.array(Snapshot),
+});
+export type SnapshotList = z.infer<typeof SnapshotList>;
+
+export const Finding = z.object({ message: z.string(), fix: z.string().optional() });
+export type Finding = z.infer<typeof Finding>;
+
+export const PreflightVolume = z.object({
+  name: z.string(),
+  type: z
+    .string()
+    .describe("persistentVolumeClaim, dataVolume, containerDisk, cloudInitNoCloud, …"),
+  claimName: z.string().nullable(),
+  storageClass: z.string().nullable(),
+  provisioner: z.string().nullable(),
+  volumeSnapshotClass: z.string().nullable(),
+  hotplug: z.enum(["none", "persisted", "vmi-only"]),
+  included: z.boolean(),
+  reason: z.string().nullable().describe("why it is excluded"),
+  requestedBytes: z.number().nullable(),
+});
+export type PreflightVolume = z.infer<typeof PreflightVolume>;
+
+export const Preflight = z.object({
+  apiVersion,
+  kind: z.literal("Preflight"),
+  namespace: z.string(),
+  vm: z.string(),
+  platform: Platform,
+  snapshottable: z.boolean(),
+  mode: z.enum(["online", "offline"]),
+  expectedConsistency: z.string(),
+  volumes: z.array(PreflightVolume),
+  problems: z.array(Finding).describe("what blocks a snapshot, each with its fix"),
+  warnings: z.array(Finding),
+  existingSnapshots: z.number().int(),
+  estimatedBytes: z.number(),
+});
+export type Preflight = z.infer<typeof Preflight>;
+
+export const Restore = z.object({
+  apiVersion,
+  kind: z.literal("Restore"),
+  namespace: z.string(),
+  vm: z.string(),
+  snapshot: z.string(),
+  phase: z.enum(["DryRun", "Succeeded"]),
+  safetySnapshot: z
+    .string()
+    .nullable()
+    .describe("the snapshot taken of the state before the restore"),
+  stoppedVm: z.boolean(),
+  restartedVm: z.boolean(),
+  restoreName: z.string(),
+  snapshotAgeSeconds: z.number().nullable(),
+  specChanges: z.array(z.string()).describe("VM configuration that the restore changes back"),
+  volumesNotInSnapshot: z.array(z.string()),
+  durationMs: z.number().nullable(),
+});
+export type Restore = z.infer<typeof Restore>;
+
+export const Clone = z.object({
+  apiVersion,
+  kind: z.literal("Clone"),
+  namespace: z.string(),
+  snapshot: z.string(),
+  target: z.string(),
+  phase: z.string(),
+  cloneName: z.string(),
+  durationMs: z.number().nullable(),
+});
+export type Clone = z.infer<typeof Clone>;
+
+export const Deletion = z.object({
+  apiVersion,
+  kind: z.literal("Deletion"),
+  namespace: z.string(),
+  snapshot: z.string(),
+  vm: z.string(),
+  phase: z.enum(["DryRun", "Deleted"]),
+  wasOnlySnapshot: z.boolean(),
+});
+export type Deletion = z.infer<typeof Deletion>;
+
+export const ErrorObject = z.object({
+  apiVersion,
+  kind: z.literal("Error"),
+  code: z.string(),
+  exitCode: z.number().int(),
+  message: z.string(),
+  hint: z.string().optional(),
+});
+export type ErrorObject = z.infer<typeof ErrorObject>;

@@ -1,0 +1,186 @@
+// The write guard (SPEC §3.2): the only path by which vmsnap writes to a cluster. It allows
+// exactly the kinds of SPEC §2, with the verbs each operation needs, plus the VM run-state change
+// when the user chose to stop (or restart) a VM. Anything else is refused before it is sent.
+import { VmsnapError, ErrorCode } from "../core/errors.js";
+import type { KubeClient, PatchType } from "./client.js";
+import { apiVersionOf, type KubeObject, type ResourceType } from "./resources.js";
+
+type Verb = "create" | "delete" | "patch";
+
+export interface AllowedWrite {
+  group: string;
+  plural: string;
+  verbs: Verb[];
+  /** Extra check of the body (create) or patch; returns why it is refused, if it is. */
+  check?: (verb: Verb, body: unknown) => string | undefined;
+}
+
+const RUN_STRATEGIES = new Set(["Always", "Halted", "Manual", "RerunOnFailure", "Once"]);
+
+/** A VM patch may change the run state and nothing else. */
+function onlyRunStrategy(verb: Verb, body: unknown): string | undefined {
+  if (verb !== "patch") return undefined;
+  const b = body as { spec?: Record<string, unknown> } & Record<string, unknown>;
+  const keys = Object.keys(b ?? {});
+  const specKeys = Object.keys(b?.spec ?? {});
+  const ok =
+    keys.length === 1 &&
+    keys[0] === "spec" &&
+    specKeys.every((k) => k === "runStrategy" || k === "running") &&
+    RUN_STRATEGIES.has(String(b.spec?.runStrategy)) &&
+    (b.spec?.running === undefined || b.spec.running === null);
+  return ok ? undefined : "a VirtualMachine may only have its spec.runStrategy changed";
+}
+
+function vmopTypes(types: string[]) {
+  return (verb: Verb, body: unknown): string | undefined => {
+    const type = (body as { spec?: { type?: string } })?.spec?.type;
+    return verb === "create" && !types.includes(String(type))
+      ? `VirtualMachineOperation type ${String(type)} is not allowed`
+      : undefined;
+  };
+}
+
+function vmOperatorVmPatch(verb: Verb, body: unknown): string | undefined {
+  if (verb !== "patch") return undefined;
+  const b = body as { spec?: Record<string, unknown> } & Record<string, unknown>;
+  const ok =
+    Object.keys(b ?? {}).every((k) => k === "spec") &&
+    Object.keys(b?.spec ?? {}).every((k) => k === "currentSnapshotName" || k === "powerState");
+  return ok
+    ? undefined
+    : "a VM Operator VirtualMachine may only have spec.currentSnapshotName or spec.powerState changed";
+}
+
+function diskFromSnapshot(verb: Verb, body: unknown): string | undefined {
+  const ds = (body as { spec?: { dataSource?: { type?: string; objectRef?: { kind?: string } } } })
+    ?.spec?.dataSource;
+  return verb === "create" &&
+    !(ds?.type === "ObjectRef" && ds.objectRef?.kind === "VirtualDiskSnapshot")
+    ? "a VirtualDisk may only be created from a VirtualDiskSnapshot"
+    : undefined;
+}
+
+/** SPEC §2, as data. */
+export const ALLOWED_WRITES: AllowedWrite[] = [
+  // KubeVirt / OpenShift Virtualization
+  { group: "snapshot.kubevirt.io", plural: "virtualmachinesnapshots", verbs: ["create", "delete"] },
+  { group: "snapshot.kubevirt.io", plural: "virtualmachinerestores", verbs: ["create"] },
+  { group: "clone.kubevirt.io", plural: "virtualmachineclones", verbs: ["create"] },
+  { group: "kubevirt.io", plural: "virtualmachines", verbs: ["patch"], check: onlyRunStrategy },
+  // Deckhouse
+  {
+    group: "virtualization.deckhouse.io",
+    plural: "virtualmachinesnapshots",
+    verbs: ["create", "delete"],
+  },
+  {
+    group: "virtualization.deckhouse.io",
+    plural: "virtualdisksnapshots",
+    verbs: ["create", "delete"],
+  },
+  {
+    group: "virtualization.deckhouse.io",
+    plural: "virtualmachineoperations",
+    verbs: ["create"],
+    check: vmopTypes(["Restore", "Clone", "Stop", "Start"]),
+  },
+  {
+    group: "virtualization.deckhouse.io",
+    plural: "virtualmachinesnapshotoperations",
+    verbs: ["create"],
+  },
+  { group: "virtualization.deckhouse.io", plural: "virtualmachinerestores", verbs: ["create"] },
+  {
+    group: "virtualization.deckhouse.io",
+    plural: "virtualdisks",
+    verbs: ["create"],
+    check: diskFromSnapshot,
+  },
+  // VM Operator
+  {
+    group: "vmoperator.vmware.com",
+    plural: "virtualmachinesnapshots",
+    verbs: ["create", "delete"],
+  },
+  {
+    group: "vmoperator.vmware.com",
+    plural: "virtualmachines",
+    verbs: ["patch"],
+    check: vmOperatorVmPatch,
+  },
+];
+
+export class WriteRefusedError extends VmsnapError {
+  constructor(reason: string) {
+    super(
+      ErrorCode.OperationFailed,
+      `write refused by the write guard: ${reason}`,
+      "this is a bug in vmsnap: nothing was sent",
+    );
+  }
+}
+
+export interface GuardedWriteOptions {
+  dryRun?: boolean;
+}
+
+export class WriteGuard {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly allowed: AllowedWrite[] = ALLOWED_WRITES,
+  ) {}
+
+  /** Throws WriteRefusedError unless this write is allowed. */
+  check(type: ResourceType, verb: Verb, body?: unknown): void {
+    const rule = this.allowed.find((a) => a.group === type.group && a.plural === type.plural);
+    if (!rule || !rule.verbs.includes(verb)) {
+      throw new WriteRefusedError(
+        `${verb} ${type.plural}${type.group ? "." + type.group : ""} is not an allowed write`,
+      );
+    }
+    if (verb === "create") {
+      const obj = body as KubeObject;
+      if (obj.apiVersion !== apiVersionOf(type) || obj.kind !== type.kind) {
+        throw new WriteRefusedError(
+          `manifest ${String(obj.apiVersion)}/${String(obj.kind)} does not match ${apiVersionOf(type)}/${type.kind}`,
+        );
+      }
+    }
+    const why = rule.check?.(verb, body);
+    if (why) throw new WriteRefusedError(why);
+  }
+
+  create<T extends KubeObject = KubeObject>(
+    type: ResourceType,
+    body: KubeObject,
+    options: GuardedWriteOptions = {},
+  ): Promise<T> {
+    this.check(type, "create", body);
+    return this.client.create<T>(type, body, { dryRun: options.dryRun });
+  }
+
+  delete(
+    type: ResourceType,
+    name: string,
+    namespace: string,
+    options: GuardedWriteOptions = {},
+  ): Promise<unknown> {
+    this.check(type, "delete");
+    return this.client.delete(type, name, namespace, { dryRun: options.dryRun });
+  }
+
+  patch<T extends KubeObject = KubeObject>(
+    type: ResourceType,
+    name: string,
+    namespace: string,
+    patch: unknown,
+    options: GuardedWriteOptions & { patchType?: PatchType } = {},
+  ): Promise<T> {
+    this.check(type, "patch", patch);
+    return this.client.patch<T>(type, name, namespace, patch, {
+      dryRun: options.dryRun,
+      patchType: options.patchType ?? "merge",
+    });
+  }
+}
