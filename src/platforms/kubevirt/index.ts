@@ -1,0 +1,324 @@
+// KubeVirt / OpenShift Virtualization behind the SnapshotPlatform interface.
+import { notFound } from "../../core/errors.js";
+import { formatDiffLine, jsonDiff } from "../../core/diff.js";
+import type { Preflight, Snapshot, VirtualMachine } from "../../core/schema.js";
+import { KubeApiError } from "../../kube/client.js";
+import { Core, Csi, KubeVirt, apiVersionOf, keyOf, type KubeObject } from "../../kube/resources.js";
+import { waitForObject } from "../../kube/watch.js";
+import type {
+  CreateOptions,
+  Manifest,
+  PlatformContext,
+  RestorePreview,
+  SnapshotPlatform,
+  VmState,
+  WaitOptions,
+} from "../types.js";
+import { conditionOf, isTrue, obj, runStrategyOf, snapshotStatusOf, sourceVmOf, str, vmStatus, volumesOf } from "./model.js";
+import { StorageLookups, analyse } from "./preflight.js";
+import { toSnapshot, volumeSnapshotNames } from "./snapshots.js";
+
+const DEFAULT_FAILURE_DEADLINE_MS = 5 * 60_000;
+
+function parseDuration(text: string | undefined): number | undefined {
+  if (!text) return undefined;
+  if (text === "0" || text === "0s") return 0;
+  let total = 0;
+  let consumed = 0;
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) {
+    const n = Number(m[1]);
+    total += m[2] === "h" ? n * 3_600_000 : m[2] === "m" ? n * 60_000 : m[2] === "s" ? n * 1000 : n;
+    consumed += m[0].length;
+  }
+  return consumed === text.length ? total : undefined;
+}
+
+/** Go duration text for a number of milliseconds (failureDeadline). */
+export function goDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  return `${h ? `${h}h` : ""}${m ? `${m}m` : ""}${sec || (!h && !m) ? `${sec}s` : ""}`;
+}
+
+export class KubeVirtPlatform implements SnapshotPlatform {
+  readonly name = "kubevirt" as const;
+  readonly snapshotType = KubeVirt.snapshots;
+  private readonly storage: StorageLookups;
+
+  constructor(private readonly ctx: PlatformContext) {
+    this.storage = new StorageLookups(ctx.kube, ctx.discovery.groups.has("cdi.kubevirt.io"));
+  }
+
+  private get kube() {
+    return this.ctx.kube;
+  }
+
+  async listVms(scope: { namespace?: string; labelSelector?: string }): Promise<VirtualMachine[]> {
+    const [vms, vmis, snaps] = await Promise.all([
+      this.kube.list(KubeVirt.vms, scope.namespace, { labelSelector: scope.labelSelector }),
+      this.kube.list(KubeVirt.vmis, scope.namespace),
+      this.kube.list(KubeVirt.snapshots, scope.namespace),
+    ]);
+    const vmiByKey = new Map(vmis.items.map((i) => [keyOf(i), i]));
+    const snapsByVm = new Map<string, KubeObject[]>();
+    for (const s of snaps.items) {
+      const key = `${s.metadata.namespace}/${sourceVmOf(s)}`;
+      snapsByVm.set(key, [...(snapsByVm.get(key) ?? []), s]);
+    }
+    return vms.items
+      .map((vm) => {
+        const key = keyOf(vm);
+        const vmi = vmiByKey.get(key);
+        const mine = (snapsByVm.get(key) ?? []).sort((a, b) => (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? ""));
+        const last = mine.at(-1);
+        const statuses = (vmStatus(vm).volumeSnapshotStatuses ?? []) as { name?: string; enabled?: boolean; reason?: string }[];
+        return {
+          namespace: vm.metadata.namespace ?? "",
+          name: vm.metadata.name,
+          platform: "kubevirt" as const,
+          status: str(vmStatus(vm).printableStatus) ?? "Unknown",
+          running: Boolean(vmi),
+          guestAgent: isTrue(vmi, "AgentConnected"),
+          snapshotCount: mine.length,
+          lastSnapshot: last ? { name: last.metadata.name, creationTime: snapshotStatusOf(last).creationTime } : null,
+          snapshottable: statuses.length ? statuses.every((s) => s.enabled === true) : null,
+          reasons: statuses.filter((s) => s.enabled === false).map((s) => s.reason ?? `${s.name ?? "volume"}: not snapshottable`),
+        };
+      })
+      .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+  }
+
+  async getVm(namespace: string, name: string): Promise<VmState> {
+    const vm = await this.kube.getIfExists(KubeVirt.vms, name, namespace);
+    if (!vm) throw notFound(`VirtualMachine ${namespace}/${name} not found`, "list the VMs with `vmsnap vms`");
+    return this.vmState(vm);
+  }
+
+  private vmState(vm: KubeObject): VmState {
+    const status = str(vmStatus(vm).printableStatus) ?? "Unknown";
+    // Running means "a VMI exists or is wanted": anything but a stopped VM must be stopped first.
+    const running = !["Stopped", "Unknown"].includes(status) || vmStatus(vm).created === true;
+    return { namespace: vm.metadata.namespace ?? "", name: vm.metadata.name, uid: vm.metadata.uid ?? "", running, status, runStrategy: runStrategyOf(vm), raw: vm };
+  }
+
+  async preflight(namespace: string, name: string): Promise<Preflight> {
+    const [vm, vmi, claims, snaps, storage] = await Promise.all([
+      this.kube.getIfExists(KubeVirt.vms, name, namespace),
+      this.kube.getIfExists(KubeVirt.vmis, name, namespace),
+      this.kube.list(Core.pvcs, namespace),
+      this.kube.list(KubeVirt.snapshots, namespace),
+      this.storage.load(),
+    ]);
+    if (!vm) throw notFound(`VirtualMachine ${namespace}/${name} not found`, "list the VMs with `vmsnap vms`");
+    return analyse({
+      vm,
+      vmi,
+      claims: claims.items,
+      existingSnapshots: snaps.items.filter((s) => sourceVmOf(s) === name).length,
+      storage,
+    });
+  }
+
+  async listSnapshots(scope: { namespace?: string; vm?: string; labelSelector?: string }): Promise<Snapshot[]> {
+    const list = await this.kube.list(KubeVirt.snapshots, scope.namespace, { labelSelector: scope.labelSelector });
+    return list.items
+      .filter((s) => !scope.vm || sourceVmOf(s) === scope.vm)
+      .map((s) => toSnapshot(s))
+      .sort((a, b) => a.namespace.localeCompare(b.namespace) || (a.createdAt ?? "").localeCompare(b.createdAt ?? "") || a.name.localeCompare(b.name));
+  }
+
+  async getSnapshot(namespace: string, name: string): Promise<Snapshot | undefined> {
+    const s = await this.kube.getIfExists(KubeVirt.snapshots, name, namespace);
+    if (!s) return undefined;
+    const contentName = snapshotStatusOf(s).contentName ?? `vmsnapshot-content-${s.metadata.uid}`;
+    const content = await this.kube.getIfExists(KubeVirt.snapshotContents, contentName, namespace);
+    const names = volumeSnapshotNames(content);
+    const volumeSnapshots = (
+      await Promise.all(names.map((n) => this.kube.getIfExists(Csi.volumeSnapshots, n, namespace)))
+    ).filter((v): v is KubeObject => Boolean(v));
+    return toSnapshot(s, { content, volumeSnapshots });
+  }
+
+  async restoreInProgress(vm: VmState): Promise<string | undefined> {
+    const lock = str(vmStatus(vm.raw).restoreInProgress);
+    if (lock) return lock;
+    const restores = await this.kube.list(KubeVirt.restores, vm.namespace);
+    const active = restores.items.find((r) => {
+      const spec = obj(r.spec);
+      const st = obj(r.status);
+      const failed = conditionOf(r, "Failure")?.status === "True";
+      return str(obj(spec.target).name) === vm.name && st.complete !== true && !failed && !r.metadata.deletionTimestamp;
+    });
+    return active?.metadata.name;
+  }
+
+  snapshotManifest(namespace: string, name: string, vm: string, options: CreateOptions): Manifest {
+    return {
+      type: KubeVirt.snapshots,
+      body: {
+        apiVersion: apiVersionOf(KubeVirt.snapshots),
+        kind: "VirtualMachineSnapshot",
+        metadata: { name, namespace },
+        spec: {
+          source: { apiGroup: "kubevirt.io", kind: "VirtualMachine", name: vm },
+          ...(options.deadlineMs !== undefined ? { failureDeadline: goDuration(options.deadlineMs) } : {}),
+        },
+      },
+    };
+  }
+
+  restoreManifest(namespace: string, name: string, vm: string, snapshot: string): Manifest {
+    return {
+      type: KubeVirt.restores,
+      body: {
+        apiVersion: apiVersionOf(KubeVirt.restores),
+        kind: "VirtualMachineRestore",
+        metadata: { name, namespace },
+        spec: {
+          target: { apiGroup: "kubevirt.io", kind: "VirtualMachine", name: vm },
+          virtualMachineSnapshotName: snapshot,
+          // vmsnap stops the VM itself when the user chose it; if the VM were running anyway,
+          // KubeVirt must refuse rather than wait or act on its own.
+          targetReadinessPolicy: "FailImmediate",
+        },
+      },
+    };
+  }
+
+  cloneManifest(namespace: string, name: string, snapshot: string, target: string): Manifest {
+    return {
+      type: KubeVirt.clones,
+      body: {
+        apiVersion: apiVersionOf(KubeVirt.clones),
+        kind: "VirtualMachineClone",
+        metadata: { name, namespace },
+        spec: {
+          source: { apiGroup: "snapshot.kubevirt.io", kind: "VirtualMachineSnapshot", name: snapshot },
+          target: { apiGroup: "kubevirt.io", kind: "VirtualMachine", name: target },
+        },
+      },
+    };
+  }
+
+  runStateManifest(vm: VmState, running: boolean) {
+    const runStrategy = running ? (vm.runStrategy === "Halted" ? "Always" : vm.runStrategy) : "Halted";
+    return { type: KubeVirt.vms, patch: { spec: { runStrategy, running: null } } };
+  }
+
+  async restorePreview(vm: VmState, snapshot: Snapshot): Promise<RestorePreview> {
+    const content = snapshot.contentName ? await this.kube.getIfExists(KubeVirt.snapshotContents, snapshot.contentName, vm.namespace) : undefined;
+    const stored = obj(obj(obj(content?.spec).source).virtualMachine);
+    const storedSpec = { ...obj(stored.spec) };
+    const currentSpec = { ...obj(vm.raw.spec) };
+    // The run setting is kept by KubeVirt on restore; it is not a change the restore makes.
+    for (const s of [storedSpec, currentSpec]) {
+      delete s.runStrategy;
+      delete s.running;
+    }
+    const specChanges = jsonDiff(currentSpec, storedSpec, "spec").map((l) =>
+      formatDiffLine(l.op === "~" ? l : { ...l, op: l.op }),
+    );
+    const backedUp = new Set(((obj(content?.spec).volumeBackups ?? []) as { volumeName?: string }[]).map((b) => b.volumeName));
+    const volumesNotInSnapshot = volumesOf(vm.raw)
+      .filter((v) => v.claimName && !backedUp.has(v.name))
+      .map((v) => `${v.name} (claim ${v.claimName})`);
+    const cut = snapshot.creationTime ? Date.parse(snapshot.creationTime) : NaN;
+    return {
+      snapshotAgeSeconds: Number.isFinite(cut) ? Math.max(0, Math.round((this.ctx.now().getTime() - cut) / 1000)) : null,
+      specChanges,
+      volumesNotInSnapshot,
+    };
+  }
+
+  snapshotDeadlineMs(snapshot: KubeObject): number | undefined {
+    const d = parseDuration(str(obj(snapshot.spec).failureDeadline));
+    if (d === 0) return undefined;
+    return d ?? DEFAULT_FAILURE_DEADLINE_MS;
+  }
+
+  async waitSnapshot(namespace: string, name: string, options: WaitOptions): Promise<Snapshot> {
+    let lastPhase = "";
+    const obj = await waitForObject(
+      this.kube,
+      KubeVirt.snapshots,
+      name,
+      namespace,
+      (s) => {
+        if (!s) throw notFound(`VirtualMachineSnapshot ${namespace}/${name} disappeared while waiting`);
+        const st = snapshotStatusOf(s);
+        return st.phase === "Failed" || (st.phase === "Succeeded" && st.readyToUse);
+      },
+      {
+        timeoutMs: options.timeoutMs,
+        signal: options.signal,
+        onChange: (s) => {
+          if (!s) return;
+          const st = snapshotStatusOf(s);
+          const phase = `${st.phase}${st.readyToUse ? ", ready" : ""}${st.error ? `, error: ${st.error}` : ""}`;
+          if (phase !== lastPhase) options.onProgress?.(`snapshot ${name}: ${phase}`);
+          lastPhase = phase;
+        },
+      },
+    );
+    return (await this.getSnapshot(namespace, name)) ?? toSnapshot(obj!);
+  }
+
+  async waitRestore(namespace: string, name: string, options: WaitOptions): Promise<void> {
+    await waitForObject(
+      this.kube,
+      KubeVirt.restores,
+      name,
+      namespace,
+      (r) => {
+        if (!r) throw notFound(`VirtualMachineRestore ${namespace}/${name} disappeared while waiting`);
+        const failure = conditionOf(r, "Failure");
+        if (failure?.status === "True") {
+          throw Object.assign(new Error(`restore failed: ${str(failure.reason) ?? ""} ${str(failure.message) ?? ""}`.trim()), { restoreFailed: true });
+        }
+        return obj(r.status).complete === true;
+      },
+      {
+        timeoutMs: options.timeoutMs,
+        signal: options.signal,
+        onChange: (r) => r && options.onProgress?.(`restore ${name}: ${str(conditionOf(r, "Ready")?.reason) ?? "pending"}`),
+      },
+    );
+  }
+
+  async waitClone(namespace: string, name: string, options: WaitOptions): Promise<{ phase: string; target: string }> {
+    const c = await waitForObject(
+      this.kube,
+      KubeVirt.clones,
+      name,
+      namespace,
+      (x) => {
+        if (!x) throw notFound(`VirtualMachineClone ${namespace}/${name} disappeared while waiting`);
+        const phase = str(obj(x.status).phase);
+        return phase === "Succeeded" || phase === "Failed";
+      },
+      { timeoutMs: options.timeoutMs, signal: options.signal, onChange: (x) => x && options.onProgress?.(`clone ${name}: ${str(obj(x.status).phase) || "pending"}`) },
+    );
+    const st = obj(c?.status);
+    if (str(st.phase) === "Failed") {
+      const ready = conditionOf(c, "Ready");
+      throw Object.assign(new Error(`clone failed: ${str(ready?.reason) ?? "unknown reason"}`), { cloneFailed: true });
+    }
+    return { phase: str(st.phase) ?? "", target: str(st.targetName) ?? "" };
+  }
+
+  async waitVmStopped(vm: VmState, options: WaitOptions): Promise<void> {
+    options.onProgress?.(`waiting for VM ${vm.name} to stop`);
+    await waitForObject(this.kube, KubeVirt.vmis, vm.name, vm.namespace, (i) => i === undefined, options);
+    await waitForObject(this.kube, KubeVirt.vms, vm.name, vm.namespace, (v) => str(obj(v?.status).printableStatus) === "Stopped", options);
+  }
+
+  async waitSnapshotGone(namespace: string, name: string, options: WaitOptions): Promise<void> {
+    await waitForObject(this.kube, KubeVirt.snapshots, name, namespace, (s) => s === undefined, options);
+  }
+}
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof KubeApiError && err.code === 404;
+}

@@ -1,0 +1,95 @@
+// The one interface every platform implements. Platforms read, build fixed manifests and wait;
+// the safety rules (names, refusals, dry runs, confirmation, safety snapshots) live in workflows/.
+import type { Preflight, Snapshot, VirtualMachine } from "../core/schema.js";
+import type { KubeReader } from "../kube/client.js";
+import type { Discovery, PlatformName } from "../kube/discovery.js";
+import type { KubeObject, ResourceType } from "../kube/resources.js";
+import type { WriteGuard } from "../kube/write-guard.js";
+
+export interface PlatformContext {
+  kube: KubeReader;
+  guard: WriteGuard;
+  discovery: Discovery;
+  now: () => Date;
+}
+
+/** A manifest ready to be sent through the write guard. */
+export interface Manifest {
+  type: ResourceType;
+  body: KubeObject;
+}
+
+export interface VmState {
+  namespace: string;
+  name: string;
+  uid: string;
+  running: boolean;
+  status: string;
+  /** The run setting to put back after a stop chosen by the user. */
+  runStrategy: string;
+  /** The platform's VM object as read. */
+  raw: KubeObject;
+}
+
+export interface CreateOptions {
+  /** Snapshot failure deadline (KubeVirt failureDeadline). */
+  deadlineMs?: number;
+  memory?: boolean;
+  quiesceTimeout?: string;
+  description?: string;
+  consistency?: "required" | "best-effort";
+  keepIp?: "always" | "never";
+}
+
+export interface RestorePreview {
+  /** Seconds between the data cut and now. */
+  snapshotAgeSeconds: number | null;
+  /** VM configuration lines that the restore changes back (current → snapshot). */
+  specChanges: string[];
+  /** Volumes the VM has now whose data the snapshot does not contain. */
+  volumesNotInSnapshot: string[];
+}
+
+export type ProgressFn = (message: string) => void;
+
+export interface WaitOptions {
+  timeoutMs: number;
+  onProgress?: ProgressFn;
+  signal?: AbortSignal;
+}
+
+export interface SnapshotPlatform {
+  readonly name: PlatformName;
+  /** The resource type of this platform's VM snapshots (for the write guard and waits). */
+  readonly snapshotType: ResourceType;
+
+  listVms(scope: { namespace?: string; labelSelector?: string }): Promise<VirtualMachine[]>;
+  /** Throws NotFound when the VM does not exist. */
+  getVm(namespace: string, name: string): Promise<VmState>;
+  preflight(namespace: string, vm: string): Promise<Preflight>;
+
+  listSnapshots(scope: { namespace?: string; vm?: string; labelSelector?: string }): Promise<Snapshot[]>;
+  /** With diagnosis of failures (reads the snapshot's content and volume snapshots). */
+  getSnapshot(namespace: string, name: string): Promise<Snapshot | undefined>;
+  /** The name of a restore of this VM that is in progress, if any. */
+  restoreInProgress(vm: VmState): Promise<string | undefined>;
+
+  snapshotManifest(namespace: string, name: string, vm: string, options: CreateOptions): Manifest;
+  restoreManifest(namespace: string, name: string, vm: string, snapshot: string): Manifest;
+  cloneManifest(namespace: string, name: string, snapshot: string, target: string): Manifest;
+  /** The run-state change that stops (running=false) or restarts a VM. */
+  runStateManifest(vm: VmState, running: boolean): { type: ResourceType; patch: unknown };
+
+  restorePreview(vm: VmState, snapshot: Snapshot): Promise<RestorePreview>;
+
+  /** Resolves with the snapshot once ready or failed; DeadlineExceededError at the deadline. */
+  waitSnapshot(namespace: string, name: string, options: WaitOptions): Promise<Snapshot>;
+  waitRestore(namespace: string, name: string, options: WaitOptions): Promise<void>;
+  waitClone(namespace: string, name: string, options: WaitOptions): Promise<{ phase: string; target: string }>;
+  waitVmStopped(vm: VmState, options: WaitOptions): Promise<void>;
+  waitSnapshotGone(namespace: string, name: string, options: WaitOptions): Promise<void>;
+  /** Seconds of the snapshot's own failure deadline, when it has one. */
+  snapshotDeadlineMs(snapshot: KubeObject): number | undefined;
+}
+
+export type PlatformFactory = (ctx: PlatformContext) => SnapshotPlatform;

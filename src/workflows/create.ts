@@ -1,0 +1,129 @@
+// create: validate → preflight → plan → dry run → confirm → (stop) → apply → wait → (restart) → report.
+import { verifyConfirmation } from "../core/confirmation.js";
+import { ErrorCode, VmsnapError, operationFailed } from "../core/errors.js";
+import { defaultSnapshotName, validateName } from "../core/names.js";
+import { API_VERSION, type Snapshot } from "../core/schema.js";
+import type { CreateOptions, Manifest, SnapshotPlatform, VmState } from "../platforms/types.js";
+import { dryRun, planDigest, preview, step } from "./common.js";
+import type { Session } from "./session.js";
+
+export const DEFAULT_SNAPSHOT_TIMEOUT_MS = 5 * 60_000;
+
+export interface CreateRequest extends CreateOptions {
+  vm: string;
+  name?: string;
+  /** Stop a running VM for an offline snapshot, and start it again afterwards. */
+  stop?: boolean;
+  dryRun?: boolean;
+  /** false: return right after creation (--no-wait). */
+  wait?: boolean;
+}
+
+export interface CreateResult {
+  snapshot: Snapshot;
+  preview: string;
+}
+
+export function plannedSnapshot(m: Manifest, vm: string, platform: SnapshotPlatform["name"], phase: string): Snapshot {
+  return {
+    apiVersion: API_VERSION,
+    kind: "Snapshot",
+    name: m.body.metadata.name,
+    namespace: m.body.metadata.namespace ?? "",
+    platform,
+    vm,
+    phase,
+    readyToUse: false,
+    createdAt: null,
+    creationTime: null,
+    consistency: "unknown",
+    indications: [],
+    notes: [],
+    includedVolumes: [],
+    excludedVolumes: [],
+    contentName: null,
+    error: null,
+    conditions: [],
+    diagnosis: [],
+  };
+}
+
+export async function createSnapshot(session: Session, req: CreateRequest): Promise<CreateResult> {
+  const vmName = validateName("VM", req.vm);
+  const name = validateName("snapshot", req.name ?? defaultSnapshotName(vmName, session.now()));
+  const ns = session.namespace;
+  const platform = await step(() => session.platformForVm(ns, vmName));
+  const vm = await step(() => platform.getVm(ns, vmName));
+  const pre = await step(() => platform.preflight(ns, vmName));
+  const stopFirst = Boolean(req.stop && vm.running);
+  if (!pre.snapshottable) {
+    throw new VmsnapError(
+      ErrorCode.PreflightBlocked,
+      `VM ${ns}/${vmName} cannot be snapshotted safely:\n${pre.problems.map((p) => `  - ${p.message}${p.fix ? `\n    fix: ${p.fix}` : ""}`).join("\n")}`,
+      "run `vmsnap check` for the full analysis",
+      { preflight: pre },
+    );
+  }
+  const manifest = platform.snapshotManifest(ns, name, vmName, req);
+  const facts = [
+    `VM ${ns}/${vmName}: ${vm.status}; expected consistency: ${stopFirst ? "consistent (VM stopped)" : pre.expectedConsistency}`,
+    `volumes: ${pre.volumes.filter((v) => v.included).map((v) => v.name).join(", ") || "none"}${pre.volumes.some((v) => !v.included) ? `; not included: ${pre.volumes.filter((v) => !v.included).map((v) => `${v.name} (${v.reason})`).join(", ")}` : ""}`,
+    ...pre.warnings.map((w) => `warning: ${w.message}`),
+    ...(stopFirst ? [`the VM will be stopped for the snapshot and started again afterwards`] : []),
+  ];
+  const text = preview([manifest], facts);
+  await dryRun(session, [manifest]);
+  if (stopFirst) await step(() => dryRunRunState(session, platform, vm, false));
+  if (req.dryRun) return { snapshot: plannedSnapshot(manifest, vmName, platform.name, "DryRun"), preview: text };
+
+  const request = { kind: "yes-no" as const, action: "create" as const, title: `Create snapshot ${name} of VM ${ns}/${vmName}?`, preview: text, planDigest: planDigest(manifest.body) };
+  verifyConfirmation(request, await session.confirmation.confirm(request));
+
+  if (stopFirst) await stopVm(session, platform, vm);
+  try {
+    session.progress(`creating snapshot ${name}`);
+    await step(() => session.guard.create(manifest.type, manifest.body));
+    if (req.wait === false) {
+      const now = await step(() => platform.getSnapshot(ns, name));
+      return { snapshot: now ?? plannedSnapshot(manifest, vmName, platform.name, "Pending"), preview: text };
+    }
+    const timeoutMs = req.deadlineMs ?? platform.snapshotDeadlineMs(manifest.body) ?? DEFAULT_SNAPSHOT_TIMEOUT_MS;
+    const snapshot = await waitForSnapshot(session, platform, ns, name, timeoutMs);
+    return { snapshot, preview: text };
+  } finally {
+    if (stopFirst) await startVm(session, platform, vm);
+  }
+}
+
+/** Waits for a snapshot to be ready; a failed one is an error carrying its diagnosis. */
+export async function waitForSnapshot(session: Session, platform: SnapshotPlatform, ns: string, name: string, timeoutMs: number): Promise<Snapshot> {
+  const snapshot = await step(() => platform.waitSnapshot(ns, name, { timeoutMs, onProgress: session.progress }));
+  if (snapshot.phase === "Failed") {
+    const deadline = snapshot.conditions.some((c) => c.type === "Failure" && /deadline/i.test(c.reason ?? ""));
+    const why = snapshot.diagnosis.length ? `\n${snapshot.diagnosis.map((d) => `  - ${d}`).join("\n")}` : "";
+    const message = `snapshot ${ns}/${name} failed${snapshot.error ? `: ${snapshot.error}` : ""}${why}`;
+    if (deadline) throw new VmsnapError(ErrorCode.DeadlineExceeded, message, "see `vmsnap describe` for the causes", { snapshot });
+    throw operationFailed(message, "see `vmsnap describe` for the causes", { snapshot });
+  }
+  return snapshot;
+}
+
+async function dryRunRunState(session: Session, platform: SnapshotPlatform, vm: VmState, running: boolean): Promise<void> {
+  const change = platform.runStateManifest(vm, running);
+  await session.guard.patch(change.type, vm.name, vm.namespace, change.patch, { dryRun: true });
+}
+
+/** Stops a VM (the user chose it) and waits until it is stopped. */
+export async function stopVm(session: Session, platform: SnapshotPlatform, vm: VmState): Promise<void> {
+  session.progress(`stopping VM ${vm.name}`);
+  const change = platform.runStateManifest(vm, false);
+  await step(() => session.guard.patch(change.type, vm.name, vm.namespace, change.patch));
+  await step(() => platform.waitVmStopped(vm, { timeoutMs: 5 * 60_000, onProgress: session.progress }));
+}
+
+/** Puts the VM's run setting back after a stop vmsnap made. */
+export async function startVm(session: Session, platform: SnapshotPlatform, vm: VmState): Promise<void> {
+  session.progress(`starting VM ${vm.name} again`);
+  const change = platform.runStateManifest(vm, true);
+  await step(() => session.guard.patch(change.type, vm.name, vm.namespace, change.patch));
+}

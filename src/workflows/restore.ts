@@ -1,0 +1,144 @@
+// restore: validate → refusals (SPEC §3.5) → preview of what will be lost → dry run → typed
+// confirmation + final yes → (stop) → safety snapshot → restore → wait → (restart) → report.
+import { verifyConfirmation } from "../core/confirmation.js";
+import { ErrorCode, VmsnapError, conflict, invalidInput, notFound, operationFailed } from "../core/errors.js";
+import { fitName, safetySnapshotName, timestamp, validateName } from "../core/names.js";
+import { API_VERSION, type Restore } from "../core/schema.js";
+import { ageText, dryRun, planDigest, preview, step } from "./common.js";
+import { DEFAULT_SNAPSHOT_TIMEOUT_MS, startVm, stopVm, waitForSnapshot } from "./create.js";
+import type { Session } from "./session.js";
+
+export const DEFAULT_RESTORE_TIMEOUT_MS = 10 * 60_000;
+
+export interface RestoreRequest {
+  vm: string;
+  snapshot: string;
+  /** The user chose to stop a running VM (CLI --stop); the port may also choose it interactively. */
+  stop?: boolean;
+  /** Take `<vm>-pre-restore-<ts>` first (default true). */
+  safetySnapshot?: boolean;
+  dryRun?: boolean;
+  wait?: boolean;
+  timeoutMs?: number;
+}
+
+export interface RestoreResult {
+  restore: Restore;
+  preview: string;
+}
+
+export async function restoreSnapshot(session: Session, req: RestoreRequest): Promise<RestoreResult> {
+  const vmName = validateName("VM", req.vm);
+  const snapName = validateName("snapshot", req.snapshot);
+  const ns = session.namespace;
+  const started = Date.now();
+  const platform = await step(() => session.platformForVm(ns, vmName));
+  const vm = await step(() => platform.getVm(ns, vmName));
+  const snapshot = await step(() => platform.getSnapshot(ns, snapName));
+
+  // Refusals: nothing is written past any of these.
+  if (!snapshot) throw notFound(`snapshot ${ns}/${snapName} not found`, `list the VM's snapshots with \`vmsnap list ${vmName}\``);
+  if (snapshot.vm !== vmName) {
+    throw invalidInput(`snapshot ${snapName} belongs to VM ${snapshot.vm}, not to ${vmName}`, `restore it onto ${snapshot.vm}, or use \`vmsnap clone ${snapName} --to NEW_VM\``);
+  }
+  if (snapshot.phase === "Failed") {
+    throw operationFailed(`snapshot ${snapName} failed and cannot be restored${snapshot.error ? `: ${snapshot.error}` : ""}`, "pick another snapshot (`vmsnap list`)");
+  }
+  if (!snapshot.readyToUse) throw conflict(`snapshot ${snapName} is not ready yet (phase ${snapshot.phase})`, "wait until it is ready (`vmsnap describe`)");
+  const inProgress = await step(() => platform.restoreInProgress(vm));
+  if (inProgress) throw conflict(`a restore of VM ${vmName} is already in progress (${inProgress})`, "wait for it to complete");
+
+  const now = session.now();
+  const restoreName = fitName(vmName, `-restore-${timestamp(now)}`);
+  const manifest = platform.restoreManifest(ns, restoreName, vmName, snapName);
+  const takeSafety = req.safetySnapshot !== false;
+  const safetyName = safetySnapshotName(vmName, now);
+  const safety = takeSafety ? platform.snapshotManifest(ns, safetyName, vmName, {}) : undefined;
+  const what = await step(() => platform.restorePreview(vm, snapshot));
+
+  const lost = [
+    `VM ${ns}/${vmName} is ${vm.status}; it will be restored to snapshot ${snapName}, taken ${ageText(what.snapshotAgeSeconds)} ago (${snapshot.creationTime ?? "unknown time"}).`,
+    `Everything written to its disks since then is lost${takeSafety ? `, except in the safety snapshot ${safetyName} taken first` : " (no safety snapshot: --no-safety-snapshot)"}.`,
+    what.specChanges.length ? `VM configuration that changes back (current → snapshot):\n${what.specChanges.map((l) => `  ${l}`).join("\n")}` : "VM configuration: unchanged.",
+    ...(what.volumesNotInSnapshot.length ? [`Volumes NOT in the snapshot (their data is not restored): ${what.volumesNotInSnapshot.join(", ")}`] : []),
+    ...(snapshot.excludedVolumes.length ? [`Volumes excluded from the snapshot: ${snapshot.excludedVolumes.join(", ")}`] : []),
+    ...(vm.running ? ["The VM is running: it must be stopped for the restore, and is started again afterwards."] : []),
+  ];
+  const manifests = safety ? [safety, manifest] : [manifest];
+  const text = preview(manifests, lost);
+  await dryRun(session, manifests);
+  const report = (phase: Restore["phase"], stoppedVm: boolean, restartedVm: boolean): Restore => ({
+    apiVersion: API_VERSION,
+    kind: "Restore",
+    namespace: ns,
+    vm: vmName,
+    snapshot: snapName,
+    phase,
+    safetySnapshot: takeSafety ? safetyName : null,
+    stoppedVm,
+    restartedVm,
+    restoreName,
+    snapshotAgeSeconds: what.snapshotAgeSeconds,
+    specChanges: what.specChanges,
+    volumesNotInSnapshot: what.volumesNotInSnapshot,
+    durationMs: phase === "DryRun" ? null : Date.now() - started,
+  });
+  if (req.dryRun) return { restore: report("DryRun", false, false), preview: text };
+
+  const request = {
+    kind: "restore" as const,
+    action: "restore" as const,
+    title: `Restore VM ${ns}/${vmName} to snapshot ${snapName}?`,
+    preview: text,
+    expectedName: snapName,
+    warnings: lost,
+    vmRunning: vm.running,
+    planDigest: planDigest({ manifests: manifests.map((m) => m.body), specChanges: what.specChanges, running: vm.running, snapshotCreationTime: snapshot.creationTime }),
+  };
+  const answer = await session.confirmation.confirm(request);
+  if (vm.running && req.stop === true && answer.stopVm === undefined) answer.stopVm = true;
+  const { stopVm: mustStop } = verifyConfirmation(request, answer);
+
+  let stopped = false;
+  let restoreCreated = false;
+  try {
+    if (mustStop) {
+      await stopVm(session, platform, vm);
+      stopped = true;
+    }
+    if (safety) {
+      session.progress(`taking safety snapshot ${safetyName}`);
+      await step(() => session.guard.create(safety.type, safety.body));
+      await waitForSnapshot(session, platform, ns, safetyName, DEFAULT_SNAPSHOT_TIMEOUT_MS).catch((err: unknown) => {
+        throw new VmsnapError(
+          ErrorCode.OperationFailed,
+          `the safety snapshot ${safetyName} did not complete, so the restore was not started: ${(err as Error).message}`,
+          "fix the snapshot problem (vmsnap describe), or restore with --no-safety-snapshot",
+        );
+      });
+    }
+    session.progress(`restoring ${vmName} from ${snapName}`);
+    await step(() => session.guard.create(manifest.type, manifest.body));
+    restoreCreated = true;
+  } catch (err) {
+    // Nothing was restored: put the VM back as it was.
+    if (stopped) await startVm(session, platform, vm).catch(() => undefined);
+    throw err;
+  }
+  if (req.wait === false) return { restore: report("Succeeded", stopped, false), preview: text };
+  await step(() =>
+    platform.waitRestore(ns, restoreName, { timeoutMs: req.timeoutMs ?? DEFAULT_RESTORE_TIMEOUT_MS, onProgress: session.progress }),
+  ).catch((err: unknown) => {
+    if (err instanceof VmsnapError && err.code !== ErrorCode.OperationFailed) throw err;
+    throw operationFailed(
+      (err as Error).message,
+      `the VM is left stopped${takeSafety ? `; the safety snapshot ${safetyName} holds the state before the restore` : ""}`,
+    );
+  });
+  let restarted = false;
+  if (stopped && restoreCreated) {
+    await startVm(session, platform, vm);
+    restarted = true;
+  }
+  return { restore: report("Succeeded", stopped, restarted), preview: text };
+}

@@ -1,0 +1,79 @@
+// A session: one cluster connection, one discovery, the write guard, the confirmation port and a
+// progress sink. Every face (CLI, MCP, library) opens one and calls the workflows with it.
+import type { ConfirmationPort } from "../core/confirmation.js";
+import { validateName } from "../core/names.js";
+import { KubeClient } from "../kube/client.js";
+import { discover } from "../kube/discovery.js";
+import { toVmsnapError } from "../kube/errors.js";
+import { WriteGuard } from "../kube/write-guard.js";
+import { platformsFor, type PlatformChoice } from "../platforms/index.js";
+import type { PlatformContext, ProgressFn, SnapshotPlatform } from "../platforms/types.js";
+import { notFound } from "../core/errors.js";
+
+export interface SessionOptions {
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+  platform?: PlatformChoice;
+  confirmation: ConfirmationPort;
+  progress?: ProgressFn;
+  now?: () => Date;
+}
+
+export class Session {
+  private constructor(
+    readonly client: KubeClient,
+    readonly ctx: PlatformContext,
+    readonly platforms: SnapshotPlatform[],
+    readonly namespace: string,
+    readonly confirmation: ConfirmationPort,
+    readonly progress: ProgressFn,
+  ) {}
+
+  static async open(options: SessionOptions): Promise<Session> {
+    // Names are checked before anything is sent.
+    if (options.namespace !== undefined) validateName("namespace", options.namespace);
+    let client: KubeClient | undefined;
+    try {
+      client = await KubeClient.fromConfig({ kubeconfig: options.kubeconfig, context: options.context });
+      const namespace = validateName("namespace", options.namespace ?? client.defaultNamespace);
+      const discovery = await discover(client);
+      const ctx: PlatformContext = { kube: client, guard: new WriteGuard(client), discovery, now: options.now ?? (() => new Date()) };
+      const platforms = platformsFor(ctx, options.platform ?? "auto");
+      return new Session(client, ctx, platforms, namespace, options.confirmation, options.progress ?? (() => {}));
+    } catch (err) {
+      client?.close();
+      throw toVmsnapError(err);
+    }
+  }
+
+  get guard(): WriteGuard {
+    return this.ctx.guard;
+  }
+
+  now(): Date {
+    return this.ctx.now();
+  }
+
+  /** The platform that has this VM (one GET per served platform when several are). */
+  async platformForVm(namespace: string, vm: string): Promise<SnapshotPlatform> {
+    if (this.platforms.length === 1) return this.platforms[0]!;
+    for (const p of this.platforms) {
+      if (await p.getVm(namespace, vm).then(() => true, () => false)) return p;
+    }
+    throw notFound(`VirtualMachine ${namespace}/${vm} not found on ${this.platforms.map((p) => p.name).join(" or ")}`);
+  }
+
+  /** The platform that has this snapshot. */
+  async platformForSnapshot(namespace: string, snapshot: string): Promise<SnapshotPlatform> {
+    if (this.platforms.length === 1) return this.platforms[0]!;
+    for (const p of this.platforms) {
+      if (await p.getSnapshot(namespace, snapshot)) return p;
+    }
+    throw notFound(`snapshot ${namespace}/${snapshot} not found`);
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
