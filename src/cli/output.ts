@@ -350,7 +350,7 @@ function describeSnapshot(s: Snapshot, ctx: Ctx): string {
     ["Ready", paint(ctx, s.readyToUse ? "green" : "yellow", yesNo(s.readyToUse))],
   ];
   if (s.createdAt)
-    entries.push(["Created", `${s.createdAt} (${humanAge(s.createdAt, ctx.now)} ago)`]);
+    entries.push(["Created", `${clean(s.createdAt)} (${humanAge(s.createdAt, ctx.now)} ago)`]);
   if (s.creationTime) entries.push(["Data cut at", clean(s.creationTime)]);
   entries.push(["Consistency", paint(ctx, consistencyStyle(s.consistency), clean(s.consistency))]);
   if (s.indications.length > 0) entries.push(["Indications", clean(s.indications.join(", "))]);
@@ -468,10 +468,13 @@ function restoreReport(r: Restore, ctx: Ctx): string {
       paint(ctx, "yellow", "Volumes not in the snapshot:"),
       ...bullets(r.volumesNotInSnapshot),
     );
-  if (!dry && r.safetySnapshot)
+  if (!dry && r.safetySnapshot) {
+    // The VM runs again after a restart, and a running VM is only stopped when asked to.
+    const stop = r.restartedVm ? " --stop" : "";
     lines.push(
-      `To undo: vmsnap restore ${clean(r.vm)} ${clean(r.safetySnapshot)} -n ${clean(r.namespace)}`,
+      `To undo: vmsnap restore -n ${clean(r.namespace)} ${clean(r.vm)} ${clean(r.safetySnapshot)}${stop}`,
     );
+  }
   return lines.join("\n") + "\n";
 }
 

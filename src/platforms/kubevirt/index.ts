@@ -1,6 +1,7 @@
 // KubeVirt / OpenShift Virtualization behind the SnapshotPlatform interface.
 import { notFound } from "../../core/errors.js";
 import { formatDiffLine, jsonDiff } from "../../core/diff.js";
+import { goDuration, parseDuration } from "../../core/duration.js";
 import type { Preflight, Snapshot, VirtualMachine } from "../../core/schema.js";
 import { KubeApiError } from "../../kube/client.js";
 import { Core, Csi, KubeVirt, apiVersionOf, keyOf, type KubeObject } from "../../kube/resources.js";
@@ -19,28 +20,6 @@ import { StorageLookups, analyse } from "./preflight.js";
 import { toSnapshot, volumeSnapshotNames } from "./snapshots.js";
 
 const DEFAULT_FAILURE_DEADLINE_MS = 5 * 60_000;
-
-function parseDuration(text: string | undefined): number | undefined {
-  if (!text) return undefined;
-  if (text === "0" || text === "0s") return 0;
-  let total = 0;
-  let consumed = 0;
-  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) {
-    const n = Number(m[1]);
-    total += m[2] === "h" ? n * 3_600_000 : m[2] === "m" ? n * 60_000 : m[2] === "s" ? n * 1000 : n;
-    consumed += m[0].length;
-  }
-  return consumed === text.length ? total : undefined;
-}
-
-/** Go duration text for a number of milliseconds (failureDeadline). */
-export function goDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  return `${h ? `${h}h` : ""}${m ? `${m}m` : ""}${sec || (!h && !m) ? `${sec}s` : ""}`;
-}
 
 export class KubeVirtPlatform implements SnapshotPlatform {
   readonly name = "kubevirt" as const;
@@ -73,7 +52,9 @@ export class KubeVirtPlatform implements SnapshotPlatform {
         const vmi = vmiByKey.get(key);
         const mine = (snapsByVm.get(key) ?? []).sort((a, b) => (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? ""));
         const last = mine.at(-1);
-        const statuses = (vmStatus(vm).volumeSnapshotStatuses ?? []) as { name?: string; enabled?: boolean; reason?: string }[];
+        // Only disks with data decide; KubeVirt also lists cloud-init and containerDisk volumes.
+        const dataVolumes = new Set(volumesOf(vm).filter((v) => v.claimName).map((v) => v.name));
+        const statuses = ((vmStatus(vm).volumeSnapshotStatuses ?? []) as { name?: string; enabled?: boolean; reason?: string }[]).filter((s) => dataVolumes.has(s.name ?? ""));
         return {
           namespace: vm.metadata.namespace ?? "",
           name: vm.metadata.name,
@@ -217,9 +198,7 @@ export class KubeVirtPlatform implements SnapshotPlatform {
       delete s.runStrategy;
       delete s.running;
     }
-    const specChanges = jsonDiff(currentSpec, storedSpec, "spec").map((l) =>
-      formatDiffLine(l.op === "~" ? l : { ...l, op: l.op }),
-    );
+    const specChanges = jsonDiff(currentSpec, storedSpec, "spec").map(formatDiffLine);
     const backedUp = new Set(((obj(content?.spec).volumeBackups ?? []) as { volumeName?: string }[]).map((b) => b.volumeName));
     const volumesNotInSnapshot = volumesOf(vm.raw)
       .filter((v) => v.claimName && !backedUp.has(v.name))

@@ -2,7 +2,7 @@
 import { consistencyFrom } from "../../core/consistency.js";
 import { API_VERSION, type Snapshot } from "../../core/schema.js";
 import type { KubeObject } from "../../kube/resources.js";
-import { arr, obj, snapshotStatusOf, sourceVmOf, str } from "./model.js";
+import { arr, obj, snapshotStatusOf, sourceVmOf, str, volumesOf } from "./model.js";
 
 export interface SnapshotDetails {
   content?: KubeObject;
@@ -73,8 +73,16 @@ export function diagnose(s: KubeObject, details: SnapshotDetails = {}): string[]
     if (/RerunOnFailure/.test(why)) out.push("a stopped VM with runStrategy RerunOnFailure cannot be snapshotted (kubevirt#12515): set runStrategy Halted while it is stopped");
   }
   if (progressing === "Source does not exist") out.push(`the VM ${sourceVmOf(s)} does not exist`);
-  if (st.excluded.length && st.phase === "Succeeded") {
-    out.push(`volumes ${st.excluded.join(", ")} are not in this snapshot: restoring it will not bring their data back (kubevirt#10071)`);
+  // Only excluded disks with data matter (cloud-init and containerDisk volumes are never in snapshots).
+  const storedVm = obj(obj(obj(details.content?.spec).source).virtualMachine);
+  const dataDisks = new Set(
+    volumesOf({ metadata: { name: "" }, spec: obj(storedVm.spec) })
+      .filter((v) => v.claimName)
+      .map((v) => v.name),
+  );
+  const lostData = st.excluded.filter((v) => dataDisks.has(v));
+  if (lostData.length && st.phase === "Succeeded") {
+    out.push(`disks ${lostData.join(", ")} are not in this snapshot: restoring it will not bring their data back (kubevirt#10071)`);
   }
   if (st.indications.includes("QuiesceTimeout")) out.push("the Windows VSS freeze timed out (10 s limit): the snapshot is crash-consistent at best");
   if (st.phase === "InProgress" && st.error && !/freez/i.test(st.error)) out.push(`in error state: ${st.error}`);

@@ -1,5 +1,8 @@
 // The simulators' test hooks: annotations, the same keys on every platform (SPEC §8).
 import type { KubeObject } from "../../kube/resources.js";
+import { parseDuration } from "../../core/duration.js";
+
+export { parseDuration };
 
 export const SIM = {
   guestAgent: "sim.vmsnap.io/guest-agent",
@@ -41,21 +44,6 @@ export function failures(vm: KubeObject | undefined): Set<FailureMode> {
 
 export function isPaused(vm: KubeObject): boolean {
   return annotation(vm, SIM.paused) === "true";
-}
-
-/** Parses Go-style durations as used in annotations and failureDeadline ("2s", "1m30s", "500ms"). */
-export function parseDuration(text: string | undefined): number | undefined {
-  if (text === undefined || text === "") return undefined;
-  if (text === "0") return 0;
-  const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/g;
-  let total = 0;
-  let consumed = 0;
-  for (const m of text.matchAll(re)) {
-    const n = Number(m[1]);
-    total += m[2] === "h" ? n * 3_600_000 : m[2] === "m" ? n * 60_000 : m[2] === "s" ? n * 1000 : n;
-    consumed += m[0].length;
-  }
-  return consumed === text.length ? total : undefined;
 }
 
 export function snapshotDelayMs(vm: KubeObject | undefined): number {
