@@ -7,6 +7,9 @@ import path from "node:path";
 import { run } from "node:test";
 import { spec as SpecReporter } from "node:test/reporters";
 import { startEnvironment } from "../src/playground/environment.js";
+import { DEFAULT_IDENTITIES, READER, VMSNAP_USER } from "../src/playground/identities.js";
+import { ALLOWED_WRITES } from "../src/kube/write-guard.js";
+import type { KubeObject } from "../src/kube/resources.js";
 
 const root = path.resolve(import.meta.dirname, "..");
 
@@ -30,7 +33,17 @@ if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x
 const started = Date.now();
 const dir = await mkdtemp(path.join(tmpdir(), "vmsnap-test-"));
 const log = (line: string) => process.stderr.write(`[env] ${line}\n`);
-const env = await startEnvironment({ dir: path.join(dir, "cp"), progress: log, log });
+const env = await startEnvironment({ dir: path.join(dir, "cp"), progress: log, log, identities: [...DEFAULT_IDENTITIES, READER] });
+// The reader may read everything vmsnap reads, and write nothing.
+await env.admin.create(
+  { group: "rbac.authorization.k8s.io", version: "v1", plural: "clusterroles", kind: "ClusterRole", namespaced: false },
+  {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRole",
+    metadata: { name: "vmsnap-test-reader" },
+    rules: [{ apiGroups: ["*"], resources: ["*"], verbs: ["get", "list", "watch"] }],
+  } as KubeObject,
+);
 const envFile = path.join(dir, "env.json");
 await writeFile(envFile, JSON.stringify(env.info));
 process.env.VMSNAP_TEST_ENV = envFile;
@@ -54,6 +67,23 @@ stream.on("test:fail", (ev) => {
 await new Promise<void>((resolve) => {
   stream.compose(new SpecReporter()).on("end", resolve).pipe(process.stdout, { end: false });
 });
+
+// Suite-wide proof of the write guard (SPEC §9): every write the vmsnap identity made, dry runs
+// included, is one of SPEC §2's.
+await env.controlPlane.syncAudit();
+const writes = await env.controlPlane.audit.writesBy(VMSNAP_USER.name);
+const outside = writes.filter(
+  (e) =>
+    !ALLOWED_WRITES.some(
+      (a) => a.group === (e.objectRef?.apiGroup ?? "") && a.plural === e.objectRef?.resource && (a.verbs as string[]).includes(e.verb) && !e.objectRef?.subresource,
+    ) && !(e.objectRef?.resource === "selfsubjectreviews"),
+);
+process.stdout.write(`\naudit: ${writes.length} writes by ${VMSNAP_USER.name}, ${outside.length} outside SPEC §2\n`);
+for (const e of outside.slice(0, 20)) process.stdout.write(`  ✖ ${e.verb} ${e.requestURI}\n`);
+if (writes.length > 0) {
+  if (outside.length) failed++;
+  else passed++;
+}
 
 await env.stop();
 await rm(dir, { recursive: true, force: true });

@@ -3,6 +3,7 @@
 import type { Command } from "commander";
 import { parseDuration } from "../core/duration.js";
 import { invalidInput } from "../core/errors.js";
+import { validateName, type NameKind } from "../core/names.js";
 import { API_VERSION, type ErrorObject } from "../core/schema.js";
 import type { Session } from "../workflows/session.js";
 import type { OutputObject } from "./output.js";
@@ -37,7 +38,15 @@ export function globalsOf(cmd: Command): GlobalOptions {
 }
 
 /** Executes a command body with a session, renders its result, sets the exit code. */
-export async function runCommand(cmd: Command, flags: ConfirmFlags, body: (session: Session) => Promise<CommandResult>): Promise<void> {
+/** Names given on the command line, validated before any request is sent (SPEC §3.1). */
+export type NameArgs = [NameKind, string | undefined][];
+
+export async function runCommand(
+  cmd: Command,
+  flags: ConfirmFlags,
+  body: (session: Session) => Promise<CommandResult>,
+  names: NameArgs = [],
+): Promise<void> {
   const g = globalsOf(cmd);
   // Lazy imports keep `--help` and `--version` fast.
   const [{ parseOutputFormat, render }, { Session }, { CliConfirmation }, { Progress }, { parsePlatformChoice }, { toVmsnapError }] = await Promise.all([
@@ -55,6 +64,8 @@ export async function runCommand(cmd: Command, flags: ConfirmFlags, body: (sessi
   let session: Session | undefined;
   try {
     format = parseOutputFormat(g.output ?? "table");
+    for (const [kind, value] of names) if (value !== undefined) validateName(kind, value);
+    if (g.namespace !== undefined) validateName("namespace", g.namespace);
     session = await Session.open({
       kubeconfig: g.kubeconfig,
       context: g.context,

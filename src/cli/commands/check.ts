@@ -11,6 +11,6 @@ export function registerCheck(program: Command): void {
         const { check } = await import("../../workflows/read.js");
         const object = await check(session, vm);
         return { object, exitCode: object.snapshottable ? 0 : 1 };
-      });
+      }, [["VM", vm]]);
     });
 }

@@ -15,6 +15,6 @@ export function registerClone(program: Command): void {
         const { cloneFromSnapshot } = await import("../../workflows/clone.js");
         const { clone, preview } = await cloneFromSnapshot(session, { snapshot, target: opts.to, dryRun: opts.dryRun, wait: opts.wait });
         return { object: clone, preface: opts.dryRun ? `Dry run (validated by the API server, nothing created):\n${preview}` : undefined };
-      });
+      }, [["snapshot", snapshot], ["clone target", opts.to]]);
     });
 }

@@ -51,6 +51,6 @@ export function registerCreate(program: Command): void {
           keepIp: opts.keepIp as "always" | "never" | undefined,
         });
         return { object: snapshot, preface: opts.dryRun ? `Dry run (validated by the API server, nothing created):\n${preview}` : undefined };
-      });
+      }, [["VM", vm], ["snapshot", opts.name]]);
     });
 }

@@ -14,6 +14,6 @@ export function registerDelete(program: Command): void {
         const { deleteSnapshot } = await import("../../workflows/delete.js");
         const { deletion, preview } = await deleteSnapshot(session, { snapshot, dryRun: opts.dryRun, wait: opts.wait });
         return { object: deletion, preface: opts.dryRun ? `Dry run (validated by the API server, nothing deleted):\n${preview}` : undefined };
-      });
+      }, [["snapshot", snapshot]]);
     });
 }

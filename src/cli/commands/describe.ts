@@ -10,6 +10,6 @@ export function registerDescribe(program: Command): void {
       await runCommand(cmd, {}, async (session) => {
         const { describeSnapshot } = await import("../../workflows/read.js");
         return { object: await describeSnapshot(session, snapshot) };
-      });
+      }, [["snapshot", snapshot]]);
     });
 }

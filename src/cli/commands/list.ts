@@ -13,6 +13,6 @@ export function registerList(program: Command): void {
         const { listSnapshots } = await import("../../workflows/read.js");
         const object = await listSnapshots(session, vm, { allNamespaces: opts.allNamespaces, labelSelector: opts.selector });
         return { object, allNamespaces: opts.allNamespaces };
-      });
+      }, [["VM", vm]]);
     });
 }

@@ -33,6 +33,6 @@ export function registerRestore(program: Command): void {
           wait: opts.wait,
         });
         return { object: restore, preface: opts.dryRun ? `Dry run (validated by the API server, nothing changed):\n${preview}` : undefined };
-      });
+      }, [["VM", vm], ["snapshot", snapshot]]);
     });
 }

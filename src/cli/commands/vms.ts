@@ -13,6 +13,6 @@ export function registerVms(program: Command): void {
         const { listVms } = await import("../../workflows/read.js");
         const object = await listVms(session, vm, { allNamespaces: opts.allNamespaces, labelSelector: opts.selector });
         return { object, allNamespaces: opts.allNamespaces };
-      });
+      }, [["VM", vm]]);
     });
 }

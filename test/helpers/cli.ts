@@ -1,0 +1,53 @@
+// Running the built CLI as a process, as a given identity, against the shared environment.
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { VMSNAP_USER } from "../../src/playground/identities.js";
+import { kubeconfigOf } from "./env.js";
+
+export const CLI = path.resolve(import.meta.dirname, "..", "..", "dist", "cli", "main.js");
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  /** Identity to run as (default: vmsnap-user, the identity vmsnap runs as in tests). */
+  user?: string;
+  /** Kubeconfig path (overrides user). */
+  kubeconfig?: string;
+  input?: string;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  const kubeconfig = options.kubeconfig ?? kubeconfigOf(options.user ?? VMSNAP_USER.name);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, KUBECONFIG: kubeconfig, NO_COLOR: "1", ...options.env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 120_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+/** Parses stdout as JSON (for -o json). */
+export function json<T = Record<string, unknown>>(r: CliResult): T {
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`stdout is not JSON (exit ${r.code}):\n${r.stdout}\n--- stderr ---\n${r.stderr}`);
+  }
+}
