@@ -33,10 +33,21 @@ if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x
 const started = Date.now();
 const dir = await mkdtemp(path.join(tmpdir(), "vmsnap-test-"));
 const log = (line: string) => process.stderr.write(`[env] ${line}\n`);
-const env = await startEnvironment({ dir: path.join(dir, "cp"), progress: log, log, identities: [...DEFAULT_IDENTITIES, READER] });
+const env = await startEnvironment({
+  dir: path.join(dir, "cp"),
+  progress: log,
+  log,
+  identities: [...DEFAULT_IDENTITIES, READER],
+});
 // The reader may read everything vmsnap reads, and write nothing.
 await env.admin.create(
-  { group: "rbac.authorization.k8s.io", version: "v1", plural: "clusterroles", kind: "ClusterRole", namespaced: false },
+  {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    plural: "clusterroles",
+    kind: "ClusterRole",
+    namespaced: false,
+  },
   {
     apiVersion: "rbac.authorization.k8s.io/v1",
     kind: "ClusterRole",
@@ -75,10 +86,16 @@ const writes = await env.controlPlane.audit.writesBy(VMSNAP_USER.name);
 const outside = writes.filter(
   (e) =>
     !ALLOWED_WRITES.some(
-      (a) => a.group === (e.objectRef?.apiGroup ?? "") && a.plural === e.objectRef?.resource && (a.verbs as string[]).includes(e.verb) && !e.objectRef?.subresource,
+      (a) =>
+        a.group === (e.objectRef?.apiGroup ?? "") &&
+        a.plural === e.objectRef?.resource &&
+        (a.verbs as string[]).includes(e.verb) &&
+        !e.objectRef?.subresource,
     ) && !(e.objectRef?.resource === "selfsubjectreviews"),
 );
-process.stdout.write(`\naudit: ${writes.length} writes by ${VMSNAP_USER.name}, ${outside.length} outside SPEC §2\n`);
+process.stdout.write(
+  `\naudit: ${writes.length} writes by ${VMSNAP_USER.name}, ${outside.length} outside SPEC §2\n`,
+);
 for (const e of outside.slice(0, 20)) process.stdout.write(`  ✖ ${e.verb} ${e.requestURI}\n`);
 if (writes.length > 0) {
   if (outside.length) failed++;

@@ -6,9 +6,27 @@
 //   session.close();
 export * from "./workflows/index.js";
 export { presetConfirmation, verifyConfirmation } from "./core/confirmation.js";
-export type { ConfirmationAnswer, ConfirmationPort, ConfirmationRequest } from "./core/confirmation.js";
+export type {
+  ConfirmationAnswer,
+  ConfirmationPort,
+  ConfirmationRequest,
+} from "./core/confirmation.js";
 export { VmsnapError, ErrorCode, EXIT_CODES } from "./core/errors.js";
-export { validateName, defaultSnapshotName, safetySnapshotName, NAME_PATTERN } from "./core/names.js";
+export {
+  validateName,
+  defaultSnapshotName,
+  safetySnapshotName,
+  NAME_PATTERN,
+} from "./core/names.js";
 export { consistencyFrom } from "./core/consistency.js";
 export * as schema from "./core/schema.js";
-export type { Preflight, Snapshot, SnapshotList, VirtualMachine, VirtualMachineList, Restore, Clone, Deletion } from "./core/schema.js";
+export type {
+  Preflight,
+  Snapshot,
+  SnapshotList,
+  VirtualMachine,
+  VirtualMachineList,
+  Restore,
+  Clone,
+  Deletion,
+} from "./core/schema.js";

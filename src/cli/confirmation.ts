@@ -3,7 +3,11 @@
 // verifyConfirmation's, in core.
 import { createInterface } from "node:readline/promises";
 import type { Readable, Writable } from "node:stream";
-import type { ConfirmationAnswer, ConfirmationPort, ConfirmationRequest } from "../core/confirmation.js";
+import type {
+  ConfirmationAnswer,
+  ConfirmationPort,
+  ConfirmationRequest,
+} from "../core/confirmation.js";
 import { cancelled } from "../core/errors.js";
 
 export interface CliConfirmationOptions {
@@ -48,17 +52,26 @@ export class CliConfirmation implements ConfirmationPort {
     if (request.kind === "yes-no") {
       this.show(request);
       if (yes) return { confirmed: true };
-      if (!interactive) throw cancelled(`refusing to ${request.action} without confirmation: no TTY`, "pass --yes to confirm non-interactively");
+      if (!interactive)
+        throw cancelled(
+          `refusing to ${request.action} without confirmation: no TTY`,
+          "pass --yes to confirm non-interactively",
+        );
       return { confirmed: await this.yesNo("Proceed?") };
     }
     this.show(request);
-    for (const w of request.warnings.filter((w) => w.startsWith("warning") || request.kind === "typed-name")) {
+    for (const w of request.warnings.filter(
+      (w) => w.startsWith("warning") || request.kind === "typed-name",
+    )) {
       if (!this.o.quiet) this.o.output.write(`! ${w}\n`);
     }
     let typedName = confirm;
     if (typedName === undefined) {
       if (!interactive) {
-        throw cancelled(`refusing to ${request.action} without confirmation: no TTY`, `pass --confirm ${request.expectedName} to confirm non-interactively`);
+        throw cancelled(
+          `refusing to ${request.action} without confirmation: no TTY`,
+          `pass --confirm ${request.expectedName} to confirm non-interactively`,
+        );
       }
       const typed = await this.ask(`Type the snapshot name (${request.expectedName}) to confirm: `);
       if (typed === undefined) return { confirmed: false };
@@ -71,13 +84,17 @@ export class CliConfirmation implements ConfirmationPort {
     let stopVm: boolean | undefined = this.o.stop ? true : undefined;
     if (request.vmRunning && stopVm === undefined && interactive) {
       const choice = await this.ask("The VM is running. [s] stop it and restore, [c] cancel: ");
-      if (choice === undefined || !/^(s|stop|stop-and-restore)$/i.test(choice.trim())) return { confirmed: false, typedName };
+      if (choice === undefined || !/^(s|stop|stop-and-restore)$/i.test(choice.trim()))
+        return { confirmed: false, typedName };
       stopVm = true;
     }
     let finalYes = yes === true || (confirm !== undefined && !interactive);
     if (!finalYes) {
-      if (!interactive) throw cancelled("refusing to restore without a final confirmation: no TTY", "pass --yes");
-      finalYes = await this.yesNo(`Restore ${request.expectedName} now? This cannot be undone except from the safety snapshot.`);
+      if (!interactive)
+        throw cancelled("refusing to restore without a final confirmation: no TTY", "pass --yes");
+      finalYes = await this.yesNo(
+        `Restore ${request.expectedName} now? This cannot be undone except from the safety snapshot.`,
+      );
     }
     return { confirmed: true, typedName, stopVm, finalYes };
   }

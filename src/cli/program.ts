@@ -19,11 +19,16 @@ function version(): string {
 
 export function buildProgram(): Command {
   // Invoked as kubectl-vmsnap, kubectl shows it as `kubectl vmsnap`.
-  const invokedAs = path.basename(process.argv[1] ?? "vmsnap").startsWith("kubectl-") ? "kubectl vmsnap" : "vmsnap";
+  const invokedAs = path.basename(process.argv[1] ?? "vmsnap").startsWith("kubectl-")
+    ? "kubectl vmsnap"
+    : "vmsnap";
   const program = new Command(invokedAs)
     .description("Safe virtual-machine snapshots on Kubernetes virtualization platforms")
     .version(version(), "--version")
-    .option("--kubeconfig <path>", "kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then in-cluster)")
+    .option(
+      "--kubeconfig <path>",
+      "kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then in-cluster)",
+    )
     .option("--context <name>", "kubeconfig context")
     .option("-n, --namespace <ns>", "namespace (default: the context's namespace)")
     .option("--platform <name>", "auto|kubevirt|deckhouse|vmoperator", "auto")
@@ -33,7 +38,17 @@ export function buildProgram(): Command {
     .option("-v, --verbose", "progress lines even without a TTY")
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [registerVms, registerCheck, registerCreate, registerList, registerDescribe, registerRestore, registerClone, registerDelete, registerPlayground]) {
+  for (const register of [
+    registerVms,
+    registerCheck,
+    registerCreate,
+    registerList,
+    registerDescribe,
+    registerRestore,
+    registerClone,
+    registerDelete,
+    registerPlayground,
+  ]) {
     register(program);
   }
   for (const cmd of program.commands) cmd.exitOverride();
@@ -43,6 +58,11 @@ export function buildProgram(): Command {
 /** Usage errors exit 2 (SPEC §6); help and version exit 0. */
 export function usageExitCode(err: unknown): number | undefined {
   if (!(err instanceof CommanderError)) return undefined;
-  if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return 0;
+  if (
+    err.code === "commander.helpDisplayed" ||
+    err.code === "commander.version" ||
+    err.code === "commander.help"
+  )
+    return 0;
   return 2;
 }

@@ -49,7 +49,14 @@ export async function runCommand(
 ): Promise<void> {
   const g = globalsOf(cmd);
   // Lazy imports keep `--help` and `--version` fast.
-  const [{ parseOutputFormat, render }, { Session }, { CliConfirmation }, { Progress }, { parsePlatformChoice }, { toVmsnapError }] = await Promise.all([
+  const [
+    { parseOutputFormat, render },
+    { Session },
+    { CliConfirmation },
+    { Progress },
+    { parsePlatformChoice },
+    { toVmsnapError },
+  ] = await Promise.all([
     import("./output.js"),
     import("../workflows/session.js"),
     import("./confirmation.js"),
@@ -60,7 +67,10 @@ export async function runCommand(
   let format: ReturnType<typeof parseOutputFormat> = "table";
   const color = g.color !== false && !process.env.NO_COLOR && Boolean(process.stdout.isTTY);
   const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
-  const progress = new Progress(process.stderr, g.quiet ? "off" : process.stderr.isTTY ? "spinner" : g.verbose ? "lines" : "off");
+  const progress = new Progress(
+    process.stderr,
+    g.quiet ? "off" : process.stderr.isTTY ? "spinner" : g.verbose ? "lines" : "off",
+  );
   let session: Session | undefined;
   try {
     format = parseOutputFormat(g.output ?? "table");
@@ -71,19 +81,35 @@ export async function runCommand(
       context: g.context,
       namespace: g.namespace,
       platform: parsePlatformChoice(g.platform),
-      confirmation: new CliConfirmation({ ...flags, interactive, quiet: g.quiet, input: process.stdin, output: process.stderr }),
+      confirmation: new CliConfirmation({
+        ...flags,
+        interactive,
+        quiet: g.quiet,
+        input: process.stdin,
+        output: process.stderr,
+      }),
       progress: progress.update,
     });
     const result = await body(session);
     progress.stop();
-    if (result.preface && (format === "table" || format === "wide")) process.stdout.write(`${result.preface}\n\n`);
-    process.stdout.write(render(result.object, format, { color, allNamespaces: result.allNamespaces }));
+    if (result.preface && (format === "table" || format === "wide"))
+      process.stdout.write(`${result.preface}\n\n`);
+    process.stdout.write(
+      render(result.object, format, { color, allNamespaces: result.allNamespaces }),
+    );
     process.exitCode = result.exitCode ?? 0;
   } catch (err) {
     progress.stop();
     const e = toVmsnapError(err);
     if (format === "json" || format === "yaml") {
-      const obj: ErrorObject = { apiVersion: API_VERSION, kind: "Error", code: e.code, exitCode: e.exitCode, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+      const obj: ErrorObject = {
+        apiVersion: API_VERSION,
+        kind: "Error",
+        code: e.code,
+        exitCode: e.exitCode,
+        message: e.message,
+        ...(e.hint ? { hint: e.hint } : {}),
+      };
       process.stdout.write(render(obj, format, { color: false }));
     } else {
       process.stderr.write(`error: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ""}`);
@@ -98,6 +124,10 @@ export async function runCommand(
 export function parseDurationFlag(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const ms = parseDuration(value);
-  if (ms === undefined || ms <= 0) throw invalidInput(`invalid ${flag} ${JSON.stringify(value)}`, "use a duration such as 90s, 5m or 1m30s");
+  if (ms === undefined || ms <= 0)
+    throw invalidInput(
+      `invalid ${flag} ${JSON.stringify(value)}`,
+      "use a duration such as 90s, 5m or 1m30s",
+    );
   return ms;
 }

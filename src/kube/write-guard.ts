@@ -151,7 +151,7 @@ export class WriteGuard {
     if (why) throw new WriteRefusedError(why);
   }
 
-  create<T extends KubeObject = KubeObject>(
+  async create<T extends KubeObject = KubeObject>(
     type: ResourceType,
     body: KubeObject,
     options: GuardedWriteOptions = {},
@@ -160,7 +160,7 @@ export class WriteGuard {
     return this.client.create<T>(type, body, { dryRun: options.dryRun });
   }
 
-  delete(
+  async delete(
     type: ResourceType,
     name: string,
     namespace: string,
@@ -170,7 +170,7 @@ export class WriteGuard {
     return this.client.delete(type, name, namespace, { dryRun: options.dryRun });
   }
 
-  patch<T extends KubeObject = KubeObject>(
+  async patch<T extends KubeObject = KubeObject>(
     type: ResourceType,
     name: string,
     namespace: string,

@@ -14,7 +14,10 @@ const IMPLEMENTED: Partial<Record<PlatformName, (ctx: PlatformContext) => Snapsh
 export function parsePlatformChoice(value: string | undefined): PlatformChoice {
   const v = value ?? "auto";
   if (v === "auto" || v === "kubevirt" || v === "deckhouse" || v === "vmoperator") return v;
-  throw invalidInput(`invalid --platform ${JSON.stringify(v)}`, "use auto, kubevirt, deckhouse or vmoperator");
+  throw invalidInput(
+    `invalid --platform ${JSON.stringify(v)}`,
+    "use auto, kubevirt, deckhouse or vmoperator",
+  );
 }
 
 /** The platforms to work with: the chosen one, or every served and supported one. */
@@ -22,13 +25,19 @@ export function platformsFor(ctx: PlatformContext, choice: PlatformChoice): Snap
   const served = ctx.discovery.platforms;
   const names = choice === "auto" ? served : [choice];
   if (choice !== "auto" && !served.includes(choice)) {
-    throw new VmsnapError(ErrorCode.NoPlatform, `platform ${choice} is not served by this cluster (its API groups are missing)`, `served: ${served.join(", ") || "none"}`);
+    throw new VmsnapError(
+      ErrorCode.NoPlatform,
+      `platform ${choice} is not served by this cluster (its API groups are missing)`,
+      `served: ${served.join(", ") || "none"}`,
+    );
   }
   const usable = names.filter((n) => IMPLEMENTED[n]);
   if (usable.length === 0) {
     throw new VmsnapError(
       ErrorCode.NoPlatform,
-      served.length ? `no supported platform: this cluster serves ${served.join(", ")}, which vmsnap does not support yet` : "no supported virtualization platform found (KubeVirt, Deckhouse or VM Operator API groups)",
+      served.length
+        ? `no supported platform: this cluster serves ${served.join(", ")}, which vmsnap does not support yet`
+        : "no supported virtualization platform found (KubeVirt, Deckhouse or VM Operator API groups)",
       "point vmsnap at a cluster with KubeVirt / OpenShift Virtualization (--kubeconfig, --context)",
     );
   }

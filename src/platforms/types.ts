@@ -68,7 +68,11 @@ export interface SnapshotPlatform {
   getVm(namespace: string, name: string): Promise<VmState>;
   preflight(namespace: string, vm: string): Promise<Preflight>;
 
-  listSnapshots(scope: { namespace?: string; vm?: string; labelSelector?: string }): Promise<Snapshot[]>;
+  listSnapshots(scope: {
+    namespace?: string;
+    vm?: string;
+    labelSelector?: string;
+  }): Promise<Snapshot[]>;
   /** With diagnosis of failures (reads the snapshot's content and volume snapshots). */
   getSnapshot(namespace: string, name: string): Promise<Snapshot | undefined>;
   /** The name of a restore of this VM that is in progress, if any. */
@@ -85,7 +89,11 @@ export interface SnapshotPlatform {
   /** Resolves with the snapshot once ready or failed; DeadlineExceededError at the deadline. */
   waitSnapshot(namespace: string, name: string, options: WaitOptions): Promise<Snapshot>;
   waitRestore(namespace: string, name: string, options: WaitOptions): Promise<void>;
-  waitClone(namespace: string, name: string, options: WaitOptions): Promise<{ phase: string; target: string }>;
+  waitClone(
+    namespace: string,
+    name: string,
+    options: WaitOptions,
+  ): Promise<{ phase: string; target: string }>;
   waitVmStopped(vm: VmState, options: WaitOptions): Promise<void>;
   waitSnapshotGone(namespace: string, name: string, options: WaitOptions): Promise<void>;
   /** Seconds of the snapshot's own failure deadline, when it has one. */

@@ -29,7 +29,11 @@ export const VMSNAP_USER: IdentitySpec = {
 };
 
 /** A read-only identity for tests of forbidden writes (its ClusterRole is created by the test runner). */
-export const READER: IdentitySpec = { name: "vmsnap-reader", groups: ["vmsnap:readers"], clusterRole: "vmsnap-test-reader" };
+export const READER: IdentitySpec = {
+  name: "vmsnap-reader",
+  groups: ["vmsnap:readers"],
+  clusterRole: "vmsnap-test-reader",
+};
 
 export const DEFAULT_IDENTITIES: IdentitySpec[] = [ADMIN, SIMULATOR, VMSNAP_USER];
 

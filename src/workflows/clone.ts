@@ -14,7 +14,10 @@ export interface CloneRequest {
   timeoutMs?: number;
 }
 
-export async function cloneFromSnapshot(session: Session, req: CloneRequest): Promise<{ clone: Clone; preview: string }> {
+export async function cloneFromSnapshot(
+  session: Session,
+  req: CloneRequest,
+): Promise<{ clone: Clone; preview: string }> {
   const snapName = validateName("snapshot", req.snapshot);
   const target = validateName("clone target", req.target);
   const ns = session.namespace;
@@ -22,25 +25,58 @@ export async function cloneFromSnapshot(session: Session, req: CloneRequest): Pr
   const platform = await step(() => session.platformForSnapshot(ns, snapName));
   const snapshot = await step(() => platform.getSnapshot(ns, snapName));
   if (!snapshot) throw notFound(`snapshot ${ns}/${snapName} not found`);
-  if (snapshot.phase === "Failed") throw operationFailed(`snapshot ${snapName} failed and cannot be cloned`);
-  if (!snapshot.readyToUse) throw conflict(`snapshot ${snapName} is not ready yet (phase ${snapshot.phase})`);
-  const exists = await step(() => platform.getVm(ns, target).then(() => true, (e: { code?: string }) => (e.code === "NotFound" ? false : Promise.reject(e))));
+  if (snapshot.phase === "Failed")
+    throw operationFailed(`snapshot ${snapName} failed and cannot be cloned`);
+  if (!snapshot.readyToUse)
+    throw conflict(`snapshot ${snapName} is not ready yet (phase ${snapshot.phase})`);
+  const exists = await step(() =>
+    platform.getVm(ns, target).then(
+      () => true,
+      (e: { code?: string }) => (e.code === "NotFound" ? false : Promise.reject(e)),
+    ),
+  );
   if (exists) throw conflict(`VM ${ns}/${target} already exists`, "choose another --to name");
   const cloneName = fitName(target, `-clone-${timestamp(session.now())}`);
   const manifest = platform.cloneManifest(ns, cloneName, snapName, target);
-  const text = preview([manifest], [`new VM ${ns}/${target} from snapshot ${snapName} of VM ${snapshot.vm} (created stopped; MAC addresses are not copied)`]);
+  const text = preview(
+    [manifest],
+    [
+      `new VM ${ns}/${target} from snapshot ${snapName} of VM ${snapshot.vm} (created stopped; MAC addresses are not copied)`,
+    ],
+  );
   await dryRun(session, [manifest]);
-  const result = (phase: string): Clone => ({ apiVersion: API_VERSION, kind: "Clone", namespace: ns, snapshot: snapName, target, phase, cloneName, durationMs: phase === "DryRun" ? null : Date.now() - started });
+  const result = (phase: string): Clone => ({
+    apiVersion: API_VERSION,
+    kind: "Clone",
+    namespace: ns,
+    snapshot: snapName,
+    target,
+    phase,
+    cloneName,
+    durationMs: phase === "DryRun" ? null : Date.now() - started,
+  });
   if (req.dryRun) return { clone: result("DryRun"), preview: text };
 
-  const request = { kind: "yes-no" as const, action: "clone" as const, title: `Create VM ${ns}/${target} from snapshot ${snapName}?`, preview: text, planDigest: planDigest(manifest.body) };
+  const request = {
+    kind: "yes-no" as const,
+    action: "clone" as const,
+    title: `Create VM ${ns}/${target} from snapshot ${snapName}?`,
+    preview: text,
+    planDigest: planDigest(manifest.body),
+  };
   verifyConfirmation(request, await session.confirmation.confirm(request));
   session.progress(`cloning ${snapName} into ${target}`);
   await step(() => session.guard.create(manifest.type, manifest.body));
   if (req.wait === false) return { clone: result("Pending"), preview: text };
-  const done = await platform.waitClone(ns, cloneName, { timeoutMs: req.timeoutMs ?? 10 * 60_000, onProgress: session.progress }).catch((err: unknown) => {
-    if ((err as { cloneFailed?: boolean }).cloneFailed) throw operationFailed((err as Error).message);
-    return step(() => Promise.reject(err));
-  });
+  const done = await platform
+    .waitClone(ns, cloneName, {
+      timeoutMs: req.timeoutMs ?? 10 * 60_000,
+      onProgress: session.progress,
+    })
+    .catch((err: unknown) => {
+      if ((err as { cloneFailed?: boolean }).cloneFailed)
+        throw operationFailed((err as Error).message);
+      return step(() => Promise.reject(err));
+    });
   return { clone: result(done.phase), preview: text };
 }

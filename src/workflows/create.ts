@@ -24,7 +24,12 @@ export interface CreateResult {
   preview: string;
 }
 
-export function plannedSnapshot(m: Manifest, vm: string, platform: SnapshotPlatform["name"], phase: string): Snapshot {
+export function plannedSnapshot(
+  m: Manifest,
+  vm: string,
+  platform: SnapshotPlatform["name"],
+  phase: string,
+): Snapshot {
   return {
     apiVersion: API_VERSION,
     kind: "Snapshot",
@@ -67,16 +72,35 @@ export async function createSnapshot(session: Session, req: CreateRequest): Prom
   const manifest = platform.snapshotManifest(ns, name, vmName, req);
   const facts = [
     `VM ${ns}/${vmName}: ${vm.status}; expected consistency: ${stopFirst ? "consistent (VM stopped)" : pre.expectedConsistency}`,
-    `volumes: ${pre.volumes.filter((v) => v.included).map((v) => v.name).join(", ") || "none"}${pre.volumes.some((v) => !v.included) ? `; not included: ${pre.volumes.filter((v) => !v.included).map((v) => `${v.name} (${v.reason})`).join(", ")}` : ""}`,
+    `volumes: ${
+      pre.volumes
+        .filter((v) => v.included)
+        .map((v) => v.name)
+        .join(", ") || "none"
+    }${
+      pre.volumes.some((v) => !v.included)
+        ? `; not included: ${pre.volumes
+            .filter((v) => !v.included)
+            .map((v) => `${v.name} (${v.reason})`)
+            .join(", ")}`
+        : ""
+    }`,
     ...pre.warnings.map((w) => `warning: ${w.message}`),
     ...(stopFirst ? [`the VM will be stopped for the snapshot and started again afterwards`] : []),
   ];
   const text = preview([manifest], facts);
   await dryRun(session, [manifest]);
   if (stopFirst) await step(() => dryRunRunState(session, platform, vm, false));
-  if (req.dryRun) return { snapshot: plannedSnapshot(manifest, vmName, platform.name, "DryRun"), preview: text };
+  if (req.dryRun)
+    return { snapshot: plannedSnapshot(manifest, vmName, platform.name, "DryRun"), preview: text };
 
-  const request = { kind: "yes-no" as const, action: "create" as const, title: `Create snapshot ${name} of VM ${ns}/${vmName}?`, preview: text, planDigest: planDigest(manifest.body) };
+  const request = {
+    kind: "yes-no" as const,
+    action: "create" as const,
+    title: `Create snapshot ${name} of VM ${ns}/${vmName}?`,
+    preview: text,
+    planDigest: planDigest(manifest.body),
+  };
   verifyConfirmation(request, await session.confirmation.confirm(request));
 
   if (stopFirst) await stopVm(session, platform, vm);
@@ -85,9 +109,13 @@ export async function createSnapshot(session: Session, req: CreateRequest): Prom
     await step(() => session.guard.create(manifest.type, manifest.body));
     if (req.wait === false) {
       const now = await step(() => platform.getSnapshot(ns, name));
-      return { snapshot: now ?? plannedSnapshot(manifest, vmName, platform.name, "Pending"), preview: text };
+      return {
+        snapshot: now ?? plannedSnapshot(manifest, vmName, platform.name, "Pending"),
+        preview: text,
+      };
     }
-    const timeoutMs = req.deadlineMs ?? platform.snapshotDeadlineMs(manifest.body) ?? DEFAULT_SNAPSHOT_TIMEOUT_MS;
+    const timeoutMs =
+      req.deadlineMs ?? platform.snapshotDeadlineMs(manifest.body) ?? DEFAULT_SNAPSHOT_TIMEOUT_MS;
     const snapshot = await waitForSnapshot(session, platform, ns, name, timeoutMs);
     return { snapshot, preview: text };
   } finally {
@@ -96,33 +124,66 @@ export async function createSnapshot(session: Session, req: CreateRequest): Prom
 }
 
 /** Waits for a snapshot to be ready; a failed one is an error carrying its diagnosis. */
-export async function waitForSnapshot(session: Session, platform: SnapshotPlatform, ns: string, name: string, timeoutMs: number): Promise<Snapshot> {
-  const snapshot = await step(() => platform.waitSnapshot(ns, name, { timeoutMs, onProgress: session.progress }));
+export async function waitForSnapshot(
+  session: Session,
+  platform: SnapshotPlatform,
+  ns: string,
+  name: string,
+  timeoutMs: number,
+): Promise<Snapshot> {
+  const snapshot = await step(() =>
+    platform.waitSnapshot(ns, name, { timeoutMs, onProgress: session.progress }),
+  );
   if (snapshot.phase === "Failed") {
-    const deadline = snapshot.conditions.some((c) => c.type === "Failure" && /deadline/i.test(c.reason ?? ""));
-    const why = snapshot.diagnosis.length ? `\n${snapshot.diagnosis.map((d) => `  - ${d}`).join("\n")}` : "";
+    const deadline = snapshot.conditions.some(
+      (c) => c.type === "Failure" && /deadline/i.test(c.reason ?? ""),
+    );
+    const why = snapshot.diagnosis.length
+      ? `\n${snapshot.diagnosis.map((d) => `  - ${d}`).join("\n")}`
+      : "";
     const message = `snapshot ${ns}/${name} failed${snapshot.error ? `: ${snapshot.error}` : ""}${why}`;
-    if (deadline) throw new VmsnapError(ErrorCode.DeadlineExceeded, message, "see `vmsnap describe` for the causes", { snapshot });
+    if (deadline)
+      throw new VmsnapError(
+        ErrorCode.DeadlineExceeded,
+        message,
+        "see `vmsnap describe` for the causes",
+        { snapshot },
+      );
     throw operationFailed(message, "see `vmsnap describe` for the causes", { snapshot });
   }
   return snapshot;
 }
 
-async function dryRunRunState(session: Session, platform: SnapshotPlatform, vm: VmState, running: boolean): Promise<void> {
+async function dryRunRunState(
+  session: Session,
+  platform: SnapshotPlatform,
+  vm: VmState,
+  running: boolean,
+): Promise<void> {
   const change = platform.runStateManifest(vm, running);
   await session.guard.patch(change.type, vm.name, vm.namespace, change.patch, { dryRun: true });
 }
 
 /** Stops a VM (the user chose it) and waits until it is stopped. */
-export async function stopVm(session: Session, platform: SnapshotPlatform, vm: VmState): Promise<void> {
+export async function stopVm(
+  session: Session,
+  platform: SnapshotPlatform,
+  vm: VmState,
+): Promise<void> {
   session.progress(`stopping VM ${vm.name}`);
   const change = platform.runStateManifest(vm, false);
   await step(() => session.guard.patch(change.type, vm.name, vm.namespace, change.patch));
-  await step(() => platform.waitVmStopped(vm, { timeoutMs: 5 * 60_000, onProgress: session.progress }));
+  await step(() =>
+    platform.waitVmStopped(vm, { timeoutMs: 5 * 60_000, onProgress: session.progress }),
+  );
 }
 
 /** Puts the VM's run setting back after a stop vmsnap made. */
-export async function startVm(session: Session, platform: SnapshotPlatform, vm: VmState): Promise<void> {
+export async function startVm(
+  session: Session,
+  platform: SnapshotPlatform,
+  vm: VmState,
+): Promise<void> {
   session.progress(`starting VM ${vm.name} again`);
   const change = platform.runStateManifest(vm, true);
   await step(() => session.guard.patch(change.type, vm.name, vm.namespace, change.patch));

@@ -12,28 +12,55 @@ export interface DeleteRequest {
   wait?: boolean;
 }
 
-export async function deleteSnapshot(session: Session, req: DeleteRequest): Promise<{ deletion: Deletion; preview: string }> {
+export async function deleteSnapshot(
+  session: Session,
+  req: DeleteRequest,
+): Promise<{ deletion: Deletion; preview: string }> {
   const name = validateName("snapshot", req.snapshot);
   const ns = session.namespace;
   const platform = await step(() => session.platformForSnapshot(ns, name));
   const snapshot = await step(() => platform.getSnapshot(ns, name));
-  if (!snapshot) throw notFound(`snapshot ${ns}/${name} not found`, "list snapshots with `vmsnap list`");
+  if (!snapshot)
+    throw notFound(`snapshot ${ns}/${name} not found`, "list snapshots with `vmsnap list`");
   const siblings = await step(() => platform.listSnapshots({ namespace: ns, vm: snapshot.vm }));
   const usable = siblings.filter((s) => s.readyToUse && s.name !== name);
   const wasOnlySnapshot = usable.length === 0;
-  const warnings = wasOnlySnapshot ? [`this is the only usable snapshot of VM ${snapshot.vm}: after deleting it, the VM cannot be restored`] : [];
+  const warnings = wasOnlySnapshot
+    ? [
+        `this is the only usable snapshot of VM ${snapshot.vm}: after deleting it, the VM cannot be restored`,
+      ]
+    : [];
   const text = [
     `delete ${platform.snapshotType.kind} ${ns}/${name} (VM ${snapshot.vm}, ${snapshot.phase}${snapshot.creationTime ? `, taken ${snapshot.creationTime}` : ""})`,
     ...warnings.map((w) => `warning: ${w}`),
   ].join("\n");
   await step(() => session.guard.delete(platform.snapshotType, name, ns, { dryRun: true }));
-  const deletion = (phase: Deletion["phase"]): Deletion => ({ apiVersion: API_VERSION, kind: "Deletion", namespace: ns, snapshot: name, vm: snapshot.vm, phase, wasOnlySnapshot });
+  const deletion = (phase: Deletion["phase"]): Deletion => ({
+    apiVersion: API_VERSION,
+    kind: "Deletion",
+    namespace: ns,
+    snapshot: name,
+    vm: snapshot.vm,
+    phase,
+    wasOnlySnapshot,
+  });
   if (req.dryRun) return { deletion: deletion("DryRun"), preview: text };
 
-  const request = { kind: "typed-name" as const, action: "delete" as const, title: `Delete snapshot ${ns}/${name}?`, preview: text, expectedName: name, warnings, planDigest: planDigest({ ns, name, uid: snapshot.createdAt }) };
+  const request = {
+    kind: "typed-name" as const,
+    action: "delete" as const,
+    title: `Delete snapshot ${ns}/${name}?`,
+    preview: text,
+    expectedName: name,
+    warnings,
+    planDigest: planDigest({ ns, name, uid: snapshot.createdAt }),
+  };
   verifyConfirmation(request, await session.confirmation.confirm(request));
   session.progress(`deleting snapshot ${name}`);
   await step(() => session.guard.delete(platform.snapshotType, name, ns));
-  if (req.wait !== false) await step(() => platform.waitSnapshotGone(ns, name, { timeoutMs: 2 * 60_000, onProgress: session.progress }));
+  if (req.wait !== false)
+    await step(() =>
+      platform.waitSnapshotGone(ns, name, { timeoutMs: 2 * 60_000, onProgress: session.progress }),
+    );
   return { deletion: deletion("Deleted"), preview: text };
 }

@@ -1,7 +1,13 @@
 // Read-only workflows: inventory, preflight, list, describe. Nothing here writes.
 import { notFound } from "../core/errors.js";
 import { validateName } from "../core/names.js";
-import { API_VERSION, type Preflight, type Snapshot, type SnapshotList, type VirtualMachineList } from "../core/schema.js";
+import {
+  API_VERSION,
+  type Preflight,
+  type Snapshot,
+  type SnapshotList,
+  type VirtualMachineList,
+} from "../core/schema.js";
 import { step } from "./common.js";
 import type { Session } from "./session.js";
 
@@ -10,14 +16,23 @@ export interface Scope {
   labelSelector?: string;
 }
 
-export async function listVms(session: Session, vm: string | undefined, scope: Scope = {}): Promise<VirtualMachineList> {
+export async function listVms(
+  session: Session,
+  vm: string | undefined,
+  scope: Scope = {},
+): Promise<VirtualMachineList> {
   if (vm !== undefined) validateName("VM", vm);
   const namespace = scope.allNamespaces ? undefined : session.namespace;
   const items = (
-    await step(() => Promise.all(session.platforms.map((p) => p.listVms({ namespace, labelSelector: scope.labelSelector }))))
+    await step(() =>
+      Promise.all(
+        session.platforms.map((p) => p.listVms({ namespace, labelSelector: scope.labelSelector })),
+      ),
+    )
   ).flat();
   const filtered = vm ? items.filter((i) => i.name === vm) : items;
-  if (vm && filtered.length === 0) throw notFound(`VirtualMachine ${session.namespace}/${vm} not found`);
+  if (vm && filtered.length === 0)
+    throw notFound(`VirtualMachine ${session.namespace}/${vm} not found`);
   return { apiVersion: API_VERSION, kind: "VirtualMachineList", items: filtered };
 }
 
@@ -27,11 +42,21 @@ export async function check(session: Session, vm: string): Promise<Preflight> {
   return step(() => platform.preflight(session.namespace, vm));
 }
 
-export async function listSnapshots(session: Session, vm: string | undefined, scope: Scope = {}): Promise<SnapshotList> {
+export async function listSnapshots(
+  session: Session,
+  vm: string | undefined,
+  scope: Scope = {},
+): Promise<SnapshotList> {
   if (vm !== undefined) validateName("VM", vm);
   const namespace = scope.allNamespaces ? undefined : session.namespace;
   const items = (
-    await step(() => Promise.all(session.platforms.map((p) => p.listSnapshots({ namespace, vm, labelSelector: scope.labelSelector }))))
+    await step(() =>
+      Promise.all(
+        session.platforms.map((p) =>
+          p.listSnapshots({ namespace, vm, labelSelector: scope.labelSelector }),
+        ),
+      ),
+    )
   ).flat();
   return { apiVersion: API_VERSION, kind: "SnapshotList", items };
 }
@@ -42,5 +67,8 @@ export async function describeSnapshot(session: Session, name: string): Promise<
     const s = await step(() => p.getSnapshot(session.namespace, name));
     if (s) return s;
   }
-  throw notFound(`snapshot ${session.namespace}/${name} not found`, "list snapshots with `vmsnap list`");
+  throw notFound(
+    `snapshot ${session.namespace}/${name} not found`,
+    "list snapshots with `vmsnap list`",
+  );
 }

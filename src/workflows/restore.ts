@@ -1,7 +1,14 @@
 // restore: validate → refusals (SPEC §3.5) → preview of what will be lost → dry run → typed
 // confirmation + final yes → (stop) → safety snapshot → restore → wait → (restart) → report.
 import { verifyConfirmation } from "../core/confirmation.js";
-import { ErrorCode, VmsnapError, conflict, invalidInput, notFound, operationFailed } from "../core/errors.js";
+import {
+  ErrorCode,
+  VmsnapError,
+  conflict,
+  invalidInput,
+  notFound,
+  operationFailed,
+} from "../core/errors.js";
 import { fitName, safetySnapshotName, timestamp, validateName } from "../core/names.js";
 import { API_VERSION, type Restore } from "../core/schema.js";
 import { ageText, dryRun, planDigest, preview, step } from "./common.js";
@@ -27,7 +34,10 @@ export interface RestoreResult {
   preview: string;
 }
 
-export async function restoreSnapshot(session: Session, req: RestoreRequest): Promise<RestoreResult> {
+export async function restoreSnapshot(
+  session: Session,
+  req: RestoreRequest,
+): Promise<RestoreResult> {
   const vmName = validateName("VM", req.vm);
   const snapName = validateName("snapshot", req.snapshot);
   const ns = session.namespace;
@@ -37,16 +47,34 @@ export async function restoreSnapshot(session: Session, req: RestoreRequest): Pr
   const snapshot = await step(() => platform.getSnapshot(ns, snapName));
 
   // Refusals: nothing is written past any of these.
-  if (!snapshot) throw notFound(`snapshot ${ns}/${snapName} not found`, `list the VM's snapshots with \`vmsnap list ${vmName}\``);
+  if (!snapshot)
+    throw notFound(
+      `snapshot ${ns}/${snapName} not found`,
+      `list the VM's snapshots with \`vmsnap list ${vmName}\``,
+    );
   if (snapshot.vm !== vmName) {
-    throw invalidInput(`snapshot ${snapName} belongs to VM ${snapshot.vm}, not to ${vmName}`, `restore it onto ${snapshot.vm}, or use \`vmsnap clone ${snapName} --to NEW_VM\``);
+    throw invalidInput(
+      `snapshot ${snapName} belongs to VM ${snapshot.vm}, not to ${vmName}`,
+      `restore it onto ${snapshot.vm}, or use \`vmsnap clone ${snapName} --to NEW_VM\``,
+    );
   }
   if (snapshot.phase === "Failed") {
-    throw operationFailed(`snapshot ${snapName} failed and cannot be restored${snapshot.error ? `: ${snapshot.error}` : ""}`, "pick another snapshot (`vmsnap list`)");
+    throw operationFailed(
+      `snapshot ${snapName} failed and cannot be restored${snapshot.error ? `: ${snapshot.error}` : ""}`,
+      "pick another snapshot (`vmsnap list`)",
+    );
   }
-  if (!snapshot.readyToUse) throw conflict(`snapshot ${snapName} is not ready yet (phase ${snapshot.phase})`, "wait until it is ready (`vmsnap describe`)");
+  if (!snapshot.readyToUse)
+    throw conflict(
+      `snapshot ${snapName} is not ready yet (phase ${snapshot.phase})`,
+      "wait until it is ready (`vmsnap describe`)",
+    );
   const inProgress = await step(() => platform.restoreInProgress(vm));
-  if (inProgress) throw conflict(`a restore of VM ${vmName} is already in progress (${inProgress})`, "wait for it to complete");
+  if (inProgress)
+    throw conflict(
+      `a restore of VM ${vmName} is already in progress (${inProgress})`,
+      "wait for it to complete",
+    );
 
   const now = session.now();
   const restoreName = fitName(vmName, `-restore-${timestamp(now)}`);
@@ -59,10 +87,20 @@ export async function restoreSnapshot(session: Session, req: RestoreRequest): Pr
   const lost = [
     `VM ${ns}/${vmName} is ${vm.status}; it will be restored to snapshot ${snapName}, taken ${ageText(what.snapshotAgeSeconds)} ago (${snapshot.creationTime ?? "unknown time"}).`,
     `Everything written to its disks since then is lost${takeSafety ? `, except in the safety snapshot ${safetyName} taken first` : " (no safety snapshot: --no-safety-snapshot)"}.`,
-    what.specChanges.length ? `VM configuration that changes back (current → snapshot):\n${what.specChanges.map((l) => `  ${l}`).join("\n")}` : "VM configuration: unchanged.",
-    ...(what.volumesNotInSnapshot.length ? [`Volumes NOT in the snapshot (their data is not restored): ${what.volumesNotInSnapshot.join(", ")}`] : []),
-    ...(snapshot.excludedVolumes.length ? [`Volumes excluded from the snapshot: ${snapshot.excludedVolumes.join(", ")}`] : []),
-    ...(vm.running ? ["The VM is running: it must be stopped for the restore, and is started again afterwards."] : []),
+    what.specChanges.length
+      ? `VM configuration that changes back (current → snapshot):\n${what.specChanges.map((l) => `  ${l}`).join("\n")}`
+      : "VM configuration: unchanged.",
+    ...(what.volumesNotInSnapshot.length
+      ? [
+          `Volumes NOT in the snapshot (their data is not restored): ${what.volumesNotInSnapshot.join(", ")}`,
+        ]
+      : []),
+    ...(snapshot.excludedVolumes.length
+      ? [`Volumes excluded from the snapshot: ${snapshot.excludedVolumes.join(", ")}`]
+      : []),
+    ...(vm.running
+      ? ["The VM is running: it must be stopped for the restore, and is started again afterwards."]
+      : []),
   ];
   const manifests = safety ? [safety, manifest] : [manifest];
   const text = preview(manifests, lost);
@@ -93,7 +131,12 @@ export async function restoreSnapshot(session: Session, req: RestoreRequest): Pr
     expectedName: snapName,
     warnings: lost,
     vmRunning: vm.running,
-    planDigest: planDigest({ manifests: manifests.map((m) => m.body), specChanges: what.specChanges, running: vm.running, snapshotCreationTime: snapshot.creationTime }),
+    planDigest: planDigest({
+      manifests: manifests.map((m) => m.body),
+      specChanges: what.specChanges,
+      running: vm.running,
+      snapshotCreationTime: snapshot.creationTime,
+    }),
   };
   const answer = await session.confirmation.confirm(request);
   if (vm.running && req.stop === true && answer.stopVm === undefined) answer.stopVm = true;
@@ -109,13 +152,15 @@ export async function restoreSnapshot(session: Session, req: RestoreRequest): Pr
     if (safety) {
       session.progress(`taking safety snapshot ${safetyName}`);
       await step(() => session.guard.create(safety.type, safety.body));
-      await waitForSnapshot(session, platform, ns, safetyName, DEFAULT_SNAPSHOT_TIMEOUT_MS).catch((err: unknown) => {
-        throw new VmsnapError(
-          ErrorCode.OperationFailed,
-          `the safety snapshot ${safetyName} did not complete, so the restore was not started: ${(err as Error).message}`,
-          "fix the snapshot problem (vmsnap describe), or restore with --no-safety-snapshot",
-        );
-      });
+      await waitForSnapshot(session, platform, ns, safetyName, DEFAULT_SNAPSHOT_TIMEOUT_MS).catch(
+        (err: unknown) => {
+          throw new VmsnapError(
+            ErrorCode.OperationFailed,
+            `the safety snapshot ${safetyName} did not complete, so the restore was not started: ${(err as Error).message}`,
+            "fix the snapshot problem (vmsnap describe), or restore with --no-safety-snapshot",
+          );
+        },
+      );
     }
     session.progress(`restoring ${vmName} from ${snapName}`);
     await step(() => session.guard.create(manifest.type, manifest.body));
@@ -127,7 +172,10 @@ export async function restoreSnapshot(session: Session, req: RestoreRequest): Pr
   }
   if (req.wait === false) return { restore: report("Succeeded", stopped, false), preview: text };
   await step(() =>
-    platform.waitRestore(ns, restoreName, { timeoutMs: req.timeoutMs ?? DEFAULT_RESTORE_TIMEOUT_MS, onProgress: session.progress }),
+    platform.waitRestore(ns, restoreName, {
+      timeoutMs: req.timeoutMs ?? DEFAULT_RESTORE_TIMEOUT_MS,
+      onProgress: session.progress,
+    }),
   ).catch((err: unknown) => {
     if (err instanceof VmsnapError && err.code !== ErrorCode.OperationFailed) throw err;
     throw operationFailed(

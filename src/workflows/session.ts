@@ -35,12 +35,27 @@ export class Session {
     if (options.namespace !== undefined) validateName("namespace", options.namespace);
     let client: KubeClient | undefined;
     try {
-      client = await KubeClient.fromConfig({ kubeconfig: options.kubeconfig, context: options.context });
+      client = await KubeClient.fromConfig({
+        kubeconfig: options.kubeconfig,
+        context: options.context,
+      });
       const namespace = validateName("namespace", options.namespace ?? client.defaultNamespace);
       const discovery = await discover(client);
-      const ctx: PlatformContext = { kube: client, guard: new WriteGuard(client), discovery, now: options.now ?? (() => new Date()) };
+      const ctx: PlatformContext = {
+        kube: client,
+        guard: new WriteGuard(client),
+        discovery,
+        now: options.now ?? (() => new Date()),
+      };
       const platforms = platformsFor(ctx, options.platform ?? "auto");
-      return new Session(client, ctx, platforms, namespace, options.confirmation, options.progress ?? (() => {}));
+      return new Session(
+        client,
+        ctx,
+        platforms,
+        namespace,
+        options.confirmation,
+        options.progress ?? (() => {}),
+      );
     } catch (err) {
       client?.close();
       throw toVmsnapError(err);
@@ -59,9 +74,17 @@ export class Session {
   async platformForVm(namespace: string, vm: string): Promise<SnapshotPlatform> {
     if (this.platforms.length === 1) return this.platforms[0]!;
     for (const p of this.platforms) {
-      if (await p.getVm(namespace, vm).then(() => true, () => false)) return p;
+      if (
+        await p.getVm(namespace, vm).then(
+          () => true,
+          () => false,
+        )
+      )
+        return p;
     }
-    throw notFound(`VirtualMachine ${namespace}/${vm} not found on ${this.platforms.map((p) => p.name).join(" or ")}`);
+    throw notFound(
+      `VirtualMachine ${namespace}/${vm} not found on ${this.platforms.map((p) => p.name).join(" or ")}`,
+    );
   }
 
   /** The platform that has this snapshot. */

@@ -10,11 +10,35 @@ export function registerClone(program: Command): void {
     .option("--yes", "do not ask for confirmation")
     .option("--dry-run", "validate with the API server and show the manifest; change nothing")
     .option("--no-wait", "return right after creating the clone")
-    .action(async (snapshot: string, opts: { to: string; yes?: boolean; dryRun?: boolean; wait?: boolean }, cmd: Command) => {
-      await runCommand(cmd, { yes: opts.yes }, async (session) => {
-        const { cloneFromSnapshot } = await import("../../workflows/clone.js");
-        const { clone, preview } = await cloneFromSnapshot(session, { snapshot, target: opts.to, dryRun: opts.dryRun, wait: opts.wait });
-        return { object: clone, preface: opts.dryRun ? `Dry run (validated by the API server, nothing created):\n${preview}` : undefined };
-      }, [["snapshot", snapshot], ["clone target", opts.to]]);
-    });
+    .action(
+      async (
+        snapshot: string,
+        opts: { to: string; yes?: boolean; dryRun?: boolean; wait?: boolean },
+        cmd: Command,
+      ) => {
+        await runCommand(
+          cmd,
+          { yes: opts.yes },
+          async (session) => {
+            const { cloneFromSnapshot } = await import("../../workflows/clone.js");
+            const { clone, preview } = await cloneFromSnapshot(session, {
+              snapshot,
+              target: opts.to,
+              dryRun: opts.dryRun,
+              wait: opts.wait,
+            });
+            return {
+              object: clone,
+              preface: opts.dryRun
+                ? `Dry run (validated by the API server, nothing created):\n${preview}`
+                : undefined,
+            };
+          },
+          [
+            ["snapshot", snapshot],
+            ["clone target", opts.to],
+          ],
+        );
+      },
+    );
 }

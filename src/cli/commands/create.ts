@@ -25,32 +25,53 @@ export function registerCreate(program: Command): void {
     .option("--yes", "do not ask for confirmation")
     .option("--dry-run", "validate with the API server and show the manifest; change nothing")
     .option("--no-wait", "return right after creating the snapshot")
-    .option("--deadline <duration>", "fail if not ready within this time (sets failureDeadline), e.g. 5m")
+    .option(
+      "--deadline <duration>",
+      "fail if not ready within this time (sets failureDeadline), e.g. 5m",
+    )
     .option("--memory", "include memory (VM Operator)")
     .option("--quiesce-timeout <duration>", "guest quiesce timeout (VM Operator)")
     .option("--description <text>", "description (VM Operator)")
     .option("--consistency <mode>", "required|best-effort (Deckhouse requiredConsistency)")
     .option("--keep-ip <mode>", "always|never (Deckhouse keepIPAddress)")
     .action(async (vm: string, opts: CreateFlags, cmd: Command) => {
-      await runCommand(cmd, { yes: opts.yes }, async (session) => {
-        const { createSnapshot } = await import("../../workflows/create.js");
-        const { invalidInput } = await import("../../core/errors.js");
-        if (opts.consistency && !["required", "best-effort"].includes(opts.consistency)) throw invalidInput(`invalid --consistency ${opts.consistency}`, "use required or best-effort");
-        if (opts.keepIp && !["always", "never"].includes(opts.keepIp)) throw invalidInput(`invalid --keep-ip ${opts.keepIp}`, "use always or never");
-        const { snapshot, preview } = await createSnapshot(session, {
-          vm,
-          name: opts.name,
-          stop: opts.stop,
-          dryRun: opts.dryRun,
-          wait: opts.wait,
-          deadlineMs: parseDurationFlag("--deadline", opts.deadline),
-          memory: opts.memory,
-          quiesceTimeout: opts.quiesceTimeout,
-          description: opts.description,
-          consistency: opts.consistency as "required" | "best-effort" | undefined,
-          keepIp: opts.keepIp as "always" | "never" | undefined,
-        });
-        return { object: snapshot, preface: opts.dryRun ? `Dry run (validated by the API server, nothing created):\n${preview}` : undefined };
-      }, [["VM", vm], ["snapshot", opts.name]]);
+      await runCommand(
+        cmd,
+        { yes: opts.yes },
+        async (session) => {
+          const { createSnapshot } = await import("../../workflows/create.js");
+          const { invalidInput } = await import("../../core/errors.js");
+          if (opts.consistency && !["required", "best-effort"].includes(opts.consistency))
+            throw invalidInput(
+              `invalid --consistency ${opts.consistency}`,
+              "use required or best-effort",
+            );
+          if (opts.keepIp && !["always", "never"].includes(opts.keepIp))
+            throw invalidInput(`invalid --keep-ip ${opts.keepIp}`, "use always or never");
+          const { snapshot, preview } = await createSnapshot(session, {
+            vm,
+            name: opts.name,
+            stop: opts.stop,
+            dryRun: opts.dryRun,
+            wait: opts.wait,
+            deadlineMs: parseDurationFlag("--deadline", opts.deadline),
+            memory: opts.memory,
+            quiesceTimeout: opts.quiesceTimeout,
+            description: opts.description,
+            consistency: opts.consistency as "required" | "best-effort" | undefined,
+            keepIp: opts.keepIp as "always" | "never" | undefined,
+          });
+          return {
+            object: snapshot,
+            preface: opts.dryRun
+              ? `Dry run (validated by the API server, nothing created):\n${preview}`
+              : undefined,
+          };
+        },
+        [
+          ["VM", vm],
+          ["snapshot", opts.name],
+        ],
+      );
     });
 }

@@ -9,11 +9,31 @@ export function registerDelete(program: Command): void {
     .option("--confirm <name>", "confirm non-interactively: must equal the snapshot name")
     .option("--dry-run", "validate with the API server; change nothing")
     .option("--no-wait", "return right after the delete request")
-    .action(async (snapshot: string, opts: { confirm?: string; dryRun?: boolean; wait?: boolean }, cmd: Command) => {
-      await runCommand(cmd, { confirm: opts.confirm }, async (session) => {
-        const { deleteSnapshot } = await import("../../workflows/delete.js");
-        const { deletion, preview } = await deleteSnapshot(session, { snapshot, dryRun: opts.dryRun, wait: opts.wait });
-        return { object: deletion, preface: opts.dryRun ? `Dry run (validated by the API server, nothing deleted):\n${preview}` : undefined };
-      }, [["snapshot", snapshot]]);
-    });
+    .action(
+      async (
+        snapshot: string,
+        opts: { confirm?: string; dryRun?: boolean; wait?: boolean },
+        cmd: Command,
+      ) => {
+        await runCommand(
+          cmd,
+          { confirm: opts.confirm },
+          async (session) => {
+            const { deleteSnapshot } = await import("../../workflows/delete.js");
+            const { deletion, preview } = await deleteSnapshot(session, {
+              snapshot,
+              dryRun: opts.dryRun,
+              wait: opts.wait,
+            });
+            return {
+              object: deletion,
+              preface: opts.dryRun
+                ? `Dry run (validated by the API server, nothing deleted):\n${preview}`
+                : undefined,
+            };
+          },
+          [["snapshot", snapshot]],
+        );
+      },
+    );
 }

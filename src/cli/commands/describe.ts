@@ -7,9 +7,14 @@ export function registerDescribe(program: Command): void {
     .command("describe <snapshot>")
     .description("show a snapshot in detail, with the diagnosis of a failure")
     .action(async (snapshot: string, _opts: unknown, cmd: Command) => {
-      await runCommand(cmd, {}, async (session) => {
-        const { describeSnapshot } = await import("../../workflows/read.js");
-        return { object: await describeSnapshot(session, snapshot) };
-      }, [["snapshot", snapshot]]);
+      await runCommand(
+        cmd,
+        {},
+        async (session) => {
+          const { describeSnapshot } = await import("../../workflows/read.js");
+          return { object: await describeSnapshot(session, snapshot) };
+        },
+        [["snapshot", snapshot]],
+      );
     });
 }

@@ -8,11 +8,25 @@ export function registerList(program: Command): void {
     .description("list snapshots (of one VM, of the namespace, or of all namespaces)")
     .option("-A, --all-namespaces", "all namespaces")
     .option("-l, --selector <selector>", "label selector")
-    .action(async (vm: string | undefined, opts: { allNamespaces?: boolean; selector?: string }, cmd: Command) => {
-      await runCommand(cmd, {}, async (session) => {
-        const { listSnapshots } = await import("../../workflows/read.js");
-        const object = await listSnapshots(session, vm, { allNamespaces: opts.allNamespaces, labelSelector: opts.selector });
-        return { object, allNamespaces: opts.allNamespaces };
-      }, [["VM", vm]]);
-    });
+    .action(
+      async (
+        vm: string | undefined,
+        opts: { allNamespaces?: boolean; selector?: string },
+        cmd: Command,
+      ) => {
+        await runCommand(
+          cmd,
+          {},
+          async (session) => {
+            const { listSnapshots } = await import("../../workflows/read.js");
+            const object = await listSnapshots(session, vm, {
+              allNamespaces: opts.allNamespaces,
+              labelSelector: opts.selector,
+            });
+            return { object, allNamespaces: opts.allNamespaces };
+          },
+          [["VM", vm]],
+        );
+      },
+    );
 }

@@ -14,7 +14,9 @@ interface RestoreFlags {
 export function registerRestore(program: Command): void {
   program
     .command("restore <vm> <snapshot>")
-    .description("restore a VM in place from one of its snapshots (safety snapshot first; typed confirmation)")
+    .description(
+      "restore a VM in place from one of its snapshots (safety snapshot first; typed confirmation)",
+    )
     .option("--stop", "stop the VM if it is running (and start it again afterwards)")
     .option("--confirm <name>", "confirm non-interactively: must equal the snapshot name")
     .option("--yes", "answer the final confirmation")
@@ -22,17 +24,30 @@ export function registerRestore(program: Command): void {
     .option("--dry-run", "validate with the API server and show what would be lost; change nothing")
     .option("--no-wait", "return right after creating the restore")
     .action(async (vm: string, snapshot: string, opts: RestoreFlags, cmd: Command) => {
-      await runCommand(cmd, { yes: opts.yes, confirm: opts.confirm, stop: opts.stop }, async (session) => {
-        const { restoreSnapshot } = await import("../../workflows/restore.js");
-        const { restore, preview } = await restoreSnapshot(session, {
-          vm,
-          snapshot,
-          stop: opts.stop,
-          safetySnapshot: opts.safetySnapshot,
-          dryRun: opts.dryRun,
-          wait: opts.wait,
-        });
-        return { object: restore, preface: opts.dryRun ? `Dry run (validated by the API server, nothing changed):\n${preview}` : undefined };
-      }, [["VM", vm], ["snapshot", snapshot]]);
+      await runCommand(
+        cmd,
+        { yes: opts.yes, confirm: opts.confirm, stop: opts.stop },
+        async (session) => {
+          const { restoreSnapshot } = await import("../../workflows/restore.js");
+          const { restore, preview } = await restoreSnapshot(session, {
+            vm,
+            snapshot,
+            stop: opts.stop,
+            safetySnapshot: opts.safetySnapshot,
+            dryRun: opts.dryRun,
+            wait: opts.wait,
+          });
+          return {
+            object: restore,
+            preface: opts.dryRun
+              ? `Dry run (validated by the API server, nothing changed):\n${preview}`
+              : undefined,
+          };
+        },
+        [
+          ["VM", vm],
+          ["snapshot", snapshot],
+        ],
+      );
     });
 }

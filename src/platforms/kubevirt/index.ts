@@ -15,7 +15,17 @@ import type {
   VmState,
   WaitOptions,
 } from "../types.js";
-import { conditionOf, isTrue, obj, runStrategyOf, snapshotStatusOf, sourceVmOf, str, vmStatus, volumesOf } from "./model.js";
+import {
+  conditionOf,
+  isTrue,
+  obj,
+  runStrategyOf,
+  snapshotStatusOf,
+  sourceVmOf,
+  str,
+  vmStatus,
+  volumesOf,
+} from "./model.js";
 import { StorageLookups, analyse } from "./preflight.js";
 import { toSnapshot, volumeSnapshotNames } from "./snapshots.js";
 
@@ -50,11 +60,23 @@ export class KubeVirtPlatform implements SnapshotPlatform {
       .map((vm) => {
         const key = keyOf(vm);
         const vmi = vmiByKey.get(key);
-        const mine = (snapsByVm.get(key) ?? []).sort((a, b) => (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? ""));
+        const mine = (snapsByVm.get(key) ?? []).sort((a, b) =>
+          (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? ""),
+        );
         const last = mine.at(-1);
         // Only disks with data decide; KubeVirt also lists cloud-init and containerDisk volumes.
-        const dataVolumes = new Set(volumesOf(vm).filter((v) => v.claimName).map((v) => v.name));
-        const statuses = ((vmStatus(vm).volumeSnapshotStatuses ?? []) as { name?: string; enabled?: boolean; reason?: string }[]).filter((s) => dataVolumes.has(s.name ?? ""));
+        const dataVolumes = new Set(
+          volumesOf(vm)
+            .filter((v) => v.claimName)
+            .map((v) => v.name),
+        );
+        const statuses = (
+          (vmStatus(vm).volumeSnapshotStatuses ?? []) as {
+            name?: string;
+            enabled?: boolean;
+            reason?: string;
+          }[]
+        ).filter((s) => dataVolumes.has(s.name ?? ""));
         return {
           namespace: vm.metadata.namespace ?? "",
           name: vm.metadata.name,
@@ -63,9 +85,13 @@ export class KubeVirtPlatform implements SnapshotPlatform {
           running: Boolean(vmi),
           guestAgent: isTrue(vmi, "AgentConnected"),
           snapshotCount: mine.length,
-          lastSnapshot: last ? { name: last.metadata.name, creationTime: snapshotStatusOf(last).creationTime } : null,
+          lastSnapshot: last
+            ? { name: last.metadata.name, creationTime: snapshotStatusOf(last).creationTime }
+            : null,
           snapshottable: statuses.length ? statuses.every((s) => s.enabled === true) : null,
-          reasons: statuses.filter((s) => s.enabled === false).map((s) => s.reason ?? `${s.name ?? "volume"}: not snapshottable`),
+          reasons: statuses
+            .filter((s) => s.enabled === false)
+            .map((s) => s.reason ?? `${s.name ?? "volume"}: not snapshottable`),
         };
       })
       .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
@@ -73,7 +99,11 @@ export class KubeVirtPlatform implements SnapshotPlatform {
 
   async getVm(namespace: string, name: string): Promise<VmState> {
     const vm = await this.kube.getIfExists(KubeVirt.vms, name, namespace);
-    if (!vm) throw notFound(`VirtualMachine ${namespace}/${name} not found`, "list the VMs with `vmsnap vms`");
+    if (!vm)
+      throw notFound(
+        `VirtualMachine ${namespace}/${name} not found`,
+        "list the VMs with `vmsnap vms`",
+      );
     return this.vmState(vm);
   }
 
@@ -81,7 +111,15 @@ export class KubeVirtPlatform implements SnapshotPlatform {
     const status = str(vmStatus(vm).printableStatus) ?? "Unknown";
     // Running means "a VMI exists or is wanted": anything but a stopped VM must be stopped first.
     const running = !["Stopped", "Unknown"].includes(status) || vmStatus(vm).created === true;
-    return { namespace: vm.metadata.namespace ?? "", name: vm.metadata.name, uid: vm.metadata.uid ?? "", running, status, runStrategy: runStrategyOf(vm), raw: vm };
+    return {
+      namespace: vm.metadata.namespace ?? "",
+      name: vm.metadata.name,
+      uid: vm.metadata.uid ?? "",
+      running,
+      status,
+      runStrategy: runStrategyOf(vm),
+      raw: vm,
+    };
   }
 
   async preflight(namespace: string, name: string): Promise<Preflight> {
@@ -92,7 +130,11 @@ export class KubeVirtPlatform implements SnapshotPlatform {
       this.kube.list(KubeVirt.snapshots, namespace),
       this.storage.load(),
     ]);
-    if (!vm) throw notFound(`VirtualMachine ${namespace}/${name} not found`, "list the VMs with `vmsnap vms`");
+    if (!vm)
+      throw notFound(
+        `VirtualMachine ${namespace}/${name} not found`,
+        "list the VMs with `vmsnap vms`",
+      );
     return analyse({
       vm,
       vmi,
@@ -102,12 +144,23 @@ export class KubeVirtPlatform implements SnapshotPlatform {
     });
   }
 
-  async listSnapshots(scope: { namespace?: string; vm?: string; labelSelector?: string }): Promise<Snapshot[]> {
-    const list = await this.kube.list(KubeVirt.snapshots, scope.namespace, { labelSelector: scope.labelSelector });
+  async listSnapshots(scope: {
+    namespace?: string;
+    vm?: string;
+    labelSelector?: string;
+  }): Promise<Snapshot[]> {
+    const list = await this.kube.list(KubeVirt.snapshots, scope.namespace, {
+      labelSelector: scope.labelSelector,
+    });
     return list.items
       .filter((s) => !scope.vm || sourceVmOf(s) === scope.vm)
       .map((s) => toSnapshot(s))
-      .sort((a, b) => a.namespace.localeCompare(b.namespace) || (a.createdAt ?? "").localeCompare(b.createdAt ?? "") || a.name.localeCompare(b.name));
+      .sort(
+        (a, b) =>
+          a.namespace.localeCompare(b.namespace) ||
+          (a.createdAt ?? "").localeCompare(b.createdAt ?? "") ||
+          a.name.localeCompare(b.name),
+      );
   }
 
   async getSnapshot(namespace: string, name: string): Promise<Snapshot | undefined> {
@@ -130,7 +183,12 @@ export class KubeVirtPlatform implements SnapshotPlatform {
       const spec = obj(r.spec);
       const st = obj(r.status);
       const failed = conditionOf(r, "Failure")?.status === "True";
-      return str(obj(spec.target).name) === vm.name && st.complete !== true && !failed && !r.metadata.deletionTimestamp;
+      return (
+        str(obj(spec.target).name) === vm.name &&
+        st.complete !== true &&
+        !failed &&
+        !r.metadata.deletionTimestamp
+      );
     });
     return active?.metadata.name;
   }
@@ -144,7 +202,9 @@ export class KubeVirtPlatform implements SnapshotPlatform {
         metadata: { name, namespace },
         spec: {
           source: { apiGroup: "kubevirt.io", kind: "VirtualMachine", name: vm },
-          ...(options.deadlineMs !== undefined ? { failureDeadline: goDuration(options.deadlineMs) } : {}),
+          ...(options.deadlineMs !== undefined
+            ? { failureDeadline: goDuration(options.deadlineMs) }
+            : {}),
         },
       },
     };
@@ -176,7 +236,11 @@ export class KubeVirtPlatform implements SnapshotPlatform {
         kind: "VirtualMachineClone",
         metadata: { name, namespace },
         spec: {
-          source: { apiGroup: "snapshot.kubevirt.io", kind: "VirtualMachineSnapshot", name: snapshot },
+          source: {
+            apiGroup: "snapshot.kubevirt.io",
+            kind: "VirtualMachineSnapshot",
+            name: snapshot,
+          },
           target: { apiGroup: "kubevirt.io", kind: "VirtualMachine", name: target },
         },
       },
@@ -184,12 +248,18 @@ export class KubeVirtPlatform implements SnapshotPlatform {
   }
 
   runStateManifest(vm: VmState, running: boolean) {
-    const runStrategy = running ? (vm.runStrategy === "Halted" ? "Always" : vm.runStrategy) : "Halted";
+    const runStrategy = running
+      ? vm.runStrategy === "Halted"
+        ? "Always"
+        : vm.runStrategy
+      : "Halted";
     return { type: KubeVirt.vms, patch: { spec: { runStrategy, running: null } } };
   }
 
   async restorePreview(vm: VmState, snapshot: Snapshot): Promise<RestorePreview> {
-    const content = snapshot.contentName ? await this.kube.getIfExists(KubeVirt.snapshotContents, snapshot.contentName, vm.namespace) : undefined;
+    const content = snapshot.contentName
+      ? await this.kube.getIfExists(KubeVirt.snapshotContents, snapshot.contentName, vm.namespace)
+      : undefined;
     const stored = obj(obj(obj(content?.spec).source).virtualMachine);
     const storedSpec = { ...obj(stored.spec) };
     const currentSpec = { ...obj(vm.raw.spec) };
@@ -199,13 +269,19 @@ export class KubeVirtPlatform implements SnapshotPlatform {
       delete s.running;
     }
     const specChanges = jsonDiff(currentSpec, storedSpec, "spec").map(formatDiffLine);
-    const backedUp = new Set(((obj(content?.spec).volumeBackups ?? []) as { volumeName?: string }[]).map((b) => b.volumeName));
+    const backedUp = new Set(
+      ((obj(content?.spec).volumeBackups ?? []) as { volumeName?: string }[]).map(
+        (b) => b.volumeName,
+      ),
+    );
     const volumesNotInSnapshot = volumesOf(vm.raw)
       .filter((v) => v.claimName && !backedUp.has(v.name))
       .map((v) => `${v.name} (claim ${v.claimName})`);
     const cut = snapshot.creationTime ? Date.parse(snapshot.creationTime) : NaN;
     return {
-      snapshotAgeSeconds: Number.isFinite(cut) ? Math.max(0, Math.round((this.ctx.now().getTime() - cut) / 1000)) : null,
+      snapshotAgeSeconds: Number.isFinite(cut)
+        ? Math.max(0, Math.round((this.ctx.now().getTime() - cut) / 1000))
+        : null,
       specChanges,
       volumesNotInSnapshot,
     };
@@ -225,7 +301,8 @@ export class KubeVirtPlatform implements SnapshotPlatform {
       name,
       namespace,
       (s) => {
-        if (!s) throw notFound(`VirtualMachineSnapshot ${namespace}/${name} disappeared while waiting`);
+        if (!s)
+          throw notFound(`VirtualMachineSnapshot ${namespace}/${name} disappeared while waiting`);
         const st = snapshotStatusOf(s);
         return st.phase === "Failed" || (st.phase === "Succeeded" && st.readyToUse);
       },
@@ -251,50 +328,93 @@ export class KubeVirtPlatform implements SnapshotPlatform {
       name,
       namespace,
       (r) => {
-        if (!r) throw notFound(`VirtualMachineRestore ${namespace}/${name} disappeared while waiting`);
+        if (!r)
+          throw notFound(`VirtualMachineRestore ${namespace}/${name} disappeared while waiting`);
         const failure = conditionOf(r, "Failure");
         if (failure?.status === "True") {
-          throw Object.assign(new Error(`restore failed: ${str(failure.reason) ?? ""} ${str(failure.message) ?? ""}`.trim()), { restoreFailed: true });
+          throw Object.assign(
+            new Error(
+              `restore failed: ${str(failure.reason) ?? ""} ${str(failure.message) ?? ""}`.trim(),
+            ),
+            { restoreFailed: true },
+          );
         }
         return obj(r.status).complete === true;
       },
       {
         timeoutMs: options.timeoutMs,
         signal: options.signal,
-        onChange: (r) => r && options.onProgress?.(`restore ${name}: ${str(conditionOf(r, "Ready")?.reason) ?? "pending"}`),
+        onChange: (r) =>
+          r &&
+          options.onProgress?.(
+            `restore ${name}: ${str(conditionOf(r, "Ready")?.reason) ?? "pending"}`,
+          ),
       },
     );
   }
 
-  async waitClone(namespace: string, name: string, options: WaitOptions): Promise<{ phase: string; target: string }> {
+  async waitClone(
+    namespace: string,
+    name: string,
+    options: WaitOptions,
+  ): Promise<{ phase: string; target: string }> {
     const c = await waitForObject(
       this.kube,
       KubeVirt.clones,
       name,
       namespace,
       (x) => {
-        if (!x) throw notFound(`VirtualMachineClone ${namespace}/${name} disappeared while waiting`);
+        if (!x)
+          throw notFound(`VirtualMachineClone ${namespace}/${name} disappeared while waiting`);
         const phase = str(obj(x.status).phase);
         return phase === "Succeeded" || phase === "Failed";
       },
-      { timeoutMs: options.timeoutMs, signal: options.signal, onChange: (x) => x && options.onProgress?.(`clone ${name}: ${str(obj(x.status).phase) || "pending"}`) },
+      {
+        timeoutMs: options.timeoutMs,
+        signal: options.signal,
+        onChange: (x) =>
+          x && options.onProgress?.(`clone ${name}: ${str(obj(x.status).phase) || "pending"}`),
+      },
     );
     const st = obj(c?.status);
     if (str(st.phase) === "Failed") {
       const ready = conditionOf(c, "Ready");
-      throw Object.assign(new Error(`clone failed: ${str(ready?.reason) ?? "unknown reason"}`), { cloneFailed: true });
+      throw Object.assign(new Error(`clone failed: ${str(ready?.reason) ?? "unknown reason"}`), {
+        cloneFailed: true,
+      });
     }
     return { phase: str(st.phase) ?? "", target: str(st.targetName) ?? "" };
   }
 
   async waitVmStopped(vm: VmState, options: WaitOptions): Promise<void> {
     options.onProgress?.(`waiting for VM ${vm.name} to stop`);
-    await waitForObject(this.kube, KubeVirt.vmis, vm.name, vm.namespace, (i) => i === undefined, options);
-    await waitForObject(this.kube, KubeVirt.vms, vm.name, vm.namespace, (v) => str(obj(v?.status).printableStatus) === "Stopped", options);
+    await waitForObject(
+      this.kube,
+      KubeVirt.vmis,
+      vm.name,
+      vm.namespace,
+      (i) => i === undefined,
+      options,
+    );
+    await waitForObject(
+      this.kube,
+      KubeVirt.vms,
+      vm.name,
+      vm.namespace,
+      (v) => str(obj(v?.status).printableStatus) === "Stopped",
+      options,
+    );
   }
 
   async waitSnapshotGone(namespace: string, name: string, options: WaitOptions): Promise<void> {
-    await waitForObject(this.kube, KubeVirt.snapshots, name, namespace, (s) => s === undefined, options);
+    await waitForObject(
+      this.kube,
+      KubeVirt.snapshots,
+      name,
+      namespace,
+      (s) => s === undefined,
+      options,
+    );
   }
 }
 

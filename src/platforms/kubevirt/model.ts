@@ -4,7 +4,8 @@ import type { KubeObject } from "../../kube/resources.js";
 
 type Json = Record<string, unknown>;
 
-const obj = (v: unknown): Json => (v && typeof v === "object" && !Array.isArray(v) ? (v as Json) : {});
+const obj = (v: unknown): Json =>
+  v && typeof v === "object" && !Array.isArray(v) ? (v as Json) : {};
 const arr = (v: unknown): Json[] => (Array.isArray(v) ? (v as Json[]) : []);
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
@@ -22,13 +23,27 @@ export function volumesOf(vm: KubeObject): KvVolume[] {
     const name = str(v.name) ?? "";
     if (v.persistentVolumeClaim) {
       const p = obj(v.persistentVolumeClaim);
-      return { name, type: "persistentVolumeClaim", claimName: str(p.claimName), hotpluggable: p.hotpluggable === true };
+      return {
+        name,
+        type: "persistentVolumeClaim",
+        claimName: str(p.claimName),
+        hotpluggable: p.hotpluggable === true,
+      };
     }
     if (v.dataVolume) {
       const d = obj(v.dataVolume);
-      return { name, type: "dataVolume", claimName: str(d.name), hotpluggable: d.hotpluggable === true };
+      return {
+        name,
+        type: "dataVolume",
+        claimName: str(d.name),
+        hotpluggable: d.hotpluggable === true,
+      };
     }
-    return { name, type: Object.keys(v).find((k) => k !== "name") ?? "unknown", hotpluggable: false };
+    return {
+      name,
+      type: Object.keys(v).find((k) => k !== "name") ?? "unknown",
+      hotpluggable: false,
+    };
   });
 }
 
@@ -51,12 +66,18 @@ export function vmStatus(vm: KubeObject): Json {
 }
 
 /** Hot-plugged volumes that exist only on the running VMI (not persisted in the VM spec). */
-export function vmiOnlyHotplugs(vm: KubeObject, vmi: KubeObject | undefined): { name: string; claimName?: string }[] {
+export function vmiOnlyHotplugs(
+  vm: KubeObject,
+  vmi: KubeObject | undefined,
+): { name: string; claimName?: string }[] {
   if (!vmi) return [];
   const inSpec = new Set(volumesOf(vm).map((v) => v.name));
   return arr(obj(vmi.status).volumeStatus)
     .filter((s) => s.hotplugVolume && !inSpec.has(str(s.name) ?? ""))
-    .map((s) => ({ name: str(s.name) ?? "", claimName: str(obj(s.persistentVolumeClaimInfo).claimName) }));
+    .map((s) => ({
+      name: str(s.name) ?? "",
+      claimName: str(obj(s.persistentVolumeClaimInfo).claimName),
+    }));
 }
 
 export function guestOsOf(vmi: KubeObject | undefined): { id?: string; name?: string } {
@@ -85,7 +106,9 @@ export interface KvSnapshotStatus {
 export function snapshotStatusOf(s: KubeObject): KvSnapshotStatus {
   const st = obj(s.status);
   const volumes = obj(st.snapshotVolumes);
-  const source = arr(st.sourceIndications).map((i) => str(i.indication)).filter((x): x is string => Boolean(x));
+  const source = arr(st.sourceIndications)
+    .map((i) => str(i.indication))
+    .filter((x): x is string => Boolean(x));
   const indications = arr(st.indications).length ? (st.indications as string[]) : source;
   return {
     phase: str(st.phase) || "Pending",

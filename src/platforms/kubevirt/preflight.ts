@@ -1,17 +1,36 @@
 // The nine-step storage analysis of SPEC §4. Shared lookups (StorageClasses,
 // VolumeSnapshotClasses, StorageProfiles, the namespace's claims) are read once per invocation.
-import { API_VERSION, type Finding, type Preflight, type PreflightVolume } from "../../core/schema.js";
+import {
+  API_VERSION,
+  type Finding,
+  type Preflight,
+  type PreflightVolume,
+} from "../../core/schema.js";
 import { consistencyFrom } from "../../core/consistency.js";
 import type { KubeReader } from "../../kube/client.js";
 import { Core, Csi, KubeVirt, type KubeObject } from "../../kube/resources.js";
-import { arr, isTrue, isWindows, obj, runStrategyOf, str, vmStatus, vmiOnlyHotplugs, volumesOf } from "./model.js";
+import {
+  arr,
+  isTrue,
+  isWindows,
+  obj,
+  runStrategyOf,
+  str,
+  vmStatus,
+  vmiOnlyHotplugs,
+  volumesOf,
+} from "./model.js";
 
 const IS_DEFAULT_VSC = "snapshot.storage.kubernetes.io/is-default-class";
 const IS_DEFAULT_SC = "storageclass.kubernetes.io/is-default-class";
 
 /** Cluster-wide storage facts, read once (three list requests) and shared across VMs. */
 export class StorageLookups {
-  private loaded?: Promise<{ classes: KubeObject[]; snapshotClasses: KubeObject[]; profiles: KubeObject[] }>;
+  private loaded?: Promise<{
+    classes: KubeObject[];
+    snapshotClasses: KubeObject[];
+    profiles: KubeObject[];
+  }>;
   constructor(
     private readonly kube: KubeReader,
     private readonly cdiServed: boolean,
@@ -22,9 +41,15 @@ export class StorageLookups {
       const [classes, snapshotClasses, profiles] = await Promise.all([
         this.kube.list(Core.storageClasses),
         this.kube.list(Csi.volumeSnapshotClasses),
-        this.cdiServed ? this.kube.list(KubeVirt.storageProfiles) : Promise.resolve({ items: [] as KubeObject[], metadata: {} }),
+        this.cdiServed
+          ? this.kube.list(KubeVirt.storageProfiles)
+          : Promise.resolve({ items: [] as KubeObject[], metadata: {} }),
       ]);
-      return { classes: classes.items, snapshotClasses: snapshotClasses.items, profiles: profiles.items };
+      return {
+        classes: classes.items,
+        snapshotClasses: snapshotClasses.items,
+        profiles: profiles.items,
+      };
     })();
     return this.loaded;
   }
@@ -42,7 +67,9 @@ export function chooseSnapshotClass(
   const profile = profiles.find((p) => p.metadata.name === scName);
   const fromProfile = str(obj(profile?.status).snapshotClass);
   if (fromProfile) return { className: fromProfile, via: `StorageProfile ${scName}` };
-  const candidates = snapshotClasses.filter((c) => (c as Record<string, unknown>).driver === provisioner);
+  const candidates = snapshotClasses.filter(
+    (c) => (c as Record<string, unknown>).driver === provisioner,
+  );
   if (candidates.length === 0) {
     return {
       problem: {
@@ -51,7 +78,8 @@ export function chooseSnapshotClass(
       },
     };
   }
-  if (candidates.length === 1) return { className: candidates[0]!.metadata.name, via: `driver ${provisioner}` };
+  if (candidates.length === 1)
+    return { className: candidates[0]!.metadata.name, via: `driver ${provisioner}` };
   const defaults = candidates.filter((c) => c.metadata.annotations?.[IS_DEFAULT_VSC] === "true");
   if (defaults.length === 1) return { className: defaults[0]!.metadata.name, via: "default class" };
   const names = candidates.map((c) => c.metadata.name).join(", ");
@@ -76,7 +104,20 @@ export function quantityBytes(q: unknown): number | null {
   if (typeof q !== "string") return null;
   const m = /^(\d+(?:\.\d+)?)([KMGTPE]i?|[kmMGTPE])?$/.exec(q.trim());
   if (!m) return null;
-  const pow: Record<string, number> = { "": 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50 };
+  const pow: Record<string, number> = {
+    "": 1,
+    k: 1e3,
+    K: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+    P: 1e15,
+    Ki: 2 ** 10,
+    Mi: 2 ** 20,
+    Gi: 2 ** 30,
+    Ti: 2 ** 40,
+    Pi: 2 ** 50,
+  };
   return Math.round(Number(m[1]) * (pow[m[2] ?? ""] ?? 1));
 }
 
@@ -107,7 +148,10 @@ export function analyse(input: PreflightInput): Preflight {
       base.reason =
         v.type === "containerDisk"
           ? "containerDisk is an ephemeral image, not persistent data"
-          : v.type.startsWith("cloudInit") || v.type === "sysprep" || v.type === "configMap" || v.type === "secret"
+          : v.type.startsWith("cloudInit") ||
+              v.type === "sysprep" ||
+              v.type === "configMap" ||
+              v.type === "secret"
             ? `${v.type} is generated configuration, not persistent data`
             : `${v.type} volumes cannot be snapshotted`;
       volumes.push(base);
@@ -116,24 +160,36 @@ export function analyse(input: PreflightInput): Preflight {
     const pvc = claims.find((c) => c.metadata.name === v.claimName);
     if (!pvc) {
       base.reason = `PersistentVolumeClaim ${v.claimName} not found`;
-      problems.push({ message: `volume ${v.name}: claim ${v.claimName} does not exist`, fix: `create the claim ${v.claimName} or remove the volume from the VM` });
+      problems.push({
+        message: `volume ${v.name}: claim ${v.claimName} does not exist`,
+        fix: `create the claim ${v.claimName} or remove the volume from the VM`,
+      });
       volumes.push(base);
       continue;
     }
     const pvcSpec = obj(pvc.spec);
     base.requestedBytes = quantityBytes(obj(obj(pvcSpec.resources).requests).storage);
-    const scName = str(pvcSpec.storageClassName) ?? storage.classes.find((c) => c.metadata.annotations?.[IS_DEFAULT_SC] === "true")?.metadata.name;
+    const scName =
+      str(pvcSpec.storageClassName) ??
+      storage.classes.find((c) => c.metadata.annotations?.[IS_DEFAULT_SC] === "true")?.metadata
+        .name;
     base.storageClass = scName ?? null;
     if (str(obj(pvc.status).phase) !== "Bound") {
       base.reason = `claim ${v.claimName} is ${str(obj(pvc.status).phase) ?? "not bound"}`;
-      problems.push({ message: `volume ${v.name}: claim ${v.claimName} is not Bound`, fix: "wait until the claim is Bound (WaitForFirstConsumer claims bind when the VM first starts)" });
+      problems.push({
+        message: `volume ${v.name}: claim ${v.claimName} is not Bound`,
+        fix: "wait until the claim is Bound (WaitForFirstConsumer claims bind when the VM first starts)",
+      });
       volumes.push(base);
       continue;
     }
     const sc = storage.classes.find((c) => c.metadata.name === scName);
     if (!sc) {
       base.reason = `StorageClass ${scName ?? "(none)"} not found`;
-      problems.push({ message: `volume ${v.name}: StorageClass ${scName ?? "(none)"} not found`, fix: "snapshots need the claim's StorageClass to exist" });
+      problems.push({
+        message: `volume ${v.name}: StorageClass ${scName ?? "(none)"} not found`,
+        fix: "snapshots need the claim's StorageClass to exist",
+      });
       volumes.push(base);
       continue;
     }
@@ -141,7 +197,10 @@ export function analyse(input: PreflightInput): Preflight {
     const choice = chooseSnapshotClass(sc, storage.snapshotClasses, storage.profiles);
     if ("problem" in choice) {
       base.reason = choice.problem.message;
-      problems.push({ message: `volume ${v.name} would be left out of the snapshot: ${choice.problem.message}; a restore would not bring its data back`, fix: choice.problem.fix });
+      problems.push({
+        message: `volume ${v.name} would be left out of the snapshot: ${choice.problem.message}; a restore would not bring its data back`,
+        fix: choice.problem.fix,
+      });
     } else {
       base.included = true;
       base.volumeSnapshotClass = choice.className;
@@ -149,9 +208,13 @@ export function analyse(input: PreflightInput): Preflight {
     // Step 5: cross-check with what KubeVirt itself reports.
     const reported = platformStatuses.find((s) => s.name === v.name);
     if (reported && reported.enabled === false && base.included) {
-      warnings.push({ message: `KubeVirt reports volume ${v.name} as not snapshottable: ${str(reported.reason) ?? "no reason given"}`, fix: "check the StorageClass and VolumeSnapshotClass configuration" });
+      warnings.push({
+        message: `KubeVirt reports volume ${v.name} as not snapshottable: ${str(reported.reason) ?? "no reason given"}`,
+        fix: "check the StorageClass and VolumeSnapshotClass configuration",
+      });
     }
-    if (v.hotpluggable) warnings.push({ message: `volume ${v.name} is a persisted hot-plug: it is included` });
+    if (v.hotpluggable)
+      warnings.push({ message: `volume ${v.name} is a persisted hot-plug: it is included` });
     volumes.push(base);
   }
 
@@ -167,7 +230,7 @@ export function analyse(input: PreflightInput): Preflight {
       hotplug: "vmi-only",
       included: false,
       reason: "hot-plugged into the running VM only, not persisted in the VM spec",
-    requestedBytes: null,
+      requestedBytes: null,
     });
     warnings.push({
       message: `volume ${h.name} is hot-plugged into the running VM only: it is not in the snapshot`,
@@ -180,29 +243,57 @@ export function analyse(input: PreflightInput): Preflight {
   const online = Boolean(vmi);
   const agent = online && isTrue(vmi, "AgentConnected");
   const paused = online && (isTrue(vmi, "Paused") || st.printableStatus === "Paused");
-  const indications = online ? ["Online", paused ? "Paused" : agent ? "GuestAgent" : "NoGuestAgent"] : [];
+  const indications = online
+    ? ["Online", paused ? "Paused" : agent ? "GuestAgent" : "NoGuestAgent"]
+    : [];
   const expectedConsistency = consistencyFrom(indications).consistency;
   if (online && !agent && !paused) {
-    warnings.push({ message: "no guest agent connected: the snapshot will be crash-consistent (filesystems are not frozen)", fix: "install and start qemu-guest-agent in the guest for application-consistent snapshots, or stop the VM for an offline snapshot (--stop)" });
+    warnings.push({
+      message:
+        "no guest agent connected: the snapshot will be crash-consistent (filesystems are not frozen)",
+      fix: "install and start qemu-guest-agent in the guest for application-consistent snapshots, or stop the VM for an offline snapshot (--stop)",
+    });
   }
-  if (paused) warnings.push({ message: "the VM is paused: the guest agent cannot freeze the filesystems (indication Paused)", fix: "unpause the VM for an application-consistent snapshot, or stop it for an offline one" });
+  if (paused)
+    warnings.push({
+      message:
+        "the VM is paused: the guest agent cannot freeze the filesystems (indication Paused)",
+      fix: "unpause the VM for an application-consistent snapshot, or stop it for an offline one",
+    });
   if (!online && runStrategyOf(vm) === "RerunOnFailure") {
     problems.push({
-      message: "the VM is stopped with runStrategy RerunOnFailure: KubeVirt cannot lock it and the snapshot fails at its deadline (kubevirt#12515)",
+      message:
+        "the VM is stopped with runStrategy RerunOnFailure: KubeVirt cannot lock it and the snapshot fails at its deadline (kubevirt#12515)",
       fix: "set spec.runStrategy to Halted while the VM is stopped, or start the VM and take an online snapshot",
     });
   }
-  if (st.snapshotInProgress) problems.push({ message: `snapshot ${String(st.snapshotInProgress)} of this VM is in progress`, fix: "wait for it to finish (vmsnap describe)" });
-  if (st.restoreInProgress) problems.push({ message: `restore ${String(st.restoreInProgress)} of this VM is in progress`, fix: "wait for the restore to complete" });
+  if (st.snapshotInProgress)
+    problems.push({
+      message: `snapshot ${String(st.snapshotInProgress)} of this VM is in progress`,
+      fix: "wait for it to finish (vmsnap describe)",
+    });
+  if (st.restoreInProgress)
+    problems.push({
+      message: `restore ${String(st.restoreInProgress)} of this VM is in progress`,
+      fix: "wait for the restore to complete",
+    });
 
   // Step 7: Windows guests.
   if (isWindows(vmi)) {
-    warnings.push({ message: "Windows guest: VSS limits the filesystem freeze to 10 seconds; a slow freeze is reported as QuiesceTimeout", fix: "snapshot at a quiet time, or stop the VM for an offline snapshot" });
+    warnings.push({
+      message:
+        "Windows guest: VSS limits the filesystem freeze to 10 seconds; a slow freeze is reported as QuiesceTimeout",
+      fix: "snapshot at a quiet time, or stop the VM for an offline snapshot",
+    });
   }
 
   // Steps 8–9: estimate and verdict.
   const included = volumes.filter((v) => v.included);
-  if (included.length === 0 && problems.length === 0) problems.push({ message: "the VM has no volume that can be snapshotted", fix: "snapshots save PVC and DataVolume disks; this VM has none" });
+  if (included.length === 0 && problems.length === 0)
+    problems.push({
+      message: "the VM has no volume that can be snapshotted",
+      fix: "snapshots save PVC and DataVolume disks; this VM has none",
+    });
   return {
     apiVersion: API_VERSION,
     kind: "Preflight",

@@ -42,35 +42,58 @@ export function diagnose(s: KubeObject, details: SnapshotDetails = {}): string[]
   const st = snapshotStatusOf(s);
   const out: string[] = [];
   const progressing = st.conditions.find((c) => c.type === "Progressing")?.reason ?? "";
-  const failure = st.conditions.find((c) => c.type === "Failure" && c.status === "True")?.reason ?? "";
-  const errorText = [st.error ?? "", str(obj(obj(details.content?.status).error).message) ?? ""].join(" ");
+  const failure =
+    st.conditions.find((c) => c.type === "Failure" && c.status === "True")?.reason ?? "";
+  const errorText = [
+    st.error ?? "",
+    str(obj(obj(details.content?.status).error).message) ?? "",
+  ].join(" ");
 
   if (/deadline exceeded/i.test(failure)) {
     const deadline = str(obj(s.spec).failureDeadline) ?? "5m (default)";
-    out.push(`the snapshot did not complete within its failureDeadline (${deadline}) and was marked Failed`);
+    out.push(
+      `the snapshot did not complete within its failureDeadline (${deadline}) and was marked Failed`,
+    );
   }
   if (/freez/i.test(errorText)) {
-    out.push("the guest agent could not freeze the filesystems (kubevirt#9998): check qemu-guest-agent in the guest, or stop the VM and take an offline snapshot");
+    out.push(
+      "the guest agent could not freeze the filesystems (kubevirt#9998): check qemu-guest-agent in the guest, or stop the VM and take an offline snapshot",
+    );
   }
   for (const vs of details.volumeSnapshots ?? []) {
     const e = str(obj(obj(vs.status).error).message);
     if (e) out.push(`volume snapshot ${vs.metadata.name} failed in the storage driver: ${e}`);
-    else if (obj(vs.status).readyToUse !== true && !obj(vs.status).creationTime && st.phase !== "Succeeded") {
-      out.push(`volume snapshot ${vs.metadata.name} has not been cut yet: check the CSI driver and its VolumeSnapshotClass`);
+    else if (
+      obj(vs.status).readyToUse !== true &&
+      !obj(vs.status).creationTime &&
+      st.phase !== "Succeeded"
+    ) {
+      out.push(
+        `volume snapshot ${vs.metadata.name} has not been cut yet: check the CSI driver and its VolumeSnapshotClass`,
+      );
     }
   }
   const vsError = /VolumeSnapshot (\S+) error: (.*)/.exec(errorText);
   if (vsError && !out.some((l) => l.includes(vsError[1]!))) {
     out.push(`volume snapshot ${vsError[1]} failed in the storage driver: ${vsError[2]!.trim()}`);
   }
-  if (/deadline/i.test(failure) && !errorText.trim() && (details.volumeSnapshots ?? []).length === 0) {
-    out.push("no error was reported: the volume snapshots never became ready (a stuck CSI driver or snapshot controller), or the VM could not be locked");
+  if (
+    /deadline/i.test(failure) &&
+    !errorText.trim() &&
+    (details.volumeSnapshots ?? []).length === 0
+  ) {
+    out.push(
+      "no error was reported: the volume snapshots never became ready (a stuck CSI driver or snapshot controller), or the VM could not be locked",
+    );
   }
   const notLocked = /^Source not locked: (.*)$/.exec(progressing);
   if (notLocked) {
     const why = notLocked[1] ?? "";
     out.push(`KubeVirt cannot lock the VM: ${why}`);
-    if (/RerunOnFailure/.test(why)) out.push("a stopped VM with runStrategy RerunOnFailure cannot be snapshotted (kubevirt#12515): set runStrategy Halted while it is stopped");
+    if (/RerunOnFailure/.test(why))
+      out.push(
+        "a stopped VM with runStrategy RerunOnFailure cannot be snapshotted (kubevirt#12515): set runStrategy Halted while it is stopped",
+      );
   }
   if (progressing === "Source does not exist") out.push(`the VM ${sourceVmOf(s)} does not exist`);
   // Only excluded disks with data matter (cloud-init and containerDisk volumes are never in snapshots).
@@ -82,10 +105,16 @@ export function diagnose(s: KubeObject, details: SnapshotDetails = {}): string[]
   );
   const lostData = st.excluded.filter((v) => dataDisks.has(v));
   if (lostData.length && st.phase === "Succeeded") {
-    out.push(`disks ${lostData.join(", ")} are not in this snapshot: restoring it will not bring their data back (kubevirt#10071)`);
+    out.push(
+      `disks ${lostData.join(", ")} are not in this snapshot: restoring it will not bring their data back (kubevirt#10071)`,
+    );
   }
-  if (st.indications.includes("QuiesceTimeout")) out.push("the Windows VSS freeze timed out (10 s limit): the snapshot is crash-consistent at best");
-  if (st.phase === "InProgress" && st.error && !/freez/i.test(st.error)) out.push(`in error state: ${st.error}`);
+  if (st.indications.includes("QuiesceTimeout"))
+    out.push(
+      "the Windows VSS freeze timed out (10 s limit): the snapshot is crash-consistent at best",
+    );
+  if (st.phase === "InProgress" && st.error && !/freez/i.test(st.error))
+    out.push(`in error state: ${st.error}`);
   return out;
 }
 
