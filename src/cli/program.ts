@@ -8,6 +8,7 @@ import { registerCreate } from "./commands/create.js";
 import { registerDelete } from "./commands/delete.js";
 import { registerDescribe } from "./commands/describe.js";
 import { registerList } from "./commands/list.js";
+import { registerMcp } from "./commands/mcp.js";
 import { registerPlayground } from "./commands/playground.js";
 import { registerRestore } from "./commands/restore.js";
 import { registerVms } from "./commands/vms.js";
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
     registerRestore,
     registerClone,
     registerDelete,
+    registerMcp,
     registerPlayground,
   ]) {
     register(program);

@@ -1,0 +1,131 @@
+// Input and output schemas of the MCP tools (SPEC §7), in one module. Inputs are strict: an
+// argument the schema does not name is refused before anything runs.
+import { z } from "zod";
+import { NAME_MAX_LENGTH, NAME_PATTERN } from "../core/names.js";
+import * as S from "../core/schema.js";
+
+const name = (what: string) =>
+  z
+    .string()
+    .regex(NAME_PATTERN)
+    .max(NAME_MAX_LENGTH)
+    .describe(`${what} (lowercase DNS label: ${NAME_PATTERN.source}, ≤ ${NAME_MAX_LENGTH})`);
+
+export const Namespace = name("namespace; default: the kubeconfig context's namespace").optional();
+
+export const Inputs = {
+  vmList: z.strictObject({
+    namespace: Namespace,
+    allNamespaces: z.boolean().optional(),
+    vm: name("only this VM").optional(),
+    labelSelector: z.string().max(256).optional(),
+  }),
+  check: z.strictObject({ namespace: Namespace, vm: name("VM to analyse") }),
+  snapshotList: z.strictObject({
+    namespace: Namespace,
+    allNamespaces: z.boolean().optional(),
+    vm: name("only this VM's snapshots").optional(),
+  }),
+  snapshotGet: z.strictObject({ namespace: Namespace, snapshot: name("snapshot") }),
+  create: z.strictObject({
+    namespace: Namespace,
+    vm: name("VM to snapshot"),
+    name: name("snapshot name; default <vm>-snapshot-<YYYYMMDD-HHMMSS>").optional(),
+    stopVm: z
+      .boolean()
+      .optional()
+      .describe("stop a running VM for an offline snapshot (started again afterwards)"),
+    deadlineSeconds: z
+      .number()
+      .int()
+      .min(10)
+      .max(3600)
+      .optional()
+      .describe("fail if not ready within this time"),
+    dryRun: z
+      .boolean()
+      .optional()
+      .describe("validate with the API server and return the plan; change nothing"),
+    wait: z.boolean().optional().describe("wait until ready (default true)"),
+    confirmationToken: z
+      .string()
+      .max(200)
+      .optional()
+      .describe("token mode: the token returned by the first call"),
+  }),
+  clone: z.strictObject({
+    namespace: Namespace,
+    snapshot: name("snapshot to clone from"),
+    target: name("name of the new VM"),
+    dryRun: z.boolean().optional(),
+    confirmationToken: z
+      .string()
+      .max(200)
+      .optional()
+      .describe("token mode: the token returned by the first call"),
+  }),
+  restore: z.strictObject({
+    namespace: Namespace,
+    vm: name("VM to restore in place"),
+    snapshot: name("snapshot of that VM"),
+    safetySnapshot: z
+      .boolean()
+      .optional()
+      .describe("snapshot the current state first (default true)"),
+    dryRun: z.boolean().optional().describe("return what would be lost; change nothing"),
+    confirmationToken: z
+      .string()
+      .max(200)
+      .optional()
+      .describe("token mode: the token returned by the first call"),
+    confirmSnapshotName: z
+      .string()
+      .max(253)
+      .optional()
+      .describe("token mode: the snapshot name, typed by the human"),
+    stopVm: z.boolean().optional().describe("token mode: the human chose to stop the running VM"),
+  }),
+  delete: z.strictObject({
+    namespace: Namespace,
+    snapshot: name("snapshot to delete"),
+    dryRun: z.boolean().optional(),
+    confirmationToken: z
+      .string()
+      .max(200)
+      .optional()
+      .describe("token mode: the token returned by the first call"),
+    confirmSnapshotName: z
+      .string()
+      .max(253)
+      .optional()
+      .describe("token mode: the snapshot name, typed by the human"),
+  }),
+};
+
+/** What a token-mode first call returns instead of acting. */
+export const ConfirmationChallenge = z.object({
+  token: z.string(),
+  expiresAt: z.string(),
+  title: z.string(),
+  preview: z.string().describe("the exact manifests and what the operation changes or loses"),
+  requires: z.array(z.string()).describe("what the second call must carry"),
+});
+
+const writeOutput = <T extends z.ZodTypeAny>(key: string, obj: T) =>
+  z.object({
+    status: z.enum(["Done", "DryRun", "ConfirmationRequired", "Error"]),
+    [key]: obj.optional(),
+    confirmation: ConfirmationChallenge.optional(),
+    error: S.ErrorObject.optional(),
+  });
+
+export const Outputs = {
+  vmList: S.VirtualMachineList,
+  check: S.Preflight,
+  snapshotList: S.SnapshotList,
+  snapshotGet: S.Snapshot,
+  create: writeOutput("snapshot", S.Snapshot),
+  clone: writeOutput("clone", S.Clone),
+  restore: writeOutput("restore", S.Restore),
+  delete: writeOutput("deletion", S.Deletion),
+};

@@ -1,0 +1,33 @@
+// vm_clone_from_snapshot: a new VM from a snapshot, after the human's yes (additive)
+import { cloneFromSnapshot } from "../../workflows/clone.js";
+import { Inputs, Outputs } from "../schemas.js";
+import type { ToolDefinition } from "../tool.js";
+
+export const vmCloneFromSnapshot: ToolDefinition<typeof Inputs.clone> = {
+  name: "vm_clone_from_snapshot",
+  title: "Create a VM from a snapshot",
+  description:
+    "Create a new VM (stopped, new MAC addresses) from a ready snapshot. The target name must be free. Asks the human to confirm.",
+  kind: "additive",
+  idempotent: false,
+  input: Inputs.clone,
+  output: Outputs.clone,
+  names: (a) => [
+    ["snapshot", a.snapshot],
+    ["clone target", a.target],
+  ],
+  run: async (session, a) => {
+    const { clone, preview } = await cloneFromSnapshot(session, {
+      snapshot: a.snapshot,
+      target: a.target,
+      dryRun: a.dryRun,
+    });
+    return {
+      structured: { status: a.dryRun ? "DryRun" : "Done", clone },
+      object: clone,
+      preface: a.dryRun
+        ? `Dry run (validated by the API server, nothing created):\n${preview}`
+        : undefined,
+    };
+  },
+};

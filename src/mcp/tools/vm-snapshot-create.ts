@@ -1,0 +1,36 @@
+// vm_snapshot_create: snapshot a VM after preflight, dry run and the human's yes (additive)
+import { createSnapshot } from "../../workflows/create.js";
+import { Inputs, Outputs } from "../schemas.js";
+import type { ToolDefinition } from "../tool.js";
+
+export const vmSnapshotCreate: ToolDefinition<typeof Inputs.create> = {
+  name: "vm_snapshot_create",
+  title: "Snapshot a VM",
+  description:
+    "Create a VM snapshot. vmsnap runs the preflight (a blocked VM is refused with the fixes), validates the fixed manifest with the API server, asks the human to confirm, creates the snapshot and waits until it is ready.",
+  kind: "additive",
+  idempotent: false,
+  input: Inputs.create,
+  output: Outputs.create,
+  names: (a) => [
+    ["VM", a.vm],
+    ["snapshot", a.name],
+  ],
+  run: async (session, a) => {
+    const { snapshot, preview } = await createSnapshot(session, {
+      vm: a.vm,
+      name: a.name,
+      stop: a.stopVm,
+      dryRun: a.dryRun,
+      wait: a.wait,
+      deadlineMs: a.deadlineSeconds === undefined ? undefined : a.deadlineSeconds * 1000,
+    });
+    return {
+      structured: { status: a.dryRun ? "DryRun" : "Done", snapshot },
+      object: snapshot,
+      preface: a.dryRun
+        ? `Dry run (validated by the API server, nothing created):\n${preview}`
+        : undefined,
+    };
+  },
+};
