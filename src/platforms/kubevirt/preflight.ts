@@ -7,6 +7,7 @@ import {
   type PreflightVolume,
 } from "../../core/schema.js";
 import { consistencyFrom } from "../../core/consistency.js";
+import { quantityBytes } from "../../core/quantity.js";
 import type { KubeReader } from "../../kube/client.js";
 import { Core, Csi, KubeVirt, type KubeObject } from "../../kube/resources.js";
 import {
@@ -97,28 +98,6 @@ export interface PreflightInput {
   claims: KubeObject[];
   existingSnapshots: number;
   storage: { classes: KubeObject[]; snapshotClasses: KubeObject[]; profiles: KubeObject[] };
-}
-
-export function quantityBytes(q: unknown): number | null {
-  if (typeof q === "number") return q;
-  if (typeof q !== "string") return null;
-  const m = /^(\d+(?:\.\d+)?)([KMGTPE]i?|[kmMGTPE])?$/.exec(q.trim());
-  if (!m) return null;
-  const pow: Record<string, number> = {
-    "": 1,
-    k: 1e3,
-    K: 1e3,
-    M: 1e6,
-    G: 1e9,
-    T: 1e12,
-    P: 1e15,
-    Ki: 2 ** 10,
-    Mi: 2 ** 20,
-    Gi: 2 ** 30,
-    Ti: 2 ** 40,
-    Pi: 2 ** 50,
-  };
-  return Math.round(Number(m[1]) * (pow[m[2] ?? ""] ?? 1));
 }
 
 /** The analysis itself: pure, over objects already read. */

@@ -4,6 +4,7 @@
 // source's fingerprint when it is cut, and a PVC restored from it starts with that fingerprint.
 import { randomBytes } from "node:crypto";
 import { KubeApiError } from "../../kube/client.js";
+import { quantityBytes } from "../../core/quantity.js";
 import { Core, Csi, KubeVirt, apiVersionOf, keyOf, type KubeObject } from "../../kube/resources.js";
 import type { Informer } from "../../kube/watch.js";
 import { SIM, annotation, failures, snapshotDelayMs } from "./annotations.js";
@@ -51,32 +52,6 @@ export function storageClassOf(pvc: KubeObject, storageClasses: Informer): KubeO
   if (name) return storageClasses.get(name);
   if (name === "") return undefined;
   return storageClasses.list().find((sc) => sc.metadata.annotations?.[IS_DEFAULT_SC] === "true");
-}
-
-export function quantityToBytes(q: string | number | undefined): number {
-  if (q === undefined) return 0;
-  if (typeof q === "number") return q;
-  const m = /^(\d+(?:\.\d+)?)([KMGTPE]i?|[kmMGTPE])?$/.exec(q.trim());
-  if (!m) return 0;
-  const n = Number(m[1]);
-  const unit = m[2] ?? "";
-  const pow: Record<string, number> = {
-    "": 1,
-    k: 1e3,
-    K: 1e3,
-    M: 1e6,
-    G: 1e9,
-    T: 1e12,
-    P: 1e15,
-    E: 1e18,
-    Ki: 2 ** 10,
-    Mi: 2 ** 20,
-    Gi: 2 ** 30,
-    Ti: 2 ** 40,
-    Pi: 2 ** 50,
-    Ei: 2 ** 60,
-  };
-  return Math.round(n * (pow[unit] ?? 1));
 }
 
 export function registerStorage(rt: Runtime, hooks: StorageHooks): StorageInformers {
@@ -446,7 +421,7 @@ export function registerStorage(rt: Runtime, hooks: StorageHooks): StorageInform
             snapshotHandle: `snap-${vs.metadata.uid}`,
             creationTime: Date.parse(vs.status.creationTime as string) * 1e6,
             readyToUse: true,
-            restoreSize: quantityToBytes(size),
+            restoreSize: (quantityBytes(size) ?? 0),
           },
         },
         { subresource: "status" },

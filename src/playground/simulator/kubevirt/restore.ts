@@ -3,6 +3,7 @@
 // snapshot's data fingerprints), the VM spec from the content, completion and conditions.
 import { Core, KubeVirt, apiVersionOf, keyOf, type KubeObject } from "../../../kube/resources.js";
 import { SIM, annotation } from "../annotations.js";
+import { quantityBytes } from "../../../core/quantity.js";
 import { asObj, hasFinalizer, ignoreConflict, ignoreNotFound, nowIso } from "../storage.js";
 import type { ReconcileResult } from "../runtime.js";
 import {
@@ -403,16 +404,11 @@ async function writeStatus(ctx: KvContext, restore: KubeObject, next: Json): Pro
   );
 }
 
+/** The larger of two quantities (restored claims get max(request, restoreSize)). */
 function maxQuantity(a: string | undefined, b: string | undefined): string {
   if (!a) return b ?? "1Gi";
   if (!b) return a;
-  const bytes = (q: string) => {
-    const m = /^(\d+)(Ki|Mi|Gi|Ti)?$/.exec(q);
-    return m
-      ? Number(m[1]) * ({ Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 }[m[2] ?? ""] ?? 1)
-      : 0;
-  };
-  return bytes(b) > bytes(a) ? b : a;
+  return (quantityBytes(b) ?? 0) > (quantityBytes(a) ?? 0) ? b : a;
 }
 
 /** RFC 6902 add/replace/remove on plain JSON (the restore's `patches`). */
