@@ -266,8 +266,11 @@ export class KubeClient {
     const body: Record<string, unknown> = { kind: "DeleteOptions", apiVersion: "v1" };
     if (options.propagationPolicy) body.propagationPolicy = options.propagationPolicy;
     if (options.uid) body.preconditions = { uid: options.uid };
-    if (options.dryRun) body.dryRun = ["All"];
-    return this.request("DELETE", resourcePath(type, namespace, name), { body });
+    // dryRun in the query, as for every other write, so audit logs and admission see it alike.
+    return this.request("DELETE", resourcePath(type, namespace, name), {
+      body,
+      query: { dryRun: options.dryRun ? "All" : undefined },
+    });
   }
 }
 

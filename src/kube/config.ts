@@ -1,6 +1,7 @@
 // Kubeconfig resolution is delegated to @kubernetes/client-node so that KUBECONFIG merging,
 // contexts, exec/OIDC plugins and in-cluster config behave exactly as kubectl's do.
 import type { KubeConfig } from "@kubernetes/client-node";
+import { ErrorCode, VmsnapError } from "../core/errors.js";
 
 export interface KubeConfigOptions {
   /** Path to a kubeconfig file (overrides KUBECONFIG, like kubectl's --kubeconfig). */
@@ -21,11 +22,31 @@ export async function loadKubeConfig(options: KubeConfigOptions = {}): Promise<R
   // Lazy import: the client library is large and most CLI paths (--help, --version) never need it.
   const { KubeConfig } = await import("@kubernetes/client-node");
   const kubeConfig = new KubeConfig();
-  if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
-  else kubeConfig.loadFromDefault();
+  try {
+    if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
+    else kubeConfig.loadFromDefault();
+  } catch (err) {
+    const where = options.kubeconfig ?? process.env.KUBECONFIG ?? "~/.kube/config";
+    throw new VmsnapError(
+      ErrorCode.Unreachable,
+      `cannot load the kubeconfig ${where}: ${(err as Error).message}`,
+      "check --kubeconfig / KUBECONFIG (kubectl config view shows what kubectl sees)",
+    );
+  }
+  if (!kubeConfig.getCurrentCluster()) {
+    throw new VmsnapError(
+      ErrorCode.Unreachable,
+      `the kubeconfig ${options.kubeconfig ?? process.env.KUBECONFIG ?? "~/.kube/config"} has no current cluster`,
+      "set a current context (kubectl config use-context NAME) or pass --context",
+    );
+  }
   if (options.context) {
     if (!kubeConfig.getContextObject(options.context)) {
-      throw new Error(`context "${options.context}" not found in kubeconfig`);
+      throw new VmsnapError(
+        ErrorCode.InvalidInput,
+        `context "${options.context}" not found in the kubeconfig`,
+        "kubectl config get-contexts lists them",
+      );
     }
     kubeConfig.setCurrentContext(options.context);
   }
