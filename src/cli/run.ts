@@ -46,6 +46,8 @@ export async function runCommand(
   flags: ConfirmFlags,
   body: (session: Session) => Promise<CommandResult>,
   names: NameArgs = [],
+  /** Checks of flag values, run (like the names) before any request is sent. */
+  validate: () => void = () => {},
 ): Promise<void> {
   const g = globalsOf(cmd);
   // Lazy imports keep `--help` and `--version` fast.
@@ -75,6 +77,7 @@ export async function runCommand(
   try {
     format = parseOutputFormat(g.output ?? "table");
     for (const [kind, value] of names) if (value !== undefined) validateName(kind, value);
+    validate();
     if (g.namespace !== undefined) validateName("namespace", g.namespace);
     session = await Session.open({
       kubeconfig: g.kubeconfig,

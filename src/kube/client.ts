@@ -266,7 +266,9 @@ export class KubeClient {
     const body: Record<string, unknown> = { kind: "DeleteOptions", apiVersion: "v1" };
     if (options.propagationPolicy) body.propagationPolicy = options.propagationPolicy;
     if (options.uid) body.preconditions = { uid: options.uid };
-    // dryRun in the query, as for every other write, so audit logs and admission see it alike.
+    // With a DeleteOptions body the API server reads the options from the body only; the query
+    // copy makes the dry run visible in audit logs like every other write's.
+    if (options.dryRun) body.dryRun = ["All"];
     return this.request("DELETE", resourcePath(type, namespace, name), {
       body,
       query: { dryRun: options.dryRun ? "All" : undefined },

@@ -46,6 +46,17 @@ export interface AuditQuery {
   excludeDryRun?: boolean;
 }
 
+/**
+ * Whether the request was a dry run, judged as the API server judges it: a DELETE with a body
+ * by the body's dryRun (the query is then ignored), every other request by its query.
+ */
+export function isDryRun(e: AuditEvent): boolean {
+  const body = e.requestObject as { kind?: string; dryRun?: string[] } | undefined;
+  if (e.verb === "delete" && body && body.kind === "DeleteOptions")
+    return (body.dryRun ?? []).includes("All");
+  return /[?&]dryRun=All\b/.test(e.requestURI);
+}
+
 export function filterAudit(events: AuditEvent[], query: AuditQuery): AuditEvent[] {
   const since = query.since?.getTime();
   return events.filter((e) => {
@@ -53,7 +64,7 @@ export function filterAudit(events: AuditEvent[], query: AuditQuery): AuditEvent
     if (query.user && e.user.username !== query.user) return false;
     if (since !== undefined && Date.parse(e.requestReceivedTimestamp) < since) return false;
     if (query.writesOnly && !WRITE_VERBS.has(e.verb)) return false;
-    if (query.excludeDryRun && /[?&]dryRun=All\b/.test(e.requestURI)) return false;
+    if (query.excludeDryRun && isDryRun(e)) return false;
     return true;
   });
 }

@@ -121,7 +121,9 @@ export async function restoreSnapshot(
     volumesNotInSnapshot: what.volumesNotInSnapshot,
     durationMs: phase === "DryRun" ? null : Date.now() - started,
   });
-  if (req.dryRun) return { restore: report("DryRun", false, false), preview: text };
+  // A dry run reports what would happen: the VM would be stopped (and restarted) if chosen.
+  const wouldStop = vm.running && req.stop === true;
+  if (req.dryRun) return { restore: report("DryRun", wouldStop, wouldStop), preview: text };
 
   const request = {
     kind: "restore" as const,

@@ -36,7 +36,9 @@ describe("kubectl plugin", () => {
       KUBECONFIG: kubeconfigOf(VMSNAP_USER.name),
       NO_COLOR: "1",
     };
-    const plugins = await run(kubectl, ["plugin", "list"], { env }).catch((e: { stdout: string }) => e);
+    const plugins = await run(kubectl, ["plugin", "list"], { env }).catch(
+      (e: { stdout: string }) => e,
+    );
     assert.match(plugins.stdout, /kubectl-vmsnap/);
     const { stdout } = await run(kubectl, ["vmsnap", "-n", ns, "vms"], { env });
     assert.match(stdout, /plug\s+Stopped/);

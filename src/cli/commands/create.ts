@@ -1,5 +1,6 @@
 // vmsnap create VM [--name N] [--stop] [--yes] [--dry-run] [--no-wait] [--deadline D] …
 import type { Command } from "commander";
+import { invalidInput } from "../../core/errors.js";
 import { parseDurationFlag, runCommand } from "../run.js";
 
 interface CreateFlags {
@@ -35,26 +36,19 @@ export function registerCreate(program: Command): void {
     .option("--consistency <mode>", "required|best-effort (Deckhouse requiredConsistency)")
     .option("--keep-ip <mode>", "always|never (Deckhouse keepIPAddress)")
     .action(async (vm: string, opts: CreateFlags, cmd: Command) => {
+      let deadlineMs: number | undefined;
       await runCommand(
         cmd,
         { yes: opts.yes },
         async (session) => {
           const { createSnapshot } = await import("../../workflows/create.js");
-          const { invalidInput } = await import("../../core/errors.js");
-          if (opts.consistency && !["required", "best-effort"].includes(opts.consistency))
-            throw invalidInput(
-              `invalid --consistency ${opts.consistency}`,
-              "use required or best-effort",
-            );
-          if (opts.keepIp && !["always", "never"].includes(opts.keepIp))
-            throw invalidInput(`invalid --keep-ip ${opts.keepIp}`, "use always or never");
           const { snapshot, preview } = await createSnapshot(session, {
             vm,
             name: opts.name,
             stop: opts.stop,
             dryRun: opts.dryRun,
             wait: opts.wait,
-            deadlineMs: parseDurationFlag("--deadline", opts.deadline),
+            deadlineMs,
             memory: opts.memory,
             quiesceTimeout: opts.quiesceTimeout,
             description: opts.description,
@@ -72,6 +66,18 @@ export function registerCreate(program: Command): void {
           ["VM", vm],
           ["snapshot", opts.name],
         ],
+        () => {
+          deadlineMs = parseDurationFlag("--deadline", opts.deadline);
+          if (opts.consistency && !["required", "best-effort"].includes(opts.consistency)) {
+            throw invalidInput(
+              `invalid --consistency ${opts.consistency}`,
+              "use required or best-effort",
+            );
+          }
+          if (opts.keepIp && !["always", "never"].includes(opts.keepIp)) {
+            throw invalidInput(`invalid --keep-ip ${opts.keepIp}`, "use always or never");
+          }
+        },
       );
     });
 }
