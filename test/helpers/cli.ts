@@ -48,6 +48,8 @@ export function json<T = Record<string, unknown>>(r: CliResult): T {
   try {
     return JSON.parse(r.stdout) as T;
   } catch {
-    throw new Error(`stdout is not JSON (exit ${r.code}):\n${r.stdout}\n--- stderr ---\n${r.stderr}`);
+    throw new Error(
+      `stdout is not JSON (exit ${r.code}):\n${r.stdout}\n--- stderr ---\n${r.stderr}`,
+    );
   }
 }
