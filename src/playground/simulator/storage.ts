@@ -421,7 +421,7 @@ export function registerStorage(rt: Runtime, hooks: StorageHooks): StorageInform
             snapshotHandle: `snap-${vs.metadata.uid}`,
             creationTime: Date.parse(vs.status.creationTime as string) * 1e6,
             readyToUse: true,
-            restoreSize: (quantityBytes(size) ?? 0),
+            restoreSize: quantityBytes(size) ?? 0,
           },
         },
         { subresource: "status" },
