@@ -7,7 +7,7 @@ import path from "node:path";
 import { run } from "node:test";
 import { spec as SpecReporter } from "node:test/reporters";
 import { startEnvironment } from "../src/playground/environment.js";
-import { DEFAULT_IDENTITIES, READER, VMSNAP_USER } from "../src/playground/identities.js";
+import { DEFAULT_IDENTITIES, PROBE, READER, VMSNAP_USER } from "../src/playground/identities.js";
 import { ALLOWED_WRITES } from "../src/kube/write-guard.js";
 import type { KubeObject } from "../src/kube/resources.js";
 
@@ -37,7 +37,7 @@ const env = await startEnvironment({
   dir: path.join(dir, "cp"),
   progress: log,
   log,
-  identities: [...DEFAULT_IDENTITIES, READER],
+  identities: [...DEFAULT_IDENTITIES, READER, PROBE],
 });
 // The reader may read everything vmsnap reads, and write nothing.
 await env.admin.create(

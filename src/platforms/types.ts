@@ -44,11 +44,26 @@ export interface CreateOptions {
 export interface RestorePreview {
   /** Seconds between the data cut and now. */
   snapshotAgeSeconds: number | null;
+  /** Platform facts the human must weigh (e.g. "the VM comes back powered off"). */
+  notes: string[];
+  /** Reasons the restore cannot work now; the workflow refuses before writing anything. */
+  blockers: { message: string; fix?: string }[];
   /** VM configuration lines that the restore changes back (current → snapshot). */
   specChanges: string[];
   /** Volumes the VM has now whose data the snapshot does not contain. */
   volumesNotInSnapshot: string[];
 }
+
+export type RestoreAction =
+  | { kind: "create"; name: string; manifest: Manifest }
+  | {
+      kind: "patch";
+      name: string;
+      type: ResourceType;
+      vm: string;
+      patch: unknown;
+      snapshot: string;
+    };
 
 export type ProgressFn = (message: string) => void;
 
@@ -79,8 +94,12 @@ export interface SnapshotPlatform {
   restoreInProgress(vm: VmState): Promise<string | undefined>;
 
   snapshotManifest(namespace: string, name: string, vm: string, options: CreateOptions): Manifest;
-  restoreManifest(namespace: string, name: string, vm: string, snapshot: string): Manifest;
+  /** A restore is a new object (KubeVirt VirtualMachineRestore) or a change to the VM (VM Operator revert). */
+  restoreAction(namespace: string, name: string, vm: VmState, snapshot: string): RestoreAction;
+  /** Throws (before any write) where the platform cannot clone from a snapshot. */
   cloneManifest(namespace: string, name: string, snapshot: string, target: string): Manifest;
+  /** Facts to show before deleting a snapshot (e.g. what happens to its children). */
+  deleteNotes(namespace: string, snapshot: Snapshot): Promise<string[]>;
   /** The run-state change that stops (running=false) or restarts a VM. */
   runStateManifest(vm: VmState, running: boolean): { type: ResourceType; patch: unknown };
 
@@ -88,7 +107,7 @@ export interface SnapshotPlatform {
 
   /** Resolves with the snapshot once ready or failed; DeadlineExceededError at the deadline. */
   waitSnapshot(namespace: string, name: string, options: WaitOptions): Promise<Snapshot>;
-  waitRestore(namespace: string, name: string, options: WaitOptions): Promise<void>;
+  waitRestore(namespace: string, action: RestoreAction, options: WaitOptions): Promise<void>;
   waitClone(
     namespace: string,
     name: string,

@@ -35,6 +35,13 @@ export const READER: IdentitySpec = {
   clusterRole: "vmsnap-test-reader",
 };
 
+/** An identity used by one measurement at a time (request budgets): nothing else runs as it. */
+export const PROBE: IdentitySpec = {
+  name: "vmsnap-probe",
+  groups: ["vmsnap:probes"],
+  clusterRole: "cluster-admin",
+};
+
 export const DEFAULT_IDENTITIES: IdentitySpec[] = [ADMIN, SIMULATOR, VMSNAP_USER];
 
 export function newToken(): string {

@@ -3,7 +3,7 @@ import { verifyConfirmation } from "../core/confirmation.js";
 import { conflict, notFound, operationFailed } from "../core/errors.js";
 import { fitName, timestamp, validateName } from "../core/names.js";
 import { API_VERSION, type Clone } from "../core/schema.js";
-import { dryRun, planDigest, preview, step } from "./common.js";
+import { dryRun, planDigest, preview, step, withoutGeneratedName } from "./common.js";
 import type { Session } from "./session.js";
 
 export interface CloneRequest {
@@ -62,7 +62,7 @@ export async function cloneFromSnapshot(
     action: "clone" as const,
     title: `Create VM ${ns}/${target} from snapshot ${snapName}?`,
     preview: text,
-    planDigest: planDigest(manifest.body),
+    planDigest: planDigest({ manifest: withoutGeneratedName(manifest.body, true) }),
   };
   verifyConfirmation(request, await session.confirmation.confirm(request));
   session.progress(`cloning ${snapName} into ${target}`);

@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { stringify } from "yaml";
 import { toVmsnapError } from "../kube/errors.js";
 import type { Manifest } from "../platforms/types.js";
+import type { KubeObject } from "../kube/resources.js";
 import type { Session } from "./session.js";
 
 /** The exact manifests to be applied, as YAML documents, followed by the facts the user weighs. */
@@ -22,7 +23,11 @@ export async function dryRun(session: Session, manifests: Manifest[]): Promise<v
   }
 }
 
-/** A digest binding a confirmation to one exact plan (MCP token mode). */
+/**
+ * A digest binding a confirmation to one plan: what the human judges (objects, targets, facts,
+ * warnings) — never names generated from the clock, so an answer given a second later still
+ * matches, while any change of substance does not.
+ */
 export function planDigest(plan: unknown): string {
   return createHash("sha256").update(canonicalJson(plan)).digest("hex");
 }
@@ -56,4 +61,9 @@ export function ageText(seconds: number | null): string {
   if (h) return `${h}h${m}m`;
   if (m) return `${m}m${seconds % 60}s`;
   return `${seconds}s`;
+}
+
+/** A manifest with its generated name left out of the digest (the name is not what is judged). */
+export function withoutGeneratedName(body: KubeObject, generated: boolean): unknown {
+  return generated ? { ...body, metadata: { ...body.metadata, name: "<generated>" } } : body;
 }

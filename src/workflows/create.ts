@@ -4,7 +4,7 @@ import { ErrorCode, VmsnapError, operationFailed } from "../core/errors.js";
 import { defaultSnapshotName, validateName } from "../core/names.js";
 import { API_VERSION, type Snapshot } from "../core/schema.js";
 import type { CreateOptions, Manifest, SnapshotPlatform, VmState } from "../platforms/types.js";
-import { dryRun, planDigest, preview, step } from "./common.js";
+import { dryRun, planDigest, preview, step, withoutGeneratedName } from "./common.js";
 import type { Session } from "./session.js";
 
 export const DEFAULT_SNAPSHOT_TIMEOUT_MS = 5 * 60_000;
@@ -99,7 +99,10 @@ export async function createSnapshot(session: Session, req: CreateRequest): Prom
     action: "create" as const,
     title: `Create snapshot ${name} of VM ${ns}/${vmName}?`,
     preview: text,
-    planDigest: planDigest(manifest.body),
+    planDigest: planDigest({
+      manifest: withoutGeneratedName(manifest.body, req.name === undefined),
+      facts,
+    }),
   };
   verifyConfirmation(request, await session.confirmation.confirm(request));
 

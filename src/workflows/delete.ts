@@ -30,8 +30,10 @@ export async function deleteSnapshot(
         `this is the only usable snapshot of VM ${snapshot.vm}: after deleting it, the VM cannot be restored`,
       ]
     : [];
+  const notes = await step(() => platform.deleteNotes(ns, snapshot));
   const text = [
     `delete ${platform.snapshotType.kind} ${ns}/${name} (VM ${snapshot.vm}, ${snapshot.phase}${snapshot.creationTime ? `, taken ${snapshot.creationTime}` : ""})`,
+    ...notes,
     ...warnings.map((w) => `warning: ${w}`),
   ].join("\n");
   await step(() => session.guard.delete(platform.snapshotType, name, ns, { dryRun: true }));
@@ -53,7 +55,14 @@ export async function deleteSnapshot(
     preview: text,
     expectedName: name,
     warnings,
-    planDigest: planDigest({ ns, name, uid: snapshot.createdAt }),
+    planDigest: planDigest({
+      ns,
+      name,
+      createdAt: snapshot.createdAt,
+      vm: snapshot.vm,
+      wasOnlySnapshot,
+      notes,
+    }),
   };
   verifyConfirmation(request, await session.confirmation.confirm(request));
   session.progress(`deleting snapshot ${name}`);

@@ -11,7 +11,8 @@ import {
 } from "../core/errors.js";
 import { fitName, safetySnapshotName, timestamp, validateName } from "../core/names.js";
 import { API_VERSION, type Restore } from "../core/schema.js";
-import { ageText, dryRun, planDigest, preview, step } from "./common.js";
+import { stringify } from "yaml";
+import { ageText, dryRun, planDigest, preview, step, withoutGeneratedName } from "./common.js";
 import { DEFAULT_SNAPSHOT_TIMEOUT_MS, startVm, stopVm, waitForSnapshot } from "./create.js";
 import type { Session } from "./session.js";
 
@@ -78,11 +79,20 @@ export async function restoreSnapshot(
 
   const now = session.now();
   const restoreName = fitName(vmName, `-restore-${timestamp(now)}`);
-  const manifest = platform.restoreManifest(ns, restoreName, vmName, snapName);
+  const action = platform.restoreAction(ns, restoreName, vm, snapName);
   const takeSafety = req.safetySnapshot !== false;
   const safetyName = safetySnapshotName(vmName, now);
   const safety = takeSafety ? platform.snapshotManifest(ns, safetyName, vmName, {}) : undefined;
   const what = await step(() => platform.restorePreview(vm, snapshot));
+  if (what.blockers.length) {
+    throw conflict(
+      `restore of ${vmName} to ${snapName} cannot work now: ${what.blockers.map((b) => b.message).join("; ")}`,
+      what.blockers
+        .map((b) => b.fix)
+        .filter(Boolean)
+        .join("; ") || undefined,
+    );
+  }
 
   const lost = [
     `VM ${ns}/${vmName} is ${vm.status}; it will be restored to snapshot ${snapName}, taken ${ageText(what.snapshotAgeSeconds)} ago (${snapshot.creationTime ?? "unknown time"}).`,
@@ -98,13 +108,29 @@ export async function restoreSnapshot(
     ...(snapshot.excludedVolumes.length
       ? [`Volumes excluded from the snapshot: ${snapshot.excludedVolumes.join(", ")}`]
       : []),
+    ...what.notes,
     ...(vm.running
       ? ["The VM is running: it must be stopped for the restore, and is started again afterwards."]
       : []),
   ];
-  const manifests = safety ? [safety, manifest] : [manifest];
-  const text = preview(manifests, lost);
-  await dryRun(session, manifests);
+  const creates = [
+    ...(safety ? [safety] : []),
+    ...(action.kind === "create" ? [action.manifest] : []),
+  ];
+  const patchText =
+    action.kind === "patch"
+      ? [
+          `# then: patch ${action.type.kind} ${ns}/${action.vm}`,
+          stringify(action.patch).trimEnd(),
+        ].join("\n")
+      : "";
+  const text = preview(creates, [...(patchText ? [patchText, ""] : []), ...lost]);
+  await dryRun(session, creates);
+  if (action.kind === "patch") {
+    await step(() =>
+      session.guard.patch(action.type, action.vm, ns, action.patch, { dryRun: true }),
+    );
+  }
   const report = (phase: Restore["phase"], stoppedVm: boolean, restartedVm: boolean): Restore => ({
     apiVersion: API_VERSION,
     kind: "Restore",
@@ -134,10 +160,16 @@ export async function restoreSnapshot(
     warnings: lost,
     vmRunning: vm.running,
     planDigest: planDigest({
-      manifests: manifests.map((m) => m.body),
-      specChanges: what.specChanges,
-      running: vm.running,
+      vm: vm.uid,
+      snapshot: snapName,
       snapshotCreationTime: snapshot.creationTime,
+      running: vm.running,
+      specChanges: what.specChanges,
+      volumesNotInSnapshot: what.volumesNotInSnapshot,
+      notes: what.notes,
+      safetySnapshot: takeSafety,
+      action:
+        action.kind === "create" ? withoutGeneratedName(action.manifest.body, true) : action.patch,
     }),
   };
   const answer = await session.confirmation.confirm(request);
@@ -165,7 +197,9 @@ export async function restoreSnapshot(
       );
     }
     session.progress(`restoring ${vmName} from ${snapName}`);
-    await step(() => session.guard.create(manifest.type, manifest.body));
+    if (action.kind === "create")
+      await step(() => session.guard.create(action.manifest.type, action.manifest.body));
+    else await step(() => session.guard.patch(action.type, action.vm, ns, action.patch));
     restoreCreated = true;
   } catch (err) {
     // Nothing was restored: put the VM back as it was.
@@ -174,7 +208,7 @@ export async function restoreSnapshot(
   }
   if (req.wait === false) return { restore: report("Succeeded", stopped, false), preview: text };
   await step(() =>
-    platform.waitRestore(ns, restoreName, {
+    platform.waitRestore(ns, action, {
       timeoutMs: req.timeoutMs ?? DEFAULT_RESTORE_TIMEOUT_MS,
       onProgress: session.progress,
     }),

@@ -17,6 +17,7 @@ import {
 import { SIM } from "../../src/playground/simulator/annotations.js";
 import { adminClient, newNamespace } from "../helpers/env.js";
 import { requestsSince, writesSince } from "../helpers/audit.js";
+import { PROBE } from "../../src/playground/identities.js";
 import { runCli, json, type CliResult } from "../helpers/cli.js";
 import { waitFor, type Json } from "../helpers/kube.js";
 
@@ -331,45 +332,26 @@ describe("check: a good VM", () => {
 });
 
 describe("check: request budget (SPEC §4, §9)", () => {
-  /** The requests of one `check good`, attributed to it: vmsnap-user's requests in the window,
-   * namespaced ones only in this file's namespace (files run two at a time). */
-  async function oneCheck(): Promise<{ code: number | null; requests: AuditEvent[] }> {
-    const since = new Date();
-    const r = await runCli(["-n", ns, "check", "good", "-o", "json"]);
-    const until = Date.now();
-    const requests = (await requestsSince(since)).filter(
-      (e) =>
-        Date.parse(e.requestReceivedTimestamp) <= until &&
-        (!e.objectRef?.namespace || e.objectRef.namespace === ns),
-    );
-    return { code: r.code, requests };
-  }
-
   const describeRequest = (e: AuditEvent) => `${e.verb} ${e.requestURI}`;
   const reads = (requests: AuditEvent[], resource: string) =>
     requests.filter((e) => e.objectRef?.resource === resource && !e.objectRef.name).length;
 
   it("a check of a 3-disk VM makes at most 8 requests, reads each storage kind once, writes nothing", async () => {
-    // Another test file's cluster-wide reads may fall into the window: a real excess repeats on
-    // every attempt, an interference does not.
-    let last: AuditEvent[] = [];
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const { code, requests } = await oneCheck();
-      assert.equal(code, 0);
-      last = requests;
-      const ok =
-        requests.length <= 8 &&
-        reads(requests, "storageclasses") === 1 &&
-        reads(requests, "volumesnapshotclasses") === 1 &&
-        reads(requests, "storageprofiles") === 1;
-      if (ok) break;
-    }
-    const list = last.map(describeRequest).join("\n  ");
-    assert.ok(last.length <= 8, `${last.length} requests (budget 8):\n  ${list}`);
+    // Run as an identity nothing else uses, so every request in the log is this check's.
+    const since = new Date();
+    const r = await runCli(["-n", ns, "check", "good", "-o", "json"], { user: PROBE.name });
+    assert.equal(r.code, 0, r.stderr);
+    const requests = await requestsSince(since, PROBE.name);
+    const list = requests.map(describeRequest).join("\n  ");
+    assert.ok(requests.length <= 8, `${requests.length} requests (budget 8):\n  ${list}`);
     for (const resource of ["storageclasses", "volumesnapshotclasses", "storageprofiles"])
-      assert.equal(reads(last, resource), 1, `${resource} must be read exactly once:\n  ${list}`);
+      assert.equal(
+        reads(requests, resource),
+        1,
+        `${resource} must be read exactly once:\n  ${list}`,
+      );
     assert.deepEqual(
-      last
+      requests
         .filter((e) => ["create", "update", "patch", "delete", "deletecollection"].includes(e.verb))
         .map(describeRequest),
       [],

@@ -10,6 +10,7 @@ import type {
   CreateOptions,
   Manifest,
   PlatformContext,
+  RestoreAction,
   RestorePreview,
   SnapshotPlatform,
   VmState,
@@ -210,7 +211,19 @@ export class KubeVirtPlatform implements SnapshotPlatform {
     };
   }
 
-  restoreManifest(namespace: string, name: string, vm: string, snapshot: string): Manifest {
+  restoreAction(namespace: string, name: string, vm: VmState, snapshot: string): RestoreAction {
+    return {
+      kind: "create",
+      name,
+      manifest: this.restoreManifest(namespace, name, vm.name, snapshot),
+    };
+  }
+
+  async deleteNotes(): Promise<string[]> {
+    return [];
+  }
+
+  private restoreManifest(namespace: string, name: string, vm: string, snapshot: string): Manifest {
     return {
       type: KubeVirt.restores,
       body: {
@@ -279,6 +292,8 @@ export class KubeVirtPlatform implements SnapshotPlatform {
       .map((v) => `${v.name} (claim ${v.claimName})`);
     const cut = snapshot.creationTime ? Date.parse(snapshot.creationTime) : NaN;
     return {
+      notes: [],
+      blockers: [],
       snapshotAgeSeconds: Number.isFinite(cut)
         ? Math.max(0, Math.round((this.ctx.now().getTime() - cut) / 1000))
         : null,
@@ -321,7 +336,8 @@ export class KubeVirtPlatform implements SnapshotPlatform {
     return (await this.getSnapshot(namespace, name)) ?? toSnapshot(obj!);
   }
 
-  async waitRestore(namespace: string, name: string, options: WaitOptions): Promise<void> {
+  async waitRestore(namespace: string, action: RestoreAction, options: WaitOptions): Promise<void> {
+    const name = action.name;
     await waitForObject(
       this.kube,
       KubeVirt.restores,
