@@ -514,3 +514,36 @@ function errorText(e: ErrorObject, ctx: Ctx): string {
   if (e.hint) lines.push(`hint: ${clean(e.hint)}`);
   return lines.join("\n") + "\n";
 }
+
+/** `list --tree`: each VM's snapshots as the platform's tree; the current snapshot is marked. */
+export function renderSnapshotTree(list: SnapshotList, now: Date = new Date()): string {
+  if (list.items.length === 0) return "No snapshots found.\n";
+  const byVm = new Map<string, Snapshot[]>();
+  for (const s of list.items) {
+    const key = `${s.namespace}/${s.vm}`;
+    byVm.set(key, [...(byVm.get(key) ?? []), s]);
+  }
+  const lines: string[] = [];
+  for (const [vm, snaps] of byVm) {
+    lines.push(`VM ${clean(vm)}`);
+    const byName = new Map(snaps.map((s) => [s.name, s]));
+    const label = (s: Snapshot) =>
+      `${s.name}  ${s.phase}${s.readyToUse ? "" : " (not ready)"}  ${s.consistency}  ${humanAge(s.createdAt, now)}${s.tree?.current ? "  ← current" : ""}`;
+    const walk = (s: Snapshot, prefix: string, last: boolean, seen: Set<string>) => {
+      lines.push(`${prefix}${last ? "└─ " : "├─ "}${clean(label(s))}`);
+      seen.add(s.name);
+      const kids = (s.tree?.children ?? [])
+        .map((n) => byName.get(n))
+        .filter((k): k is Snapshot => Boolean(k) && !seen.has(k!.name));
+      kids.forEach((k, i) =>
+        walk(k, `${prefix}${last ? "   " : "│  "}`, i === kids.length - 1, seen),
+      );
+    };
+    const roots = snaps.filter((s) => !s.tree || !s.tree.parent || !byName.has(s.tree.parent));
+    const seen = new Set<string>();
+    roots.forEach((r, i) => walk(r, "", i === roots.length - 1, seen));
+    if (snaps.every((s) => !s.tree))
+      lines.push("   (this platform keeps snapshots independent of each other: no tree)");
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -31,6 +31,8 @@ export interface CommandResult {
   preface?: string;
   exitCode?: number;
   allNamespaces?: boolean;
+  /** Replaces the table/wide rendering (e.g. `list --tree`). */
+  text?: string;
 }
 
 export function globalsOf(cmd: Command): GlobalOptions {

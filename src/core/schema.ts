@@ -56,6 +56,14 @@ export const Snapshot = z.object({
   error: z.string().nullable(),
   conditions: z.array(Condition),
   diagnosis: z.array(z.string()).describe("causes of a failure or of a stall, with fixes"),
+  tree: z
+    .object({
+      parent: z.string().nullable(),
+      children: z.array(z.string()),
+      current: z.boolean().describe("the VM runs on top of this snapshot"),
+    })
+    .optional()
+    .describe("where the platform keeps snapshots as a tree (VM Operator)"),
 });
 export type Snapshot = z.infer<typeof Snapshot>;
 

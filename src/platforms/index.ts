@@ -3,12 +3,14 @@
 import { ErrorCode, VmsnapError, invalidInput } from "../core/errors.js";
 import type { PlatformName } from "../kube/discovery.js";
 import { KubeVirtPlatform } from "./kubevirt/index.js";
+import { VmOperatorPlatform } from "./vmoperator/index.js";
 import type { PlatformContext, SnapshotPlatform } from "./types.js";
 
 export type PlatformChoice = "auto" | PlatformName;
 
 const IMPLEMENTED: Partial<Record<PlatformName, (ctx: PlatformContext) => SnapshotPlatform>> = {
   kubevirt: (ctx) => new KubeVirtPlatform(ctx),
+  vmoperator: (ctx) => new VmOperatorPlatform(ctx),
 };
 
 export function parsePlatformChoice(value: string | undefined): PlatformChoice {

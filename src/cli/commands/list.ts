@@ -1,4 +1,4 @@
-// vmsnap list [VM] [-A] [-l SELECTOR]
+// vmsnap list [VM] [-A] [-l SELECTOR] [--tree]
 import type { Command } from "commander";
 import { runCommand } from "../run.js";
 
@@ -8,10 +8,11 @@ export function registerList(program: Command): void {
     .description("list snapshots (of one VM, of the namespace, or of all namespaces)")
     .option("-A, --all-namespaces", "all namespaces")
     .option("-l, --selector <selector>", "label selector")
+    .option("--tree", "show each VM's snapshots as a tree (VM Operator), the current one marked")
     .action(
       async (
         vm: string | undefined,
-        opts: { allNamespaces?: boolean; selector?: string },
+        opts: { allNamespaces?: boolean; selector?: string; tree?: boolean },
         cmd: Command,
       ) => {
         await runCommand(
@@ -23,7 +24,10 @@ export function registerList(program: Command): void {
               allNamespaces: opts.allNamespaces,
               labelSelector: opts.selector,
             });
-            return { object, allNamespaces: opts.allNamespaces };
+            const text = opts.tree
+              ? (await import("../output.js")).renderSnapshotTree(object)
+              : undefined;
+            return { object, allNamespaces: opts.allNamespaces, text };
           },
           [["VM", vm]],
         );

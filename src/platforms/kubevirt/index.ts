@@ -45,6 +45,18 @@ export class KubeVirtPlatform implements SnapshotPlatform {
     return this.ctx.kube;
   }
 
+  // One read of a VM per invocation: platform resolution and the operation share it.
+  private readonly vmReads = new Map<string, Promise<KubeObject | undefined>>();
+  private readVm(namespace: string, name: string): Promise<KubeObject | undefined> {
+    const key = `${namespace}/${name}`;
+    let read = this.vmReads.get(key);
+    if (!read) {
+      read = this.kube.getIfExists(KubeVirt.vms, name, namespace);
+      this.vmReads.set(key, read);
+    }
+    return read;
+  }
+
   async listVms(scope: { namespace?: string; labelSelector?: string }): Promise<VirtualMachine[]> {
     const [vms, vmis, snaps] = await Promise.all([
       this.kube.list(KubeVirt.vms, scope.namespace, { labelSelector: scope.labelSelector }),
@@ -99,7 +111,7 @@ export class KubeVirtPlatform implements SnapshotPlatform {
   }
 
   async getVm(namespace: string, name: string): Promise<VmState> {
-    const vm = await this.kube.getIfExists(KubeVirt.vms, name, namespace);
+    const vm = await this.readVm(namespace, name);
     if (!vm)
       throw notFound(
         `VirtualMachine ${namespace}/${name} not found`,
@@ -125,7 +137,7 @@ export class KubeVirtPlatform implements SnapshotPlatform {
 
   async preflight(namespace: string, name: string): Promise<Preflight> {
     const [vm, vmi, claims, snaps, storage] = await Promise.all([
-      this.kube.getIfExists(KubeVirt.vms, name, namespace),
+      this.readVm(namespace, name),
       this.kube.getIfExists(KubeVirt.vmis, name, namespace),
       this.kube.list(Core.pvcs, namespace),
       this.kube.list(KubeVirt.snapshots, namespace),
