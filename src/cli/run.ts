@@ -4,7 +4,8 @@ import type { Command } from "commander";
 import { parseDuration } from "../core/duration.js";
 import { invalidInput } from "../core/errors.js";
 import { validateName, type NameKind } from "../core/names.js";
-import { API_VERSION, type ErrorObject } from "../core/schema.js";
+import { API_VERSION } from "../core/api-version.js";
+import type { ErrorObject } from "../core/schema.js";
 import type { Session } from "../workflows/session.js";
 import type { OutputObject } from "./output.js";
 

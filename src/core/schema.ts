@@ -2,7 +2,9 @@
 // -o json/yaml, the MCP tools' structuredContent and the library's return values share them.
 import { z } from "zod";
 
-export const API_VERSION = "vmsnap.io/v1";
+import { API_VERSION } from "./api-version.js";
+
+export { API_VERSION };
 export const Platform = z.enum(["kubevirt", "deckhouse", "vmoperator"]);
 export type Platform = z.infer<typeof Platform>;
 

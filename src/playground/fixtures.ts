@@ -186,3 +186,45 @@ export function vmManifest(o: VmOptions): KubeObject {
     },
   };
 }
+
+export interface VmoVmOptions {
+  name: string;
+  namespace: string;
+  powerState?: "PoweredOn" | "PoweredOff" | "Suspended";
+  claims?: { name: string; claimName: string }[];
+  annotations?: Record<string, string>;
+  labels?: Record<string, string>;
+  sharedScsi?: boolean;
+  version?: "v1alpha5" | "v1alpha6";
+}
+
+/** A VM Operator VirtualMachine as its documentation shows one. */
+export function vmoVmManifest(o: VmoVmOptions): KubeObject {
+  return {
+    apiVersion: `vmoperator.vmware.com/${o.version ?? "v1alpha5"}`,
+    kind: "VirtualMachine",
+    metadata: {
+      name: o.name,
+      namespace: o.namespace,
+      labels: o.labels ?? {},
+      annotations: o.annotations ?? {},
+    },
+    spec: {
+      className: "best-effort-small",
+      imageName: "vmi-0a1b2c3d4e5f6a7b8",
+      storageClass: "wcp-storage",
+      powerState: o.powerState ?? "PoweredOn",
+      volumes: (o.claims ?? []).map((c) => ({
+        name: c.name,
+        persistentVolumeClaim: { claimName: c.claimName },
+      })),
+      ...(o.sharedScsi
+        ? {
+            hardware: {
+              scsiControllers: [{ busNumber: 1, type: "ParaVirtual", sharingMode: "Physical" }],
+            },
+          }
+        : {}),
+    },
+  };
+}
