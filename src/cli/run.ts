@@ -100,8 +100,11 @@ export async function runCommand(
     progress.stop();
     if (result.preface && (format === "table" || format === "wide"))
       process.stdout.write(`${result.preface}\n\n`);
+    const human = format === "table" || format === "wide";
     process.stdout.write(
-      render(result.object, format, { color, allNamespaces: result.allNamespaces }),
+      human && result.text !== undefined
+        ? result.text
+        : render(result.object, format, { color, allNamespaces: result.allNamespaces }),
     );
     process.exitCode = result.exitCode ?? 0;
   } catch (err) {

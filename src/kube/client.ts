@@ -83,6 +83,9 @@ export interface ListOptions {
 
 export class KubeClient {
   private readonly agent: https.Agent | http.Agent;
+  // Watches hold their socket for minutes: they get their own pool, so that any number of them
+  // can never starve ordinary requests.
+  private readonly streamAgent: https.Agent | http.Agent;
 
   private constructor(
     readonly kubeConfig: KubeConfig,
@@ -91,13 +94,13 @@ export class KubeClient {
     private readonly requestOptions: https.RequestOptions,
   ) {
     const isHttps = server.startsWith("https:");
+    const tls = pickTls(requestOptions) as https.AgentOptions;
     this.agent = isHttps
-      ? new https.Agent({
-          keepAlive: true,
-          maxSockets: 16,
-          ...(pickTls(requestOptions) as https.AgentOptions),
-        })
-      : new http.Agent({ keepAlive: true, maxSockets: 16 });
+      ? new https.Agent({ keepAlive: true, maxSockets: 32, ...tls })
+      : new http.Agent({ keepAlive: true, maxSockets: 32 });
+    this.streamAgent = isHttps
+      ? new https.Agent({ keepAlive: false, maxSockets: Infinity, ...tls })
+      : new http.Agent({ keepAlive: false, maxSockets: Infinity });
   }
 
   static async fromConfig(options: KubeConfigOptions = {}): Promise<KubeClient> {
@@ -116,6 +119,7 @@ export class KubeClient {
   /** Releases keep-alive sockets so a process can exit promptly. */
   close(): void {
     this.agent.destroy();
+    this.streamAgent.destroy();
   }
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
@@ -128,7 +132,7 @@ export class KubeClient {
 
   /** Opens a streaming request (used by watches); the caller consumes the response. */
   async stream(path: string, options: RequestOptions = {}): Promise<http.IncomingMessage> {
-    const res = await this.send("GET", path, options);
+    const res = await this.send("GET", path, options, this.streamAgent);
     const code = res.statusCode ?? 0;
     if (code >= 400) {
       const text = await readBody(res);
@@ -141,6 +145,7 @@ export class KubeClient {
     method: string,
     path: string,
     options: RequestOptions,
+    agent: https.Agent | http.Agent = this.agent,
   ): Promise<http.IncomingMessage> {
     const url = new URL(this.server + path + queryString(options.query));
     const headers: Record<string, string> = {
@@ -163,7 +168,7 @@ export class KubeClient {
           port: url.port,
           path: url.pathname + url.search,
           headers,
-          agent: this.agent,
+          agent,
           signal: options.signal,
         },
         resolve,

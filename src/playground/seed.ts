@@ -1,7 +1,15 @@
 // Sample VMs for the playground: one of each situation the snapshot workflows must handle.
 import { KubeApiError, type KubeClient } from "../kube/client.js";
-import { Core, KubeVirt, type KubeObject } from "../kube/resources.js";
-import { STORAGE, ensureSimStorage, pvcManifest, vmManifest } from "./fixtures.js";
+import { Core, KubeVirt, type KubeObject, type ResourceType } from "../kube/resources.js";
+import {
+  STORAGE,
+  ensureSimStorage,
+  pvcManifest,
+  vmManifest,
+  vmoVmManifest,
+  type VmoVmOptions,
+} from "./fixtures.js";
+import { VmOp } from "./simulator/vmoperator/index.js";
 import { SIM } from "./simulator/annotations.js";
 
 export interface SampleVm {
@@ -10,7 +18,7 @@ export interface SampleVm {
   story: string;
 }
 
-export const SAMPLE_NAMESPACES = ["demo", "prod"] as const;
+export const SAMPLE_NAMESPACES = ["demo", "prod", "vsphere"] as const;
 
 export const SAMPLE_VMS: SampleVm[] = [
   {
@@ -40,7 +48,7 @@ export const SAMPLE_VMS: SampleVm[] = [
   },
 ];
 
-function seedObjects(): { type: typeof Core.pvcs | typeof KubeVirt.vms; body: KubeObject }[] {
+function seedObjects(): { type: ResourceType; body: KubeObject }[] {
   const pvc = (
     namespace: string,
     name: string,
@@ -137,7 +145,41 @@ function seedObjects(): { type: typeof Core.pvcs | typeof KubeVirt.vms; body: Ku
       }),
     ),
     vm(erpVm()),
+    ...vmoSeeds(),
   ];
+}
+
+function vmoSeeds(): { type: ResourceType; body: KubeObject }[] {
+  const out: { type: ResourceType; body: KubeObject }[] = [];
+  const add = (o: VmoVmOptions) => {
+    out.push({
+      type: Core.pvcs,
+      body: pvcManifest({
+        namespace: "vsphere",
+        name: `${o.name}-data`,
+        data: `${o.name}-data-v1`,
+        size: "20Gi",
+      }),
+    });
+    out.push({
+      type: VmOp.vms,
+      body: vmoVmManifest({ ...o, claims: [{ name: "data", claimName: `${o.name}-data` }] }),
+    });
+  };
+  add({
+    namespace: "vsphere",
+    name: "app",
+    annotations: { [SIM.guestAgent]: "true", [SIM.data]: "app-boot-v1" },
+  });
+  add({ namespace: "vsphere", name: "batch" });
+  add({ namespace: "vsphere", name: "legacy", powerState: "PoweredOff" });
+  add({
+    namespace: "vsphere",
+    name: "tkg-node",
+    labels: { "cluster.x-k8s.io/cluster-name": "tkg-prod" },
+  });
+  add({ namespace: "vsphere", name: "shared-disk", sharedScsi: true });
+  return out;
 }
 
 function erpVm(): KubeObject {

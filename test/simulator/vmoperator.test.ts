@@ -1,23 +1,18 @@
 // The simulated vSphere VM Operator (VirtualMachine, VirtualMachineSnapshot, revert) against the
 // real API server, with the project's CRDs or the upstream ones (VMSNAP_CRDS_DIR).
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import type { KubeClient } from "../../src/kube/client.js";
 import { Core, Csi, apiVersionOf } from "../../src/kube/resources.js";
-import { clientFor } from "../../src/playground/environment.js";
-import { ensureSimStorage, pvcManifest } from "../../src/playground/fixtures.js";
-import { SIMULATOR } from "../../src/playground/identities.js";
-import { SIM } from "../../src/playground/simulator/annotations.js";
-import { Runtime } from "../../src/playground/simulator/runtime.js";
-import { VmOp, registerVmOperator } from "../../src/playground/simulator/vmoperator/index.js";
 import {
-  vmopSnapshotManifest,
-  vmopVmManifest,
-  type VmopSnapshotOptions,
-  type VmopVmOptions,
-} from "../../src/playground/simulator/vmoperator/fixtures.js";
-import { adminClient, kubeconfigOf, newNamespace } from "../helpers/env.js";
+  ensureSimStorage,
+  pvcManifest,
+  vmoVmManifest,
+  type VmoVmOptions,
+} from "../../src/playground/fixtures.js";
+import { SIM } from "../../src/playground/simulator/annotations.js";
+import { VmOp } from "../../src/playground/simulator/vmoperator/index.js";
+import { adminClient, newNamespace } from "../helpers/env.js";
 import { cond, waitFor, waitGone, type Json } from "../helpers/kube.js";
 
 const READY = "VirtualMachineSnapshotReady";
@@ -25,44 +20,19 @@ const CREATED = "VirtualMachineSnapshotCreated";
 const CSI_SYNCED = "VirtualMachineSnapshotCSISynced";
 const REVERT = "VirtualMachineSnapshotRevertSucceeded";
 
-// Until the VM Operator simulator is registered in the shared simulator
-// (src/playground/simulator/index.ts), this file runs its own copy on the simulator identity.
-const sharedSimulatorHasVmOperator = readFileSync(
-  new URL("../../src/playground/simulator/index.ts", import.meta.url),
-  "utf8",
-).includes("registerVmOperator");
-
 let c: KubeClient;
 let ns: string;
-let privateRuntime: Runtime | undefined;
-let simClient: KubeClient | undefined;
 
 before(async () => {
   c = await adminClient();
   await ensureSimStorage(c);
   ns = await newNamespace(c, "sim-vmop");
-  if (!sharedSimulatorHasVmOperator) {
-    // The shared simulator already runs the storage controllers: only their informers are needed.
-    simClient = await clientFor(kubeconfigOf(SIMULATOR.name));
-    privateRuntime = new Runtime(simClient, (m) => process.stderr.write(`[vmoperator-sim] ${m}\n`));
-    registerVmOperator(privateRuntime, {
-      pvcs: privateRuntime.informer(Core.pvcs),
-      storageClasses: privateRuntime.informer(Core.storageClasses),
-      volumeSnapshots: privateRuntime.informer(Csi.volumeSnapshots),
-    });
-    await privateRuntime.start();
-  }
-});
-
-after(async () => {
-  await privateRuntime?.stop();
-  simClient?.close();
 });
 
 /** A VM with one PVC `<name>-disk` (data `<name>-disk-v1` unless given), observed running. */
 async function vm(
   name: string,
-  o: Partial<VmopVmOptions> & { data?: string; boot?: string; size?: string } = {},
+  o: Partial<VmoVmOptions> & { data?: string; boot?: string; size?: string } = {},
 ): Promise<Json> {
   await c.create(
     Core.pvcs,
@@ -75,11 +45,10 @@ async function vm(
   );
   await c.create(
     VmOp.vms,
-    vmopVmManifest({
+    vmoVmManifest({
       name,
       namespace: ns,
-      storageClass: "sim-csi",
-      claims: [`${name}-disk`],
+      claims: [{ name: "disk", claimName: `${name}-disk` }],
       ...o,
       annotations: { ...(o.boot ? { [SIM.data]: o.boot } : {}), ...(o.annotations ?? {}) },
     }),
@@ -94,8 +63,22 @@ async function vm(
   );
 }
 
-async function snapshot(name: string, vmName: string, o: Partial<VmopSnapshotOptions> = {}) {
-  await c.create(VmOp.snapshots, vmopSnapshotManifest({ name, namespace: ns, vmName, ...o }));
+async function snapshot(
+  name: string,
+  vmName: string,
+  o: { memory?: boolean; quiesceTimeout?: string; description?: string } = {},
+) {
+  await c.create(VmOp.snapshots, {
+    apiVersion: apiVersionOf(VmOp.snapshots),
+    kind: "VirtualMachineSnapshot",
+    metadata: { name, namespace: ns },
+    spec: {
+      vmName,
+      ...(o.memory !== undefined ? { memory: o.memory } : {}),
+      ...(o.quiesceTimeout ? { quiesce: { timeout: o.quiesceTimeout } } : {}),
+      ...(o.description ? { description: o.description } : {}),
+    },
+  });
 }
 
 const isReady = (s: Json) => cond(s, READY)?.status === "True";
@@ -189,7 +172,11 @@ describe("VM Operator simulator: VirtualMachineSnapshot", () => {
     assert.match(snap.status.uniqueID, /^snapshot-\d+$/);
     assert.deepEqual(snap.status.storage, {
       used: "14Gi",
-      requested: [{ storageClass: "sim-csi", total: "14Gi" }],
+      // The disk under its PVC's class, the memory under the VM's spec.storageClass.
+      requested: [
+        { storageClass: "sim-csi", total: "10Gi" },
+        { storageClass: "wcp-storage", total: "4Gi" },
+      ],
     });
     assert.deepEqual(JSON.parse(snap.metadata.annotations[SIM.data]), {
       boot: "web-boot-v1",
@@ -263,7 +250,7 @@ describe("VM Operator simulator: VirtualMachineSnapshot", () => {
 
   it("refuses VKS/TKG nodes and VMs with a shared SCSI controller", async () => {
     await vm("vks", { labels: { "cluster.x-k8s.io/cluster-name": "tkc-1" } });
-    await vm("shared", { scsiSharingMode: "Physical" });
+    await vm("shared", { sharedScsi: true });
     await snapshot("vks-1", "vks");
     await snapshot("shared-1", "shared");
     const vks = await waitFor(

@@ -245,16 +245,15 @@ export class VmOperatorPlatform implements SnapshotPlatform {
     const current = str(obj(obj(vm?.status).currentSnapshot).name) === s.metadata.name;
     const memory = spec.memory === true;
     const quiesced = status.quiesced === true;
-    const poweredOff = str(status.powerState) === "PoweredOff" && !memory;
+    // Without memory or quiesce nothing froze the guest; VM Operator does not record whether the
+    // VM was running, so the honest floor is crash-consistent.
     const consistency = !st.ready
       ? "unknown"
       : memory
         ? "consistent (memory included)"
         : quiesced
           ? "application-consistent"
-          : poweredOff
-            ? "consistent (VM stopped)"
-            : "crash-consistent";
+          : "crash-consistent";
     const notes = [
       ...(memory
         ? ["includes the VM's memory: a revert resumes the running state"]

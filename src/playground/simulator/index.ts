@@ -2,7 +2,8 @@
 // like the real API, not only on seeded ones.
 import type { KubeClient } from "../../kube/client.js";
 import { Runtime, type Logger } from "./runtime.js";
-import { registerKubeVirt } from "./kubevirt/index.js";
+import { registerKubeVirt, type ClaimUser } from "./kubevirt/index.js";
+import { registerVmOperator, vmOperatorClaimInUse } from "./vmoperator/index.js";
 
 export interface Simulator {
   runtime: Runtime;
@@ -16,7 +17,11 @@ export async function startSimulator(
   options: { log?: Logger } = {},
 ): Promise<Simulator> {
   const runtime = new Runtime(client, options.log);
-  registerKubeVirt(runtime);
+  // The storage simulator is shared; every platform's VMs count as claim consumers.
+  const claimUsers: ClaimUser[] = [];
+  const kubevirt = registerKubeVirt(runtime, claimUsers);
+  const vmoperator = registerVmOperator(runtime, kubevirt.inf);
+  claimUsers.push((ns, claim) => vmOperatorClaimInUse(vmoperator, ns, claim));
   await runtime.start();
   return { runtime, idle: () => runtime.idle(), stop: () => runtime.stop() };
 }

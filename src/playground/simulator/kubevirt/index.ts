@@ -9,10 +9,14 @@ import { registerSnapshotController } from "./snapshot.js";
 import { registerRestoreController } from "./restore.js";
 import { registerCloneController } from "./clone.js";
 
-export function registerKubeVirt(rt: Runtime): KvContext {
+/** Other platforms' VMs also consume claims (binding WaitForFirstConsumer, deletion protection). */
+export type ClaimUser = (namespace: string, claim: string) => boolean;
+
+export function registerKubeVirt(rt: Runtime, otherClaimUsers: ClaimUser[] = []): KvContext {
   const ctx = {} as KvContext;
   const storage = registerStorage(rt, {
-    claimInUse: (ns, claim) => claimInUse(ctx, ns, claim),
+    claimInUse: (ns, claim) =>
+      claimInUse(ctx, ns, claim) || otherClaimUsers.some((use) => use(ns, claim)),
     vmForVolumeSnapshot: (vs) => {
       const vmName = vs.metadata.labels?.["snapshot.kubevirt.io/source-vm-name"];
       return vmName ? ctx.inf.vms.get(vmName, vs.metadata.namespace) : undefined;
