@@ -47,6 +47,13 @@ export const Inputs = {
       .optional()
       .describe("validate with the API server and return the plan; change nothing"),
     wait: z.boolean().optional().describe("wait until ready (default true)"),
+    memory: z.boolean().optional().describe("VM Operator: include the VM's memory"),
+    quiesceTimeout: z
+      .string()
+      .regex(/^(\d+(h|m|s))+$/)
+      .optional()
+      .describe("VM Operator: guest quiesce timeout, e.g. 10m"),
+    description: z.string().max(512).optional().describe("VM Operator: snapshot description"),
     confirmationToken: z
       .string()
       .max(200)

@@ -24,6 +24,9 @@ export const vmSnapshotCreate: ToolDefinition<typeof Inputs.create> = {
       dryRun: a.dryRun,
       wait: a.wait,
       deadlineMs: a.deadlineSeconds === undefined ? undefined : a.deadlineSeconds * 1000,
+      memory: a.memory,
+      quiesceTimeout: a.quiesceTimeout,
+      description: a.description,
     });
     return {
       structured: { status: a.dryRun ? "DryRun" : "Done", snapshot },
