@@ -93,7 +93,14 @@ export interface SnapshotPlatform {
   /** The name of a restore of this VM that is in progress, if any. */
   restoreInProgress(vm: VmState): Promise<string | undefined>;
 
-  snapshotManifest(namespace: string, name: string, vm: string, options: CreateOptions): Manifest;
+  /** `state` is the VM as read for this operation (platform defaults may depend on it). */
+  snapshotManifest(
+    namespace: string,
+    name: string,
+    vm: string,
+    options: CreateOptions,
+    state?: VmState,
+  ): Manifest;
   /** A restore is a new object (KubeVirt VirtualMachineRestore) or a change to the VM (VM Operator revert). */
   restoreAction(namespace: string, name: string, vm: VmState, snapshot: string): RestoreAction;
   /** Throws (before any write) where the platform cannot clone from a snapshot. */

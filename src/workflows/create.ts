@@ -2,6 +2,7 @@
 import { verifyConfirmation } from "../core/confirmation.js";
 import { ErrorCode, VmsnapError, operationFailed } from "../core/errors.js";
 import { defaultSnapshotName, validateName } from "../core/names.js";
+import { validateQuiesceTimeout } from "../core/duration.js";
 import { API_VERSION, type Snapshot } from "../core/schema.js";
 import type { CreateOptions, Manifest, SnapshotPlatform, VmState } from "../platforms/types.js";
 import { dryRun, planDigest, preview, step, withoutGeneratedName } from "./common.js";
@@ -55,6 +56,7 @@ export function plannedSnapshot(
 
 export async function createSnapshot(session: Session, req: CreateRequest): Promise<CreateResult> {
   const vmName = validateName("VM", req.vm);
+  validateQuiesceTimeout(req.quiesceTimeout);
   const name = validateName("snapshot", req.name ?? defaultSnapshotName(vmName, session.now()));
   const ns = session.namespace;
   const platform = await step(() => session.platformForVm(ns, vmName));
@@ -69,7 +71,7 @@ export async function createSnapshot(session: Session, req: CreateRequest): Prom
       { preflight: pre },
     );
   }
-  const manifest = platform.snapshotManifest(ns, name, vmName, req);
+  const manifest = platform.snapshotManifest(ns, name, vmName, req, vm);
   const facts = [
     `VM ${ns}/${vmName}: ${vm.status}; expected consistency: ${stopFirst ? "consistent (VM stopped)" : pre.expectedConsistency}`,
     `volumes: ${

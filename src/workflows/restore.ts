@@ -82,7 +82,7 @@ export async function restoreSnapshot(
   const action = platform.restoreAction(ns, restoreName, vm, snapName);
   const takeSafety = req.safetySnapshot !== false;
   const safetyName = safetySnapshotName(vmName, now);
-  const safety = takeSafety ? platform.snapshotManifest(ns, safetyName, vmName, {}) : undefined;
+  const safety = takeSafety ? platform.snapshotManifest(ns, safetyName, vmName, {}, vm) : undefined;
   const what = await step(() => platform.restorePreview(vm, snapshot));
   if (what.blockers.length) {
     throw conflict(

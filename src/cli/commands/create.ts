@@ -1,6 +1,7 @@
 // vmsnap create VM [--name N] [--stop] [--yes] [--dry-run] [--no-wait] [--deadline D] …
 import type { Command } from "commander";
 import { invalidInput } from "../../core/errors.js";
+import { validateQuiesceTimeout } from "../../core/duration.js";
 import { parseDurationFlag, runCommand } from "../run.js";
 
 interface CreateFlags {
@@ -68,6 +69,7 @@ export function registerCreate(program: Command): void {
         ],
         () => {
           deadlineMs = parseDurationFlag("--deadline", opts.deadline);
+          validateQuiesceTimeout(opts.quiesceTimeout);
           if (opts.consistency && !["required", "best-effort"].includes(opts.consistency)) {
             throw invalidInput(
               `invalid --consistency ${opts.consistency}`,

@@ -41,6 +41,7 @@ import {
 } from "./model.js";
 
 const REVERT_CONDITION = "VirtualMachineSnapshotRevertSucceeded";
+const DEFAULT_QUIESCE_TIMEOUT = "5m";
 
 export class VmOperatorPlatform implements SnapshotPlatform {
   readonly name = "vmoperator" as const;
@@ -346,7 +347,19 @@ export class VmOperatorPlatform implements SnapshotPlatform {
     return str(obj(vm.raw.spec).currentSnapshotName);
   }
 
-  snapshotManifest(namespace: string, name: string, vm: string, options: CreateOptions): Manifest {
+  snapshotManifest(
+    namespace: string,
+    name: string,
+    vm: string,
+    options: CreateOptions,
+    state?: VmState,
+  ): Manifest {
+    // Quiesce whenever VMware Tools can do it, as the preflight promises; the timeout defaults
+    // to the low end of VM Operator's documented 5–240 minutes.
+    const canQuiesce =
+      state !== undefined && powerState(state.raw) === "PoweredOn" && toolsRunning(state.raw);
+    const quiesceTimeout =
+      options.quiesceTimeout ?? (canQuiesce ? DEFAULT_QUIESCE_TIMEOUT : undefined);
     return {
       type: this.t.snapshots,
       body: {
@@ -356,7 +369,7 @@ export class VmOperatorPlatform implements SnapshotPlatform {
         spec: {
           vmName: vm,
           ...(options.memory ? { memory: true } : {}),
-          ...(options.quiesceTimeout ? { quiesce: { timeout: options.quiesceTimeout } } : {}),
+          ...(quiesceTimeout ? { quiesce: { timeout: quiesceTimeout } } : {}),
           ...(options.description ? { description: options.description } : {}),
         },
       },
@@ -409,6 +422,9 @@ export class VmOperatorPlatform implements SnapshotPlatform {
     const raw = await this.kube.getIfExists(this.t.snapshots, snapshot.name, vm.namespace);
     const memory = obj(raw?.spec).memory === true;
     const cut = Date.parse(snapshot.creationTime ?? snapshot.createdAt ?? "");
+    // vSphere takes the snapshot at some point after the object exists: any VolumeSnapshot from
+    // the object's creation on may lie between it and now.
+    const taken = Date.parse(snapshot.createdAt ?? snapshot.creationTime ?? "");
     // A revert cannot cross a CSI VolumeSnapshot of one of the VM's volumes (VMO #1140).
     const claims = new Set(claimsOf(vm.raw).map((c) => c.claimName));
     const vss = claims.size
@@ -417,7 +433,7 @@ export class VmOperatorPlatform implements SnapshotPlatform {
     const crossing = vss.items.filter(
       (v) =>
         claims.has(str(obj(obj(v.spec).source).persistentVolumeClaimName) ?? "") &&
-        Date.parse(v.metadata.creationTimestamp ?? "") >= cut,
+        Date.parse(v.metadata.creationTimestamp ?? "") >= taken,
     );
     return {
       snapshotAgeSeconds: Number.isFinite(cut)
