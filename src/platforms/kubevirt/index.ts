@@ -5,6 +5,7 @@ import { goDuration, parseDuration } from "../../core/duration.js";
 import type { Preflight, Snapshot, VirtualMachine } from "../../core/schema.js";
 import { KubeApiError } from "../../kube/client.js";
 import { Core, Csi, KubeVirt, apiVersionOf, keyOf, type KubeObject } from "../../kube/resources.js";
+import { ReadOnce } from "../../kube/read-once.js";
 import { waitForObject } from "../../kube/watch.js";
 import type {
   CreateOptions,
@@ -46,15 +47,12 @@ export class KubeVirtPlatform implements SnapshotPlatform {
   }
 
   // One read of a VM per invocation: platform resolution and the operation share it.
-  private readonly vmReads = new Map<string, Promise<KubeObject | undefined>>();
+  private onceReads?: ReadOnce;
+  private get once(): ReadOnce {
+    return (this.onceReads ??= new ReadOnce(this.ctx.kube));
+  }
   private readVm(namespace: string, name: string): Promise<KubeObject | undefined> {
-    const key = `${namespace}/${name}`;
-    let read = this.vmReads.get(key);
-    if (!read) {
-      read = this.kube.getIfExists(KubeVirt.vms, name, namespace);
-      this.vmReads.set(key, read);
-    }
-    return read;
+    return this.once.get(KubeVirt.vms, namespace, name);
   }
 
   async listVms(scope: { namespace?: string; labelSelector?: string }): Promise<VirtualMachine[]> {

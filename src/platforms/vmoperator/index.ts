@@ -11,6 +11,7 @@ import {
 } from "../../core/schema.js";
 import { quantityBytes } from "../../core/quantity.js";
 import { Core, Csi, keyOf, type KubeObject } from "../../kube/resources.js";
+import { ReadOnce } from "../../kube/read-once.js";
 import { waitForObject } from "../../kube/watch.js";
 import type {
   CreateOptions,
@@ -58,15 +59,12 @@ export class VmOperatorPlatform implements SnapshotPlatform {
   }
 
   // One read of a VM per invocation: platform resolution and the operation share it.
-  private readonly vmReads = new Map<string, Promise<KubeObject | undefined>>();
+  private onceReads?: ReadOnce;
+  private get once(): ReadOnce {
+    return (this.onceReads ??= new ReadOnce(this.ctx.kube));
+  }
   private readVm(namespace: string, name: string): Promise<KubeObject | undefined> {
-    const key = `${namespace}/${name}`;
-    let read = this.vmReads.get(key);
-    if (!read) {
-      read = this.kube.getIfExists(this.t.vms, name, namespace);
-      this.vmReads.set(key, read);
-    }
-    return read;
+    return this.once.get(this.t.vms, namespace, name);
   }
 
   async listVms(scope: { namespace?: string; labelSelector?: string }): Promise<VirtualMachine[]> {
