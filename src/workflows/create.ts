@@ -2,13 +2,14 @@
 import { verifyConfirmation } from "../core/confirmation.js";
 import { ErrorCode, VmsnapError, operationFailed } from "../core/errors.js";
 import { defaultSnapshotName, validateName } from "../core/names.js";
-import { validateQuiesceTimeout } from "../core/duration.js";
+import { goDuration, validateQuiesceTimeout } from "../core/duration.js";
 import { API_VERSION, type Snapshot } from "../core/schema.js";
 import type { CreateOptions, Manifest, SnapshotPlatform, VmState } from "../platforms/types.js";
 import { dryRun, planDigest, preview, step, withoutGeneratedName } from "./common.js";
 import type { Session } from "./session.js";
 
 export const DEFAULT_SNAPSHOT_TIMEOUT_MS = 5 * 60_000;
+const DEADLINE_GRACE_MS = 5_000;
 
 export interface CreateRequest extends CreateOptions {
   vm: string;
@@ -136,9 +137,34 @@ export async function waitForSnapshot(
   name: string,
   timeoutMs: number,
 ): Promise<Snapshot> {
+  // The platform enforces the snapshot's own deadline; a short grace lets its verdict (with the
+  // reasons) arrive before the client gives up.
   const snapshot = await step(() =>
-    platform.waitSnapshot(ns, name, { timeoutMs, onProgress: session.progress }),
-  );
+    platform.waitSnapshot(ns, name, {
+      timeoutMs: timeoutMs + DEADLINE_GRACE_MS,
+      onProgress: session.progress,
+    }),
+  ).catch(async (err: unknown) => {
+    if (!(err instanceof VmsnapError && err.code === ErrorCode.DeadlineExceeded)) throw err;
+    const now = await step(() => platform.getSnapshot(ns, name)).catch(() => undefined);
+    const why = [
+      `did not complete within its failureDeadline (${goDuration(timeoutMs)})`,
+      ...(now?.diagnosis ?? []),
+    ];
+    throw new VmsnapError(
+      ErrorCode.DeadlineExceeded,
+      `snapshot ${ns}/${name} (phase ${now?.phase ?? "unknown"}) ${why[0]}${
+        why.length > 1
+          ? `\n${why
+              .slice(1)
+              .map((d) => `  - ${d}`)
+              .join("\n")}`
+          : ""
+      }`,
+      "see `vmsnap describe` for the causes",
+      { snapshot: now },
+    );
+  });
   if (snapshot.phase === "Failed") {
     const deadline = snapshot.conditions.some(
       (c) => c.type === "Failure" && /deadline/i.test(c.reason ?? ""),
