@@ -213,7 +213,14 @@ describe("control plane", () => {
       const info = JSON.parse(line) as { etcd: number; apiserver: number; etcdDataDir: string };
       child.kill(signal);
       assert.deepEqual(await waitDead([info.etcd, info.apiserver]), [], "no orphan processes");
-      assert.deepEqual(processesMentioning(holdDir), []);
+      // The holder itself may still be exiting: wait for it before looking for leftovers.
+      if (child.exitCode === null && child.signalCode === null)
+        await new Promise((r) => child.once("exit", r));
+      assert.deepEqual(
+        await waitDead(processesMentioning(holdDir), 5000),
+        [],
+        "no process of this control plane is left",
+      );
       if (signal === "SIGINT")
         assert.equal(existsSync(info.etcdDataDir), false, "tmpfs data removed on Ctrl-C");
       else await rm(info.etcdDataDir, { recursive: true, force: true });

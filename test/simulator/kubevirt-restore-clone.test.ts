@@ -6,7 +6,7 @@ import { Core, KubeVirt } from "../../src/kube/resources.js";
 import { ensureSimStorage, pvcManifest, vmManifest } from "../../src/playground/fixtures.js";
 import { SIM } from "../../src/playground/simulator/annotations.js";
 import { adminClient, newNamespace } from "../helpers/env.js";
-import { cond, waitFor } from "../helpers/kube.js";
+import { cond, waitFor, waitGone } from "../helpers/kube.js";
 
 let c: KubeClient;
 let ns: string;
@@ -226,10 +226,8 @@ describe("KubeVirt clone controller", () => {
     const vm = (await c.get(KubeVirt.vms, "app-2", ns)) as Json;
     assert.equal(vm.spec.template.spec.domain.devices.interfaces[0].macAddress, undefined);
     assert.deepEqual(await fingerprints("app-2"), { root: "root-v1", data: "data-v1" });
-    assert.equal(
-      await c.getIfExists(KubeVirt.restores, `tmp-restore-${done.metadata.uid}`, ns),
-      undefined,
-    );
+    // The temporary restore is deleted (its finalizer is released asynchronously).
+    await waitGone(c, KubeVirt.restores, `tmp-restore-${done.metadata.uid}`, ns);
   });
 
   it("fails a clone whose snapshot does not exist", async () => {

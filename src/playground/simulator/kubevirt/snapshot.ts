@@ -461,15 +461,7 @@ function lockBlocker(ctx: KvContext, vm: KubeObject, online: boolean): string | 
 async function unlock(ctx: KvContext, snap: KubeObject, vm: KubeObject | undefined): Promise<void> {
   if (!vm || asObj(vm).status?.snapshotInProgress !== snap.metadata.name) return;
   const ns = vm.metadata.namespace;
-  await ctx.client
-    .patch(
-      KubeVirt.vms,
-      vm.metadata.name,
-      ns,
-      { status: { snapshotInProgress: null } },
-      { subresource: "status" },
-    )
-    .catch(ignoreNotFound);
+  // The mirror of locking: the finalizer goes first, so "unlocked" is never seen with it still on.
   if (hasFinalizer(vm, SOURCE_FINALIZER)) {
     await ctx.client
       .patch(KubeVirt.vms, vm.metadata.name, ns, {
@@ -479,6 +471,15 @@ async function unlock(ctx: KvContext, snap: KubeObject, vm: KubeObject | undefin
       })
       .catch(ignoreNotFound);
   }
+  await ctx.client
+    .patch(
+      KubeVirt.vms,
+      vm.metadata.name,
+      ns,
+      { status: { snapshotInProgress: null } },
+      { subresource: "status" },
+    )
+    .catch(ignoreNotFound);
 }
 
 async function writeStatus(
