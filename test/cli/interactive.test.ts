@@ -10,7 +10,7 @@ import { SIM } from "../../src/playground/simulator/annotations.js";
 import { adminClient, newNamespace } from "../helpers/env.js";
 import type { AuditEvent } from "../../src/playground/audit.js";
 import { writesSince } from "../helpers/audit.js";
-import { waitFor, type Json } from "../helpers/kube.js";
+import { waitFor, type Json, vmDiskFingerprints } from "../helpers/kube.js";
 import { startPty } from "../helpers/pty.js";
 
 let c: KubeClient;
@@ -91,15 +91,7 @@ async function writeData(claim: string, data: string) {
 
 /** The data fingerprint of each disk of a VM, by volume name, read through its current claims. */
 async function fingerprints(vmName: string): Promise<Record<string, string>> {
-  const v = (await c.get(KubeVirt.vms, vmName, ns)) as Json;
-  const out: Record<string, string> = {};
-  for (const vol of v.spec.template.spec.volumes as Json[]) {
-    const claim = vol.persistentVolumeClaim?.claimName ?? vol.dataVolume?.name;
-    if (!claim) continue;
-    const pvc = await c.get(Core.pvcs, claim, ns);
-    out[vol.name] = pvc.metadata.annotations?.[SIM.data] ?? "";
-  }
-  return out;
+  return vmDiskFingerprints(c, ns, vmName);
 }
 
 async function exists(type: typeof KubeVirt.snapshots, name: string): Promise<boolean> {

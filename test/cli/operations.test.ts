@@ -21,7 +21,7 @@ import {
 import { adminClient, newNamespace } from "../helpers/env.js";
 import { json, runCli, type CliResult } from "../helpers/cli.js";
 import { requestsSince, writesSince } from "../helpers/audit.js";
-import { waitFor, type Json } from "../helpers/kube.js";
+import { waitFor, type Json, vmDiskFingerprints } from "../helpers/kube.js";
 
 let c: KubeClient;
 let ns: string;
@@ -114,15 +114,7 @@ async function makeVm(name: string, o: VmSpec = {}): Promise<Json> {
 
 /** The data fingerprint of each disk of a VM, by volume name, following its claims. */
 async function fingerprints(vmName: string): Promise<Record<string, string>> {
-  const vm = (await c.get(KubeVirt.vms, vmName, ns)) as Json;
-  const out: Record<string, string> = {};
-  for (const v of vm.spec.template.spec.volumes as Json[]) {
-    const claim = v.persistentVolumeClaim?.claimName ?? v.dataVolume?.name;
-    if (!claim) continue;
-    const pvc = await c.get(Core.pvcs, claim, ns);
-    out[v.name] = pvc.metadata.annotations?.[SIM.data] ?? "";
-  }
-  return out;
+  return vmDiskFingerprints(c, ns, vmName);
 }
 
 /** "Writes" new data to every disk of the VM, through the claims its volumes point at now. */

@@ -1,6 +1,7 @@
 // Small helpers over the real API server for tests.
 import type { KubeClient } from "../../src/kube/client.js";
-import type { ResourceType } from "../../src/kube/resources.js";
+import { Core, KubeVirt, type ResourceType } from "../../src/kube/resources.js";
+import { SIM } from "../../src/playground/simulator/annotations.js";
 import { waitForObject } from "../../src/kube/watch.js";
 
 /** Objects as tests read them: loosely typed, asserted on field by field. */
@@ -38,4 +39,24 @@ export async function waitGone(
 
 export function cond(obj: Json, type: string): Json | undefined {
   return ((obj.status?.conditions ?? []) as Json[]).find((c) => c.type === type);
+}
+
+/**
+ * The data fingerprint of each disk of a KubeVirt VM, by volume name, read through the claims its
+ * volumes point at now (after a restore they point at the restored claims).
+ */
+export async function vmDiskFingerprints(
+  client: KubeClient,
+  namespace: string,
+  vmName: string,
+): Promise<Record<string, string>> {
+  const vm = (await client.get(KubeVirt.vms, vmName, namespace)) as Json;
+  const out: Record<string, string> = {};
+  for (const v of vm.spec.template.spec.volumes as Json[]) {
+    const claim = v.persistentVolumeClaim?.claimName ?? v.dataVolume?.name;
+    if (!claim) continue;
+    const pvc = await client.get(Core.pvcs, claim, namespace);
+    out[v.name] = pvc.metadata.annotations?.[SIM.data] ?? "";
+  }
+  return out;
 }

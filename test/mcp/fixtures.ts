@@ -5,7 +5,7 @@ import type { KubeClient } from "../../src/kube/client.js";
 import { Core, KubeVirt, apiVersionOf } from "../../src/kube/resources.js";
 import { pvcManifest, vmManifest } from "../../src/playground/fixtures.js";
 import { SIM } from "../../src/playground/simulator/annotations.js";
-import { waitFor, type Json } from "../helpers/kube.js";
+import { waitFor, type Json, vmDiskFingerprints } from "../helpers/kube.js";
 
 export interface VmSpec {
   run?: boolean;
@@ -46,20 +46,12 @@ export async function makeVm(
 }
 
 /** The data fingerprint of each disk of a VM, by volume name, following its claims now. */
-export async function fingerprints(
+export function fingerprints(
   c: KubeClient,
   ns: string,
   vmName: string,
 ): Promise<Record<string, string>> {
-  const vm = (await c.get(KubeVirt.vms, vmName, ns)) as Json;
-  const out: Record<string, string> = {};
-  for (const v of vm.spec.template.spec.volumes as Json[]) {
-    const claim = v.persistentVolumeClaim?.claimName ?? v.dataVolume?.name;
-    if (!claim) continue;
-    const pvc = await c.get(Core.pvcs, claim, ns);
-    out[v.name] = pvc.metadata.annotations?.[SIM.data] ?? "";
-  }
-  return out;
+  return vmDiskFingerprints(c, ns, vmName);
 }
 
 /** "Writes" new data to every disk of the VM. */

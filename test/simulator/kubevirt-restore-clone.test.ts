@@ -6,7 +6,7 @@ import { Core, KubeVirt } from "../../src/kube/resources.js";
 import { ensureSimStorage, pvcManifest, vmManifest } from "../../src/playground/fixtures.js";
 import { SIM } from "../../src/playground/simulator/annotations.js";
 import { adminClient, newNamespace } from "../helpers/env.js";
-import { cond, waitFor, waitGone } from "../helpers/kube.js";
+import { cond, waitFor, waitGone, vmDiskFingerprints } from "../helpers/kube.js";
 
 let c: KubeClient;
 let ns: string;
@@ -32,15 +32,7 @@ const restore = (name: string, vm: string, snap: string, extra: Json = {}) => ({
 
 /** The data fingerprint of each disk of a VM, by volume name, read through its claims. */
 async function fingerprints(vmName: string): Promise<Record<string, string>> {
-  const vm = (await c.get(KubeVirt.vms, vmName, ns)) as Json;
-  const out: Record<string, string> = {};
-  for (const v of vm.spec.template.spec.volumes as Json[]) {
-    const claim = v.persistentVolumeClaim?.claimName ?? v.dataVolume?.name;
-    if (!claim) continue;
-    const pvc = await c.get(Core.pvcs, claim, ns);
-    out[v.name] = pvc.metadata.annotations?.[SIM.data] ?? "";
-  }
-  return out;
+  return vmDiskFingerprints(c, ns, vmName);
 }
 
 async function writeData(claim: string, data: string) {
