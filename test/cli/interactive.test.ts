@@ -8,7 +8,7 @@ import { Core, KubeVirt } from "../../src/kube/resources.js";
 import { ensureSimStorage, pvcManifest, vmManifest } from "../../src/playground/fixtures.js";
 import { SIM } from "../../src/playground/simulator/annotations.js";
 import { adminClient, newNamespace } from "../helpers/env.js";
-import type { AuditEvent } from "../../src/playground/audit.js";
+import { isDryRun, type AuditEvent } from "../../src/playground/audit.js";
 import { writesSince } from "../helpers/audit.js";
 import { waitFor, type Json, vmDiskFingerprints } from "../helpers/kube.js";
 import { startPty } from "../helpers/pty.js";
@@ -21,15 +21,6 @@ const typedNamePrompt = (name: string) =>
   new RegExp(`Type the snapshot name \\(${name.replace(/\./g, "\\.")}\\) to confirm: `);
 const RUNNING_PROMPT = /The VM is running\. \[s\] stop it and restore, \[c\] cancel: /;
 const finalPrompt = (name: string) => new RegExp(`Restore ${name} now\\?[^\\n]*\\[y/N\\]: `);
-
-/** A dry run, whether asked in the query (create, patch) or in DeleteOptions (delete). */
-function isDryRun(e: AuditEvent): boolean {
-  const body = e.requestObject as { dryRun?: unknown } | undefined;
-  return (
-    /[?&]dryRun=All\b/.test(e.requestURI) ||
-    (Array.isArray(body?.dryRun) && body.dryRun.includes("All"))
-  );
-}
 
 /** Real writes by vmsnap-user since the instant, in this file's namespace or cluster-scoped (other
  * test files running concurrently write only in their own namespaces). writesSince() recognises

@@ -20,7 +20,7 @@ import {
 } from "../../src/core/schema.js";
 import { adminClient, newNamespace } from "../helpers/env.js";
 import { json, runCli, type CliResult } from "../helpers/cli.js";
-import { requestsSince, writesSince } from "../helpers/audit.js";
+import { requestsSince, writesSince, writesIn } from "../helpers/audit.js";
 import { waitFor, type Json, vmDiskFingerprints } from "../helpers/kube.js";
 
 let c: KubeClient;
@@ -47,31 +47,9 @@ function expectExit(r: CliResult, code: number): void {
   assert.equal(r.code, code, show(r));
 }
 
-const WRITE_VERBS = new Set(["create", "update", "patch", "delete", "deletecollection"]);
-
-/**
- * Whether the API server executed a request as a dry run. A DELETE that carries a body takes its
- * DeleteOptions from the body alone (the API server then ignores the query), so its dryRun decides;
- * every other request takes dryRun from the query.
- */
-function wasDryRun(e: AuditEvent): boolean {
-  const body = e.requestObject as { dryRun?: unknown } | undefined;
-  if (e.verb === "delete" && body && typeof body === "object")
-    return Array.isArray(body.dryRun) && body.dryRun.includes("All");
-  return /[?&]dryRun=All\b/.test(e.requestURI);
-}
-
-/**
- * The real (non-dry-run) writes the identity made since the instant, in this file's namespace or
- * cluster-wide (other test files run concurrently as the same identity in their own namespaces).
- */
-async function realWritesHere(since: Date, user = VMSNAP_USER.name): Promise<AuditEvent[]> {
-  return (await requestsSince(since, user)).filter(
-    (e) =>
-      WRITE_VERBS.has(e.verb) &&
-      !wasDryRun(e) &&
-      (e.objectRef?.namespace === undefined || e.objectRef.namespace === ns),
-  );
+/** Real writes in this file's namespace or cluster-wide (files run concurrently). */
+function realWritesHere(since: Date, user = VMSNAP_USER.name): Promise<AuditEvent[]> {
+  return writesIn(ns, since, user);
 }
 
 const writesHere = (since: Date) => realWritesHere(since);

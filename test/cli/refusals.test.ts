@@ -22,7 +22,7 @@ import { SIM } from "../../src/playground/simulator/annotations.js";
 import { ErrorObject, Preflight, Snapshot } from "../../src/core/schema.js";
 import { adminClient, newNamespace } from "../helpers/env.js";
 import { json, runCli, type CliOptions, type CliResult } from "../helpers/cli.js";
-import { requestsSince } from "../helpers/audit.js";
+import { requestsSince, writesIn } from "../helpers/audit.js";
 import { waitFor, type Json } from "../helpers/kube.js";
 
 let c: KubeClient;
@@ -111,31 +111,9 @@ function expectJsonError(r: CliResult, code: string, exitCode: number, message: 
   return e;
 }
 
-const WRITE_VERBS = new Set(["create", "update", "patch", "delete", "deletecollection"]);
-
-/**
- * Whether the API server executed a request as a dry run. A DELETE that carries a body takes its
- * DeleteOptions from the body alone (the API server then ignores the query), so its dryRun decides;
- * every other request takes dryRun from the query.
- */
-function wasDryRun(e: AuditEvent): boolean {
-  const body = e.requestObject as { dryRun?: unknown } | undefined;
-  if (e.verb === "delete" && body && typeof body === "object")
-    return Array.isArray(body.dryRun) && body.dryRun.includes("All");
-  return /[?&]dryRun=All\b/.test(e.requestURI);
-}
-
-/**
- * The real (non-dry-run) writes the identity made since the instant, in this file's namespace or
- * cluster-wide (other test files run concurrently as the same identity in their own namespaces).
- */
-async function realWritesHere(since: Date, user = VMSNAP_USER.name): Promise<AuditEvent[]> {
-  return (await requestsSince(since, user)).filter(
-    (e) =>
-      WRITE_VERBS.has(e.verb) &&
-      !wasDryRun(e) &&
-      (e.objectRef?.namespace === undefined || e.objectRef.namespace === ns),
-  );
+/** Real writes in this file's namespace or cluster-wide (files run concurrently). */
+function realWritesHere(since: Date, user = VMSNAP_USER.name): Promise<AuditEvent[]> {
+  return writesIn(ns, since, user);
 }
 
 /** No real write by the identity since the instant (see realWritesHere). */

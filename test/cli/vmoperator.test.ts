@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { KubeClient } from "../../src/kube/client.js";
 import { Core, Csi, apiVersionOf, type KubeObject } from "../../src/kube/resources.js";
-import type { AuditEvent } from "../../src/playground/audit.js";
+import { WRITE_VERBS, isDryRun, type AuditEvent } from "../../src/playground/audit.js";
 import { ensureSimStorage, pvcManifest, vmoVmManifest } from "../../src/playground/fixtures.js";
 import { SIM } from "../../src/playground/simulator/annotations.js";
 import { VmOp } from "../../src/playground/simulator/vmoperator/index.js";
@@ -68,16 +68,6 @@ function expectJsonError(r: CliResult, code: string, exitCode: number, message: 
 
 // ---- audit (files run two at a time as the same user: only this file's namespace counts) -----
 
-const WRITE_VERBS = new Set(["create", "update", "patch", "delete", "deletecollection"]);
-
-/** A DELETE with a body takes dryRun from the body; every other request from the query. */
-function wasDryRun(e: AuditEvent): boolean {
-  const body = e.requestObject as { dryRun?: unknown } | undefined;
-  if (e.verb === "delete" && body && typeof body === "object")
-    return Array.isArray(body.dryRun) && body.dryRun.includes("All");
-  return /[?&]dryRun=All\b/.test(e.requestURI);
-}
-
 // Reviews are "created" but change nothing.
 const REVIEWS = new Set([
   "selfsubjectreviews",
@@ -97,7 +87,7 @@ async function allWritesHere(since: Date): Promise<AuditEvent[]> {
 
 /** The real (non-dry-run) writes by vmsnap-user since the instant, here or cluster-wide. */
 async function writesHere(since: Date): Promise<AuditEvent[]> {
-  return (await allWritesHere(since)).filter((e) => !wasDryRun(e));
+  return (await allWritesHere(since)).filter((e) => !isDryRun(e));
 }
 
 const describeWrite = (e: AuditEvent) =>

@@ -16,6 +16,20 @@ export async function requestsSince(since: Date, user = VMSNAP_USER.name): Promi
   return auditLog().events({ user, since });
 }
 
+/**
+ * Real writes by the identity since the instant in one namespace or cluster-wide. Test files run
+ * two at a time as the same identity, each in its own namespace, so only these are a file's own.
+ */
+export async function writesIn(
+  namespace: string,
+  since: Date,
+  user = VMSNAP_USER.name,
+): Promise<AuditEvent[]> {
+  return (await writesSince(since, user)).filter(
+    (e) => !e.objectRef?.namespace || e.objectRef.namespace === namespace,
+  );
+}
+
 export async function assertNoWrites(since: Date, user = VMSNAP_USER.name): Promise<void> {
   const writes = await writesSince(since, user);
   assert.deepEqual(
