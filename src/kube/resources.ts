@@ -144,3 +144,21 @@ export const KubeVirt = {
   dataVolumes: rt("cdi.kubevirt.io", "v1beta1", "datavolumes", "DataVolume"),
   storageProfiles: rt("cdi.kubevirt.io", "v1beta1", "storageprofiles", "StorageProfile", false),
 } as const;
+
+const DH = "virtualization.deckhouse.io";
+export const Deckhouse = {
+  vms: rt(DH, "v1alpha2", "virtualmachines", "VirtualMachine"),
+  disks: rt(DH, "v1alpha2", "virtualdisks", "VirtualDisk"),
+  vmSnapshots: rt(DH, "v1alpha2", "virtualmachinesnapshots", "VirtualMachineSnapshot"),
+  diskSnapshots: rt(DH, "v1alpha2", "virtualdisksnapshots", "VirtualDiskSnapshot"),
+  vmops: rt(DH, "v1alpha2", "virtualmachineoperations", "VirtualMachineOperation"),
+  vmsops: rt(
+    DH,
+    "v1alpha2",
+    "virtualmachinesnapshotoperations",
+    "VirtualMachineSnapshotOperation",
+  ),
+  vmRestores: rt(DH, "v1alpha2", "virtualmachinerestores", "VirtualMachineRestore"),
+  images: rt(DH, "v1alpha2", "virtualimages", "VirtualImage"),
+  clusterImages: rt(DH, "v1alpha2", "clustervirtualimages", "ClusterVirtualImage", false),
+} as const;

@@ -65,6 +65,18 @@ export type RestoreAction =
       snapshot: string;
     };
 
+/** Stopping or starting a VM: a change to the VM (KubeVirt, VM Operator) or an operation object (Deckhouse). */
+export type RunStateChange =
+  | { kind: "patch"; type: ResourceType; patch: unknown }
+  | { kind: "create"; manifest: Manifest };
+
+/** What the preflight may weigh besides the VM itself (the choices of the create to come). */
+export interface PreflightOptions {
+  consistency?: CreateOptions["consistency"];
+  /** The user chose to stop a running VM for the snapshot. */
+  stop?: boolean;
+}
+
 export type ProgressFn = (message: string) => void;
 
 export interface WaitOptions {
@@ -81,7 +93,7 @@ export interface SnapshotPlatform {
   listVms(scope: { namespace?: string; labelSelector?: string }): Promise<VirtualMachine[]>;
   /** Throws NotFound when the VM does not exist. */
   getVm(namespace: string, name: string): Promise<VmState>;
-  preflight(namespace: string, vm: string): Promise<Preflight>;
+  preflight(namespace: string, vm: string, options?: PreflightOptions): Promise<Preflight>;
 
   listSnapshots(scope: {
     namespace?: string;
@@ -108,7 +120,9 @@ export interface SnapshotPlatform {
   /** Facts to show before deleting a snapshot (e.g. what happens to its children). */
   deleteNotes(namespace: string, snapshot: Snapshot): Promise<string[]>;
   /** The run-state change that stops (running=false) or restarts a VM. */
-  runStateManifest(vm: VmState, running: boolean): { type: ResourceType; patch: unknown };
+  runStateChange(vm: VmState, running: boolean): RunStateChange;
+  /** The resource type of this snapshot (Deckhouse has VM and disk snapshots). */
+  snapshotTypeOf(snapshot: Snapshot): ResourceType;
 
   restorePreview(vm: VmState, snapshot: Snapshot): Promise<RestorePreview>;
 

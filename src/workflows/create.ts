@@ -4,7 +4,13 @@ import { ErrorCode, VmsnapError, operationFailed } from "../core/errors.js";
 import { defaultSnapshotName, validateName } from "../core/names.js";
 import { goDuration, validateQuiesceTimeout } from "../core/duration.js";
 import { API_VERSION, type Snapshot } from "../core/schema.js";
-import type { CreateOptions, Manifest, SnapshotPlatform, VmState } from "../platforms/types.js";
+import type {
+  CreateOptions,
+  Manifest,
+  RunStateChange,
+  SnapshotPlatform,
+  VmState,
+} from "../platforms/types.js";
 import { dryRun, planDigest, preview, step, withoutGeneratedName } from "./common.js";
 import type { Session } from "./session.js";
 
@@ -62,7 +68,9 @@ export async function createSnapshot(session: Session, req: CreateRequest): Prom
   const ns = session.namespace;
   const platform = await step(() => session.platformForVm(ns, vmName));
   const vm = await step(() => platform.getVm(ns, vmName));
-  const pre = await step(() => platform.preflight(ns, vmName));
+  const pre = await step(() =>
+    platform.preflight(ns, vmName, { consistency: req.consistency, stop: req.stop }),
+  );
   const stopFirst = Boolean(req.stop && vm.running);
   if (!pre.snapshottable) {
     throw new VmsnapError(
@@ -191,8 +199,7 @@ async function dryRunRunState(
   vm: VmState,
   running: boolean,
 ): Promise<void> {
-  const change = platform.runStateManifest(vm, running);
-  await session.guard.patch(change.type, vm.name, vm.namespace, change.patch, { dryRun: true });
+  await applyRunState(session, vm, platform.runStateChange(vm, running), true);
 }
 
 /** Stops a VM (the user chose it) and waits until it is stopped. */
@@ -202,8 +209,7 @@ export async function stopVm(
   vm: VmState,
 ): Promise<void> {
   session.progress(`stopping VM ${vm.name}`);
-  const change = platform.runStateManifest(vm, false);
-  await step(() => session.guard.patch(change.type, vm.name, vm.namespace, change.patch));
+  await step(() => applyRunState(session, vm, platform.runStateChange(vm, false)));
   await step(() =>
     platform.waitVmStopped(vm, { timeoutMs: 5 * 60_000, onProgress: session.progress }),
   );
@@ -216,6 +222,16 @@ export async function startVm(
   vm: VmState,
 ): Promise<void> {
   session.progress(`starting VM ${vm.name} again`);
-  const change = platform.runStateManifest(vm, true);
-  await step(() => session.guard.patch(change.type, vm.name, vm.namespace, change.patch));
+  await step(() => applyRunState(session, vm, platform.runStateChange(vm, true)));
+}
+
+async function applyRunState(
+  session: Session,
+  vm: VmState,
+  change: RunStateChange,
+  dryRun = false,
+): Promise<void> {
+  if (change.kind === "patch")
+    await session.guard.patch(change.type, vm.name, vm.namespace, change.patch, { dryRun });
+  else await session.guard.create(change.manifest.type, change.manifest.body, { dryRun });
 }

@@ -4,7 +4,15 @@ import { formatDiffLine, jsonDiff } from "../../core/diff.js";
 import { goDuration, parseDuration } from "../../core/duration.js";
 import type { Preflight, Snapshot, VirtualMachine } from "../../core/schema.js";
 import { KubeApiError } from "../../kube/client.js";
-import { Core, Csi, KubeVirt, apiVersionOf, keyOf, type KubeObject } from "../../kube/resources.js";
+import {
+  Core,
+  Csi,
+  KubeVirt,
+  apiVersionOf,
+  keyOf,
+  type KubeObject,
+  type ResourceType,
+} from "../../kube/resources.js";
 import { ReadOnce } from "../../kube/read-once.js";
 import { waitForObject } from "../../kube/watch.js";
 import type {
@@ -12,6 +20,7 @@ import type {
   Manifest,
   PlatformContext,
   RestoreAction,
+  RunStateChange,
   RestorePreview,
   SnapshotPlatform,
   VmState,
@@ -270,13 +279,17 @@ export class KubeVirtPlatform implements SnapshotPlatform {
     };
   }
 
-  runStateManifest(vm: VmState, running: boolean) {
+  snapshotTypeOf(): ResourceType {
+    return KubeVirt.snapshots;
+  }
+
+  runStateChange(vm: VmState, running: boolean): RunStateChange {
     const runStrategy = running
       ? vm.runStrategy === "Halted"
         ? "Always"
         : vm.runStrategy
       : "Halted";
-    return { type: KubeVirt.vms, patch: { spec: { runStrategy, running: null } } };
+    return { kind: "patch", type: KubeVirt.vms, patch: { spec: { runStrategy, running: null } } };
   }
 
   async restorePreview(vm: VmState, snapshot: Snapshot): Promise<RestorePreview> {

@@ -10,7 +10,7 @@ import {
   type VirtualMachine,
 } from "../../core/schema.js";
 import { quantityBytes } from "../../core/quantity.js";
-import { Core, Csi, keyOf, type KubeObject } from "../../kube/resources.js";
+import { Core, Csi, keyOf, type KubeObject, type ResourceType } from "../../kube/resources.js";
 import { ReadOnce } from "../../kube/read-once.js";
 import { waitForObject } from "../../kube/watch.js";
 import type {
@@ -18,6 +18,7 @@ import type {
   Manifest,
   PlatformContext,
   RestoreAction,
+  RunStateChange,
   RestorePreview,
   SnapshotPlatform,
   VmState,
@@ -407,13 +408,17 @@ export class VmOperatorPlatform implements SnapshotPlatform {
     ];
   }
 
-  runStateManifest(vm: VmState, running: boolean) {
+  snapshotTypeOf(): ResourceType {
+    return this.t.snapshots;
+  }
+
+  runStateChange(vm: VmState, running: boolean): RunStateChange {
     const target = running
       ? vm.runStrategy === "PoweredOff"
         ? "PoweredOn"
         : vm.runStrategy
       : "PoweredOff";
-    return { type: this.t.vms, patch: { spec: { powerState: target } } };
+    return { kind: "patch", type: this.t.vms, patch: { spec: { powerState: target } } };
   }
 
   async restorePreview(vm: VmState, snapshot: Snapshot): Promise<RestorePreview> {
