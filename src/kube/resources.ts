@@ -91,6 +91,7 @@ export const Core = {
   pvcs: rt("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim"),
   pvs: rt("", "v1", "persistentvolumes", "PersistentVolume", false),
   events: rt("", "v1", "events", "Event"),
+  secrets: rt("", "v1", "secrets", "Secret"),
   storageClasses: rt("storage.k8s.io", "v1", "storageclasses", "StorageClass", false),
   crds: rt(
     "apiextensions.k8s.io",
@@ -152,12 +153,7 @@ export const Deckhouse = {
   vmSnapshots: rt(DH, "v1alpha2", "virtualmachinesnapshots", "VirtualMachineSnapshot"),
   diskSnapshots: rt(DH, "v1alpha2", "virtualdisksnapshots", "VirtualDiskSnapshot"),
   vmops: rt(DH, "v1alpha2", "virtualmachineoperations", "VirtualMachineOperation"),
-  vmsops: rt(
-    DH,
-    "v1alpha2",
-    "virtualmachinesnapshotoperations",
-    "VirtualMachineSnapshotOperation",
-  ),
+  vmsops: rt(DH, "v1alpha2", "virtualmachinesnapshotoperations", "VirtualMachineSnapshotOperation"),
   vmRestores: rt(DH, "v1alpha2", "virtualmachinerestores", "VirtualMachineRestore"),
   images: rt(DH, "v1alpha2", "virtualimages", "VirtualImage"),
   clusterImages: rt(DH, "v1alpha2", "clustervirtualimages", "ClusterVirtualImage", false),

@@ -10,6 +10,7 @@ import type {
   RunStateChange,
   SnapshotPlatform,
   VmState,
+  WaitOptions,
 } from "../platforms/types.js";
 import { dryRun, planDigest, preview, step, withoutGeneratedName } from "./common.js";
 import type { Session } from "./session.js";
@@ -138,9 +139,28 @@ export async function createSnapshot(session: Session, req: CreateRequest): Prom
 }
 
 /** Waits for a snapshot to be ready; a failed one is an error carrying its diagnosis. */
-export async function waitForSnapshot(
+export function waitForSnapshot(
   session: Session,
   platform: SnapshotPlatform,
+  ns: string,
+  name: string,
+  timeoutMs: number,
+): Promise<Snapshot> {
+  return waitForSnapshotWith(
+    session,
+    (options) => platform.waitSnapshot(ns, name, options),
+    () => platform.getSnapshot(ns, name),
+    ns,
+    name,
+    timeoutMs,
+  );
+}
+
+/** waitForSnapshot with the platform's wait and read of this kind of snapshot. */
+export async function waitForSnapshotWith(
+  session: Session,
+  wait: (options: WaitOptions) => Promise<Snapshot>,
+  read: () => Promise<Snapshot | undefined>,
   ns: string,
   name: string,
   timeoutMs: number,
@@ -148,13 +168,10 @@ export async function waitForSnapshot(
   // The platform enforces the snapshot's own deadline; a short grace lets its verdict (with the
   // reasons) arrive before the client gives up.
   const snapshot = await step(() =>
-    platform.waitSnapshot(ns, name, {
-      timeoutMs: timeoutMs + DEADLINE_GRACE_MS,
-      onProgress: session.progress,
-    }),
+    wait({ timeoutMs: timeoutMs + DEADLINE_GRACE_MS, onProgress: session.progress }),
   ).catch(async (err: unknown) => {
     if (!(err instanceof VmsnapError && err.code === ErrorCode.DeadlineExceeded)) throw err;
-    const now = await step(() => platform.getSnapshot(ns, name)).catch(() => undefined);
+    const now = await step(read).catch(() => undefined);
     const why = [
       `did not complete within its failureDeadline (${goDuration(timeoutMs)})`,
       ...(now?.diagnosis ?? []),

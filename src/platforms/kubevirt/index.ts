@@ -45,6 +45,7 @@ const DEFAULT_FAILURE_DEADLINE_MS = 5 * 60_000;
 export class KubeVirtPlatform implements SnapshotPlatform {
   readonly name = "kubevirt" as const;
   readonly snapshotType = KubeVirt.snapshots;
+  readonly cloneNotes = ["the new VM is created stopped; MAC addresses are not copied"];
   private readonly storage: StorageLookups;
 
   constructor(private readonly ctx: PlatformContext) {
@@ -230,7 +231,12 @@ export class KubeVirtPlatform implements SnapshotPlatform {
     };
   }
 
-  restoreAction(namespace: string, name: string, vm: VmState, snapshot: string): RestoreAction {
+  async restoreAction(
+    namespace: string,
+    name: string,
+    vm: VmState,
+    snapshot: string,
+  ): Promise<RestoreAction> {
     return {
       kind: "create",
       name,
@@ -260,7 +266,12 @@ export class KubeVirtPlatform implements SnapshotPlatform {
     };
   }
 
-  cloneManifest(namespace: string, name: string, snapshot: string, target: string): Manifest {
+  async cloneManifest(
+    namespace: string,
+    name: string,
+    snapshot: string,
+    target: string,
+  ): Promise<Manifest> {
     return {
       type: KubeVirt.clones,
       body: {

@@ -48,6 +48,7 @@ const DEFAULT_QUIESCE_TIMEOUT = "5m";
 export class VmOperatorPlatform implements SnapshotPlatform {
   readonly name = "vmoperator" as const;
   readonly snapshotType;
+  readonly cloneNotes = [];
   private readonly t;
 
   constructor(private readonly ctx: PlatformContext) {
@@ -375,7 +376,12 @@ export class VmOperatorPlatform implements SnapshotPlatform {
     };
   }
 
-  restoreAction(_namespace: string, name: string, vm: VmState, snapshot: string): RestoreAction {
+  async restoreAction(
+    _namespace: string,
+    name: string,
+    vm: VmState,
+    snapshot: string,
+  ): Promise<RestoreAction> {
     return {
       kind: "patch",
       name,
@@ -386,7 +392,7 @@ export class VmOperatorPlatform implements SnapshotPlatform {
     };
   }
 
-  cloneManifest(): Manifest {
+  async cloneManifest(): Promise<Manifest> {
     throw new VmsnapError(
       ErrorCode.InvalidInput,
       "clone from a snapshot is not supported by VM Operator: its snapshots can only be reverted in place",
@@ -522,7 +528,7 @@ export class VmOperatorPlatform implements SnapshotPlatform {
   }
 
   async waitClone(): Promise<{ phase: string; target: string }> {
-    throw this.cloneManifest();
+    return this.cloneManifest().then(() => ({ phase: "", target: "" }));
   }
 
   async waitVmStopped(vm: VmState, options: WaitOptions): Promise<void> {
