@@ -144,3 +144,47 @@ export const KubeVirt = {
   dataVolumes: rt("cdi.kubevirt.io", "v1beta1", "datavolumes", "DataVolume"),
   storageProfiles: rt("cdi.kubevirt.io", "v1beta1", "storageprofiles", "StorageProfile", false),
 } as const;
+
+export const Deckhouse = {
+  vms: rt("virtualization.deckhouse.io", "v1alpha2", "virtualmachines", "VirtualMachine"),
+  disks: rt("virtualization.deckhouse.io", "v1alpha2", "virtualdisks", "VirtualDisk"),
+  vmSnapshots: rt(
+    "virtualization.deckhouse.io",
+    "v1alpha2",
+    "virtualmachinesnapshots",
+    "VirtualMachineSnapshot",
+  ),
+  diskSnapshots: rt(
+    "virtualization.deckhouse.io",
+    "v1alpha2",
+    "virtualdisksnapshots",
+    "VirtualDiskSnapshot",
+  ),
+  vmops: rt(
+    "virtualization.deckhouse.io",
+    "v1alpha2",
+    "virtualmachineoperations",
+    "VirtualMachineOperation",
+  ),
+  vmsops: rt(
+    "virtualization.deckhouse.io",
+    "v1alpha2",
+    "virtualmachinesnapshotoperations",
+    "VirtualMachineSnapshotOperation",
+  ),
+  /** Legacy (removed in Deckhouse v1.9): served only when its CRD is installed. */
+  vmRestores: rt(
+    "virtualization.deckhouse.io",
+    "v1alpha2",
+    "virtualmachinerestores",
+    "VirtualMachineRestore",
+  ),
+  images: rt("virtualization.deckhouse.io", "v1alpha2", "virtualimages", "VirtualImage"),
+  clusterImages: rt(
+    "virtualization.deckhouse.io",
+    "v1alpha2",
+    "clustervirtualimages",
+    "ClusterVirtualImage",
+    false,
+  ),
+} as const;
