@@ -154,6 +154,7 @@ export const Deckhouse = {
   diskSnapshots: rt(DH, "v1alpha2", "virtualdisksnapshots", "VirtualDiskSnapshot"),
   vmops: rt(DH, "v1alpha2", "virtualmachineoperations", "VirtualMachineOperation"),
   vmsops: rt(DH, "v1alpha2", "virtualmachinesnapshotoperations", "VirtualMachineSnapshotOperation"),
+  /** Legacy (removed in Deckhouse v1.9): served only when its CRD is installed. */
   vmRestores: rt(DH, "v1alpha2", "virtualmachinerestores", "VirtualMachineRestore"),
   images: rt(DH, "v1alpha2", "virtualimages", "VirtualImage"),
   clusterImages: rt(DH, "v1alpha2", "clustervirtualimages", "ClusterVirtualImage", false),

@@ -1,7 +1,14 @@
 // Real-shaped manifests for the playground's storage and sample VMs (pure builders, no I/O except
 // ensureSimStorage). The same shapes the platforms' own documentation applies with kubectl.
 import { KubeApiError, type KubeClient } from "../kube/client.js";
-import { Core, Csi, KubeVirt, apiVersionOf, type KubeObject } from "../kube/resources.js";
+import {
+  Core,
+  Csi,
+  Deckhouse,
+  KubeVirt,
+  apiVersionOf,
+  type KubeObject,
+} from "../kube/resources.js";
 import { SIM } from "./simulator/annotations.js";
 
 export const SIM_DRIVER = "csi.sim.vmsnap.io";
@@ -225,6 +232,107 @@ export function vmoVmManifest(o: VmoVmOptions): KubeObject {
             },
           }
         : {}),
+    },
+  };
+}
+
+export interface DhDiskOptions {
+  namespace: string;
+  name: string;
+  /** Requested size, e.g. "1Gi" (default "1Gi"). */
+  size?: string;
+  storageClass?: string;
+  /** The disk's data fingerprint (annotation sim.vmsnap.io/data). */
+  data?: string;
+}
+
+/** A blank Deckhouse VirtualDisk as the Deckhouse guide applies one. */
+export function dhDiskManifest(o: DhDiskOptions): KubeObject {
+  return {
+    apiVersion: apiVersionOf(Deckhouse.disks),
+    kind: "VirtualDisk",
+    metadata: {
+      name: o.name,
+      namespace: o.namespace,
+      annotations: o.data !== undefined ? { [SIM.data]: o.data } : {},
+    },
+    spec: {
+      persistentVolumeClaim: {
+        size: o.size ?? "1Gi",
+        ...(o.storageClass ? { storageClassName: o.storageClass } : {}),
+      },
+    },
+  };
+}
+
+export interface DhVmOptions {
+  namespace: string;
+  name: string;
+  /** VirtualDisk names, in boot order. */
+  disks: string[];
+  images?: { kind: "VirtualImage" | "ClusterVirtualImage"; name: string }[];
+  /** Default AlwaysOnUnlessStoppedManually. */
+  runPolicy?: string;
+  /**
+   * Initial power for Manual/AlwaysOnUnlessStoppedManually (as if started or stopped by hand);
+   * default: as the run policy starts.
+   */
+  running?: boolean;
+  agent?: boolean;
+  os?: "linux" | "windows";
+  /** sim.vmsnap.io/fail value, e.g. "freeze". */
+  fail?: string;
+  snapshotDelay?: string;
+  cpuCores?: number;
+  memory?: string;
+}
+
+/** A Deckhouse VirtualMachine as the Deckhouse guide applies one, with the simulator's hooks. */
+export function dhVmManifest(o: DhVmOptions): KubeObject {
+  const annotations: Record<string, string> = {};
+  if (o.agent) annotations[SIM.guestAgent] = "true";
+  if (o.os === "windows") annotations[SIM.guestOs] = "windows";
+  if (o.fail) annotations[SIM.fail] = o.fail;
+  if (o.snapshotDelay) annotations[SIM.snapshotDelay] = o.snapshotDelay;
+  if (o.running !== undefined) annotations[DH_POWER_ANNOTATION] = o.running ? "on" : "off";
+  return {
+    apiVersion: apiVersionOf(Deckhouse.vms),
+    kind: "VirtualMachine",
+    metadata: { name: o.name, namespace: o.namespace, labels: { app: o.name }, annotations },
+    spec: {
+      virtualMachineClassName: "generic",
+      runPolicy: o.runPolicy ?? "AlwaysOnUnlessStoppedManually",
+      osType: o.os === "windows" ? "Windows" : "Generic",
+      bootloader: o.os === "windows" ? "EFI" : "BIOS",
+      cpu: { cores: o.cpuCores ?? 1, coreFraction: "100%" },
+      memory: { size: o.memory ?? "1Gi" },
+      blockDeviceRefs: [
+        ...o.disks.map((name) => ({ kind: "VirtualDisk", name })),
+        ...(o.images ?? []).map((i) => ({ kind: i.kind, name: i.name })),
+      ],
+    },
+  };
+}
+
+/** The simulator's record of a Deckhouse VM's last Start/Stop ("on" | "off"). */
+export const DH_POWER_ANNOTATION = "sim.vmsnap.io/power";
+
+/** A VirtualImage (namespaced) or ClusterVirtualImage from a container image. */
+export function dhImageManifest(o: {
+  name: string;
+  namespace?: string;
+  cluster?: boolean;
+}): KubeObject {
+  return {
+    apiVersion: apiVersionOf(Deckhouse.images),
+    kind: o.cluster ? "ClusterVirtualImage" : "VirtualImage",
+    metadata: { name: o.name, ...(o.cluster ? {} : { namespace: o.namespace }) },
+    spec: {
+      ...(o.cluster ? {} : { storage: "ContainerRegistry" }),
+      dataSource: {
+        type: "ContainerImage",
+        containerImage: { image: "registry.example.com/images/ubuntu:24.04" },
+      },
     },
   };
 }

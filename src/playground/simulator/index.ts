@@ -4,6 +4,7 @@ import type { KubeClient } from "../../kube/client.js";
 import { Runtime, type Logger } from "./runtime.js";
 import { registerKubeVirt, type ClaimUser } from "./kubevirt/index.js";
 import { registerVmOperator, vmOperatorClaimInUse } from "./vmoperator/index.js";
+import { registerDeckhouse } from "./deckhouse/index.js";
 
 export interface Simulator {
   runtime: Runtime;
@@ -22,6 +23,7 @@ export async function startSimulator(
   const kubevirt = registerKubeVirt(runtime, claimUsers);
   const vmoperator = registerVmOperator(runtime, kubevirt.inf);
   claimUsers.push((ns, claim) => vmOperatorClaimInUse(vmoperator, ns, claim));
+  registerDeckhouse(runtime);
   await runtime.start();
   return { runtime, idle: () => runtime.idle(), stop: () => runtime.stop() };
 }

@@ -1,0 +1,37 @@
+// The Deckhouse virtualization simulator (virtualization.deckhouse.io/v1alpha2): VirtualDisk,
+// VirtualImage/ClusterVirtualImage, VirtualMachine, VirtualMachineSnapshot, VirtualDiskSnapshot,
+// VirtualMachineOperation (Start/Stop/Restore/Clone), VirtualMachineSnapshotOperation and, when its
+// CRD is installed, the legacy VirtualMachineRestore. Disks are simulated at this level (their
+// fingerprint is the VirtualDisk's annotation); no PVCs or VolumeSnapshots are created.
+import { Core } from "../../../kube/resources.js";
+import type { Runtime } from "../runtime.js";
+import { Deckhouse, Fresh, type DhContext } from "./context.js";
+import { registerDiskControllers } from "./disk.js";
+import { registerVmController } from "./vm.js";
+import { registerSnapshotControllers } from "./snapshot.js";
+
+export { Deckhouse } from "./context.js";
+
+export function registerDeckhouse(rt: Runtime): DhContext {
+  const ctx: DhContext = {
+    rt,
+    client: rt.client,
+    inf: {
+      vms: rt.informer(Deckhouse.vms),
+      disks: rt.informer(Deckhouse.disks),
+      vmSnapshots: rt.informer(Deckhouse.vmSnapshots),
+      diskSnapshots: rt.informer(Deckhouse.diskSnapshots),
+      vmops: rt.informer(Deckhouse.vmops),
+      vmsops: rt.informer(Deckhouse.vmsops),
+      images: rt.informer(Deckhouse.images),
+      clusterImages: rt.informer(Deckhouse.clusterImages),
+      storageClasses: rt.informer(Core.storageClasses),
+    },
+    fresh: new Fresh(),
+    since: new Map(),
+  };
+  registerDiskControllers(ctx);
+  registerVmController(ctx);
+  registerSnapshotControllers(ctx);
+  return ctx;
+}
