@@ -9,6 +9,7 @@ import { Deckhouse, Fresh, type DhContext } from "./context.js";
 import { registerDiskControllers } from "./disk.js";
 import { registerVmController } from "./vm.js";
 import { registerSnapshotControllers } from "./snapshot.js";
+import { registerOperationControllers } from "./operations.js";
 
 export { Deckhouse } from "./context.js";
 
@@ -33,5 +34,6 @@ export function registerDeckhouse(rt: Runtime): DhContext {
   registerDiskControllers(ctx);
   registerVmController(ctx);
   registerSnapshotControllers(ctx);
+  registerOperationControllers(ctx);
   return ctx;
 }
