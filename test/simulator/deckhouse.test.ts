@@ -3,7 +3,7 @@
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { KubeClient } from "../../src/kube/client.js";
-import { Deckhouse, apiVersionOf, type ResourceType } from "../../src/kube/resources.js";
+import { Core, Deckhouse, apiVersionOf, type ResourceType } from "../../src/kube/resources.js";
 import {
   dhDiskManifest,
   dhImageManifest,
@@ -12,6 +12,7 @@ import {
   type DhVmOptions,
 } from "../../src/playground/fixtures.js";
 import { SIM } from "../../src/playground/simulator/annotations.js";
+import { installCrds, loadCrds, projectCrdsDir } from "../../src/playground/crds.js";
 import { adminClient, newNamespace } from "../helpers/env.js";
 import { cond, waitFor, waitGone, type Json } from "../helpers/kube.js";
 
@@ -711,5 +712,67 @@ describe("Deckhouse simulator: VirtualMachineSnapshotOperation", () => {
     });
     assert.equal(missing.status.phase, "Failed");
     assert.equal(cond(missing, "Completed")?.reason, "VirtualMachineSnapshotNotFound");
+  });
+});
+
+describe("Deckhouse simulator: legacy VirtualMachineRestore", () => {
+  before(async () => {
+    // Cluster-scoped and shared by every test file: installed once if absent, never deleted.
+    const name = "virtualmachinerestores.virtualization.deckhouse.io";
+    if (await c.getIfExists(Core.crds, name)) return;
+    const crds = await loadCrds(projectCrdsDir(), { includeOptional: true });
+    await installCrds(
+      c,
+      crds.filter((crd) => crd.metadata.name === name),
+    );
+  });
+
+  async function vmRestore(name: string, snapshot: string, restoreMode: string): Promise<Json> {
+    const body = {
+      apiVersion: apiVersionOf(Deckhouse.vmRestores),
+      kind: "VirtualMachineRestore",
+      metadata: { name, namespace: ns },
+      spec: { restoreMode, virtualMachineSnapshotName: snapshot },
+    };
+    // The simulator starts watching the new CRD on its own; until its API is served, retry.
+    for (let i = 0; ; i++) {
+      try {
+        await c.create(Deckhouse.vmRestores, body);
+        break;
+      } catch (err) {
+        if (i >= 50 || (err as { code?: number }).code !== 404) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    return waitFor(c, Deckhouse.vmRestores, name, ns, phaseIs("Ready", "Failed"));
+  }
+
+  it("Safe refuses a running VM; Forced stops it, restores the data and starts it again", async () => {
+    await vm("leg", { agent: true });
+    await vmSnapshot("leg-1", "leg");
+    await waitVms("leg-1", phaseIs("Ready"));
+    await writeData("leg-root", "leg-root-v2");
+
+    const safe = await vmRestore("leg-safe", "leg-1", "Safe");
+    assert.equal(safe.status.phase, "Failed");
+    assert.equal(cond(safe, "VirtualMachineRestoreReady")?.reason, "VirtualMachineIsNotStopped");
+    assert.equal(dataOf(await get(Deckhouse.disks, "leg-root")), "leg-root-v2");
+
+    const forced = await vmRestore("leg-forced", "leg-1", "Forced");
+    assert.equal(forced.status.phase, "Ready", JSON.stringify(forced.status.conditions));
+    assert.equal(cond(forced, "VirtualMachineRestoreReady")?.status, "True");
+    assert.equal(dataOf(await get(Deckhouse.disks, "leg-root")), "leg-root-v1");
+    assert.equal((await get(Deckhouse.vms, "leg")).status.phase, "Running");
+  });
+
+  it("Safe restores a stopped VM and leaves it stopped", async () => {
+    await vm("legoff", { running: false });
+    await vmSnapshot("legoff-1", "legoff");
+    await waitVms("legoff-1", phaseIs("Ready"));
+    await writeData("legoff-root", "legoff-root-v2");
+    const safe = await vmRestore("legoff-safe", "legoff-1", "Safe");
+    assert.equal(safe.status.phase, "Ready", JSON.stringify(safe.status.conditions));
+    assert.equal(dataOf(await get(Deckhouse.disks, "legoff-root")), "legoff-root-v1");
+    assert.equal((await get(Deckhouse.vms, "legoff")).status.phase, "Stopped");
   });
 });

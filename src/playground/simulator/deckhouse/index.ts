@@ -10,6 +10,7 @@ import { registerDiskControllers } from "./disk.js";
 import { registerVmController } from "./vm.js";
 import { registerSnapshotControllers } from "./snapshot.js";
 import { registerOperationControllers } from "./operations.js";
+import { registerLegacyRestore } from "./legacy-restore.js";
 
 export { Deckhouse } from "./context.js";
 
@@ -35,5 +36,6 @@ export function registerDeckhouse(rt: Runtime): DhContext {
   registerVmController(ctx);
   registerSnapshotControllers(ctx);
   registerOperationControllers(ctx);
+  registerLegacyRestore(ctx);
   return ctx;
 }
