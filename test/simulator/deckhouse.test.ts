@@ -12,6 +12,7 @@ import {
   type DhVmOptions,
 } from "../../src/playground/fixtures.js";
 import { SIM } from "../../src/playground/simulator/annotations.js";
+import { installCrds, loadCrds, projectCrdsDir } from "../../src/playground/crds.js";
 import { adminClient, newNamespace } from "../helpers/env.js";
 import { cond, waitFor, waitGone, type Json } from "../helpers/kube.js";
 
@@ -407,4 +408,371 @@ describe("Deckhouse simulator: VirtualDiskSnapshot", () => {
   });
 });
 
-void Core;
+async function vmop(name: string, vmName: string, type: string, extra: Json = {}): Promise<Json> {
+  await c.create(Deckhouse.vmops, {
+    apiVersion: apiVersionOf(Deckhouse.vmops),
+    kind: "VirtualMachineOperation",
+    metadata: { name, namespace: ns },
+    spec: { type, virtualMachineName: vmName, ...extra },
+  });
+  return waitFor(c, Deckhouse.vmops, name, ns, phaseIs("Completed", "Failed"));
+}
+
+async function vmsop(name: string, snapshot: string, createVirtualMachine: Json): Promise<Json> {
+  await c.create(Deckhouse.vmsops, {
+    apiVersion: apiVersionOf(Deckhouse.vmsops),
+    kind: "VirtualMachineSnapshotOperation",
+    metadata: { name, namespace: ns },
+    spec: {
+      type: "CreateVirtualMachine",
+      virtualMachineSnapshotName: snapshot,
+      createVirtualMachine,
+    },
+  });
+  return waitFor(c, Deckhouse.vmsops, name, ns, phaseIs("Completed", "Failed"));
+}
+
+const resourcesOf = (o: Json) =>
+  (o.status.resources as Json[]).map((r) => `${r.kind}/${r.name}:${r.status}`);
+
+describe("Deckhouse simulator: VirtualMachineOperation Start/Stop", () => {
+  it("stops and starts the VM", async () => {
+    await vm("pwr");
+    const stop = await vmop("pwr-stop", "pwr", "Stop");
+    assert.equal(stop.status.phase, "Completed");
+    assert.equal(cond(stop, "Completed")?.reason, "OperationCompleted");
+    assert.equal((await get(Deckhouse.vms, "pwr")).status.phase, "Stopped");
+    const start = await vmop("pwr-start", "pwr", "Start");
+    assert.equal(start.status.phase, "Completed");
+    assert.equal((await get(Deckhouse.vms, "pwr")).status.phase, "Running");
+  });
+
+  it("a stop and start apply changes awaiting a restart", async () => {
+    await vm("rst");
+    await c.patch(Deckhouse.vms, "rst", ns, { spec: { memory: { size: "2Gi" } } });
+    await waitFor(c, Deckhouse.vms, "rst", ns, (v) =>
+      Boolean(cond(v, "AwaitingRestartToApplyConfiguration")),
+    );
+    await vmop("rst-stop", "rst", "Stop");
+    await vmop("rst-start", "rst", "Start");
+    const v = await waitFor(c, Deckhouse.vms, "rst", ns, phaseIs("Running"));
+    assert.equal(cond(v, "AwaitingRestartToApplyConfiguration"), undefined);
+    assert.equal(v.status.restartAwaitingChanges, undefined);
+  });
+});
+
+describe("Deckhouse simulator: VirtualMachineOperation Restore", () => {
+  it("restores fingerprints, a deleted disk and the spec, and the running state", async () => {
+    const before = await vm("rs", { agent: true, extra: ["rs-data"] });
+    await vmSnapshot("rs-1", "rs");
+    await waitVms("rs-1", phaseIs("Ready"));
+    await writeData("rs-root", "rs-root-v2");
+    // The data disk is detached and deleted; the CPU count changes.
+    await c.patch(Deckhouse.vms, "rs", ns, {
+      spec: { cpu: { cores: 4 }, blockDeviceRefs: [{ kind: "VirtualDisk", name: "rs-root" }] },
+    });
+    await c.delete(Deckhouse.disks, "rs-data", ns);
+    await waitGone(c, Deckhouse.disks, "rs-data", ns);
+
+    const dry = await vmop("rs-dry", "rs", "Restore", {
+      restore: { mode: "DryRun", virtualMachineSnapshotName: "rs-1" },
+    });
+    assert.equal(dry.status.phase, "Completed");
+    assert.deepEqual(resourcesOf(dry), [
+      "VirtualMachine/rs:Completed",
+      "VirtualDisk/rs-root:Completed",
+      "VirtualDisk/rs-data:Completed",
+      "VirtualMachineIPAddress/rs:Completed",
+    ]);
+    assert.match(
+      dry.status.resources.find((r: Json) => r.name === "rs-data").message,
+      /re-created/,
+    );
+    assert.equal(
+      dataOf(await get(Deckhouse.disks, "rs-root")),
+      "rs-root-v2",
+      "DryRun changes nothing",
+    );
+    assert.equal(await c.getIfExists(Deckhouse.disks, "rs-data", ns), undefined);
+    assert.equal((await get(Deckhouse.vms, "rs")).spec.cpu.cores, 4);
+
+    await c.create(Deckhouse.vmops, {
+      apiVersion: apiVersionOf(Deckhouse.vmops),
+      kind: "VirtualMachineOperation",
+      metadata: { name: "rs-strict", namespace: ns },
+      spec: {
+        type: "Restore",
+        virtualMachineName: "rs",
+        restore: { mode: "Strict", virtualMachineSnapshotName: "rs-1" },
+      },
+    });
+    const maintenance = await waitFor(
+      c,
+      Deckhouse.vmops,
+      "rs-strict",
+      ns,
+      (o) => cond(o, "MaintenanceMode")?.status === "True",
+    );
+    assert.equal(maintenance.status.phase, "InProgress");
+    const op = await waitFor(c, Deckhouse.vmops, "rs-strict", ns, phaseIs("Completed", "Failed"));
+    assert.equal(op.status.phase, "Completed", JSON.stringify(op.status.conditions));
+    assert.equal(cond(op, "Completed")?.reason, "OperationCompleted");
+    assert.equal(cond(op, "MaintenanceMode")?.status, "False");
+    assert.ok(op.status.resources.every((r: Json) => r.status === "Completed"));
+
+    const after = await get(Deckhouse.vms, "rs");
+    assert.equal(after.status.phase, "Running", "running again, as before the restore");
+    assert.deepEqual(after.spec, before.spec);
+    assert.equal(after.metadata.uid, before.metadata.uid);
+    assert.equal(dataOf(await get(Deckhouse.disks, "rs-root")), "rs-root-v1");
+    const recreated = await waitFor(c, Deckhouse.disks, "rs-data", ns, phaseIs("Ready"));
+    assert.equal(dataOf(recreated), "rs-data-v1");
+  });
+
+  it("fails for a missing or unready snapshot and for a VM re-created under the same name", async () => {
+    await vm("rf", { agent: true });
+    const missing = await vmop("rf-missing", "rf", "Restore", {
+      restore: { mode: "Strict", virtualMachineSnapshotName: "nope" },
+    });
+    assert.equal(missing.status.phase, "Failed");
+    assert.equal(cond(missing, "SnapshotReady")?.status, "False");
+    assert.match(cond(missing, "SnapshotReady")?.message, /not found/);
+
+    await vmSnapshot("rf-1", "rf");
+    await waitVms("rf-1", phaseIs("Ready"));
+    await c.delete(Deckhouse.vms, "rf", ns);
+    await waitGone(c, Deckhouse.vms, "rf", ns);
+    await c.create(Deckhouse.vms, dhVmManifest({ namespace: ns, name: "rf", disks: ["rf-root"] }));
+    const other = await vmop("rf-uid", "rf", "Restore", {
+      restore: { mode: "Strict", virtualMachineSnapshotName: "rf-1" },
+    });
+    assert.equal(other.status.phase, "Failed");
+    assert.match(cond(other, "Completed")?.message, /uid/);
+  });
+
+  it("Strict fails on a missing image, BestEffort drops it", async () => {
+    await c.create(Deckhouse.images, dhImageManifest({ namespace: ns, name: "tools-iso" }));
+    await vm("img", {
+      runPolicy: "AlwaysOff",
+      images: [{ kind: "VirtualImage", name: "tools-iso" }],
+    });
+    await vmSnapshot("img-1", "img");
+    await waitVms("img-1", phaseIs("Ready"));
+    await c.delete(Deckhouse.images, "tools-iso", ns);
+    await waitGone(c, Deckhouse.images, "tools-iso", ns);
+    const strict = await vmop("img-strict", "img", "Restore", {
+      restore: { mode: "Strict", virtualMachineSnapshotName: "img-1" },
+    });
+    assert.equal(strict.status.phase, "Failed");
+    assert.ok(resourcesOf(strict).includes("VirtualImage/tools-iso:Failed"));
+    const best = await vmop("img-best", "img", "Restore", {
+      restore: { mode: "BestEffort", virtualMachineSnapshotName: "img-1" },
+    });
+    assert.equal(best.status.phase, "Completed", JSON.stringify(best.status.conditions));
+    const v = await get(Deckhouse.vms, "img");
+    assert.deepEqual(
+      v.spec.blockDeviceRefs.map((r: Json) => r.name),
+      ["img-root"],
+    );
+    assert.equal(v.status.phase, "Stopped", "stopped before, stopped after");
+  });
+
+  it("a second restore of the same VM waits Pending until the first finishes", async () => {
+    await vm("two", { agent: true, snapshotDelay: "1ms" });
+    await vmSnapshot("two-1", "two");
+    await waitVms("two-1", phaseIs("Ready"));
+    const spec = {
+      type: "Restore",
+      virtualMachineName: "two",
+      restore: { mode: "Strict", virtualMachineSnapshotName: "two-1" },
+    };
+    const meta = (name: string) => ({
+      apiVersion: apiVersionOf(Deckhouse.vmops),
+      kind: "VirtualMachineOperation",
+      metadata: { name, namespace: ns },
+      spec,
+    });
+    await c.create(Deckhouse.vmops, meta("two-a"));
+    await waitFor(c, Deckhouse.vmops, "two-a", ns, phaseIs("InProgress"));
+    await c.create(Deckhouse.vmops, meta("two-b"));
+    const waiting = await waitFor(c, Deckhouse.vmops, "two-b", ns, (o) =>
+      Boolean(cond(o, "Completed")?.reason),
+    );
+    assert.equal(waiting.status.phase, "Pending");
+    assert.equal(cond(waiting, "Completed")?.reason, "NotReadyToBeExecuted");
+    await waitFor(c, Deckhouse.vmops, "two-a", ns, phaseIs("Completed"));
+    const b = await waitFor(c, Deckhouse.vmops, "two-b", ns, phaseIs("Completed", "Failed"));
+    assert.equal(b.status.phase, "Completed");
+  });
+});
+
+describe("Deckhouse simulator: VirtualMachineOperation Clone", () => {
+  it("clones the live VM under new names with the live fingerprints", async () => {
+    const src = await vm("cl", { agent: true, extra: ["cl-data"] });
+    await writeData("cl-data", "cl-data-v2");
+    const dry = await vmop("cl-dry", "cl", "Clone", {
+      clone: { mode: "DryRun", customization: { namePrefix: "copy-" } },
+    });
+    assert.equal(dry.status.phase, "Completed");
+    assert.deepEqual(resourcesOf(dry), [
+      "VirtualMachine/copy-cl:Completed",
+      "VirtualDisk/copy-cl-root:Completed",
+      "VirtualDisk/copy-cl-data:Completed",
+    ]);
+    assert.equal(
+      await c.getIfExists(Deckhouse.vms, "copy-cl", ns),
+      undefined,
+      "DryRun creates nothing",
+    );
+
+    const op = await vmop("cl-1", "cl", "Clone", {
+      clone: {
+        mode: "Strict",
+        nameReplacement: [{ from: { kind: "VirtualDisk", name: "cl-data" }, to: "cl-extra" }],
+        customization: { namePrefix: "copy-" },
+      },
+    });
+    assert.equal(op.status.phase, "Completed", JSON.stringify(op.status.conditions));
+    const clone = await waitFor(c, Deckhouse.vms, "copy-cl", ns, phaseIs("Running"));
+    assert.notEqual(clone.metadata.uid, src.metadata.uid);
+    assert.notEqual(clone.status.ipAddress, src.status.ipAddress, "a clone gets a new address");
+    assert.deepEqual(
+      clone.spec.blockDeviceRefs.map((r: Json) => r.name),
+      ["copy-cl-root", "copy-cl-extra"],
+    );
+    assert.equal(dataOf(await get(Deckhouse.disks, "copy-cl-root")), "cl-root-v1");
+    assert.equal(dataOf(await get(Deckhouse.disks, "copy-cl-extra")), "cl-data-v2");
+    await waitGone(c, Deckhouse.vmSnapshots, `vmop-clone-${op.metadata.uid}`, ns);
+
+    const again = await vmop("cl-2", "cl", "Clone", {
+      clone: { mode: "Strict", customization: { namePrefix: "copy-" } },
+    });
+    assert.equal(again.status.phase, "Failed", "the names are taken");
+    assert.ok(resourcesOf(again).includes("VirtualMachine/copy-cl:Failed"));
+    assert.ok(resourcesOf(again).includes("VirtualDisk/copy-cl-root:Failed"));
+  });
+});
+
+describe("Deckhouse simulator: VirtualMachineSnapshotOperation", () => {
+  it("creates a VM and disks from a snapshot with the snapshot's fingerprints", async () => {
+    await vm("src", { agent: true, cpuCores: 2 });
+    await vmSnapshot("src-1", "src");
+    await waitVms("src-1", phaseIs("Ready"));
+    await writeData("src-root", "src-root-v2");
+
+    const dry = await vmsop("src-dry", "src-1", {
+      mode: "DryRun",
+      customization: { nameSuffix: "-copy" },
+    });
+    assert.equal(dry.status.phase, "Completed");
+    assert.deepEqual(resourcesOf(dry), [
+      "VirtualMachine/src-copy:Completed",
+      "VirtualDisk/src-root-copy:Completed",
+    ]);
+    assert.equal(await c.getIfExists(Deckhouse.vms, "src-copy", ns), undefined);
+
+    const op = await vmsop("src-op", "src-1", {
+      mode: "Strict",
+      nameReplacement: [
+        { from: { kind: "VirtualMachine", name: "src" }, to: "restored" },
+        { from: { name: "src-root" }, to: "restored-root" },
+      ],
+    });
+    assert.equal(op.status.phase, "Completed", JSON.stringify(op.status.conditions));
+    assert.equal(cond(op, "Completed")?.reason, "OperationCompleted");
+    assert.deepEqual(resourcesOf(op), [
+      "VirtualMachine/restored:Completed",
+      "VirtualDisk/restored-root:Completed",
+    ]);
+    const created = await waitFor(c, Deckhouse.vms, "restored", ns, phaseIs("Running"));
+    assert.equal(created.spec.cpu.cores, 2);
+    assert.deepEqual(created.spec.blockDeviceRefs, [
+      { kind: "VirtualDisk", name: "restored-root" },
+    ]);
+    const src = await get(Deckhouse.vms, "src");
+    assert.notEqual(created.status.ipAddress, src.status.ipAddress, "a new VM, a new address");
+    const restoredDisk = await get(Deckhouse.disks, "restored-root");
+    assert.equal(dataOf(restoredDisk), "src-root-v1", "the snapshot's data, not the live disk's");
+    assert.equal(restoredDisk.spec.dataSource.objectRef.kind, "VirtualDiskSnapshot");
+
+    // A replacement that matches nothing keeps the names: both exist already.
+    const conflict = await vmsop("src-conflict", "src-1", {
+      mode: "Strict",
+      nameReplacement: [{ from: { name: "unrelated" }, to: "x" }],
+    });
+    assert.equal(conflict.status.phase, "Failed");
+    assert.deepEqual(resourcesOf(conflict), [
+      "VirtualMachine/src:Failed",
+      "VirtualDisk/src-root:Failed",
+    ]);
+
+    const missing = await vmsop("src-missing", "nope", {
+      mode: "Strict",
+      customization: { namePrefix: "x-" },
+    });
+    assert.equal(missing.status.phase, "Failed");
+    assert.equal(cond(missing, "Completed")?.reason, "VirtualMachineSnapshotNotFound");
+  });
+});
+
+describe("Deckhouse simulator: legacy VirtualMachineRestore", () => {
+  before(async () => {
+    // Cluster-scoped and shared by every test file: installed once if absent, never deleted.
+    const name = "virtualmachinerestores.virtualization.deckhouse.io";
+    if (await c.getIfExists(Core.crds, name)) return;
+    const crds = await loadCrds(projectCrdsDir(), { includeOptional: true });
+    await installCrds(
+      c,
+      crds.filter((crd) => crd.metadata.name === name),
+    );
+  });
+
+  async function vmRestore(name: string, snapshot: string, restoreMode: string): Promise<Json> {
+    const body = {
+      apiVersion: apiVersionOf(Deckhouse.vmRestores),
+      kind: "VirtualMachineRestore",
+      metadata: { name, namespace: ns },
+      spec: { restoreMode, virtualMachineSnapshotName: snapshot },
+    };
+    // The simulator starts watching the new CRD on its own; until its API is served, retry.
+    for (let i = 0; ; i++) {
+      try {
+        await c.create(Deckhouse.vmRestores, body);
+        break;
+      } catch (err) {
+        if (i >= 50 || (err as { code?: number }).code !== 404) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    return waitFor(c, Deckhouse.vmRestores, name, ns, phaseIs("Ready", "Failed"));
+  }
+
+  it("Safe refuses a running VM; Forced stops it, restores the data and starts it again", async () => {
+    await vm("leg", { agent: true });
+    await vmSnapshot("leg-1", "leg");
+    await waitVms("leg-1", phaseIs("Ready"));
+    await writeData("leg-root", "leg-root-v2");
+
+    const safe = await vmRestore("leg-safe", "leg-1", "Safe");
+    assert.equal(safe.status.phase, "Failed");
+    assert.equal(cond(safe, "VirtualMachineRestoreReady")?.reason, "VirtualMachineIsNotStopped");
+    assert.equal(dataOf(await get(Deckhouse.disks, "leg-root")), "leg-root-v2");
+
+    const forced = await vmRestore("leg-forced", "leg-1", "Forced");
+    assert.equal(forced.status.phase, "Ready", JSON.stringify(forced.status.conditions));
+    assert.equal(cond(forced, "VirtualMachineRestoreReady")?.status, "True");
+    assert.equal(dataOf(await get(Deckhouse.disks, "leg-root")), "leg-root-v1");
+    assert.equal((await get(Deckhouse.vms, "leg")).status.phase, "Running");
+  });
+
+  it("Safe restores a stopped VM and leaves it stopped", async () => {
+    await vm("legoff", { running: false });
+    await vmSnapshot("legoff-1", "legoff");
+    await waitVms("legoff-1", phaseIs("Ready"));
+    await writeData("legoff-root", "legoff-root-v2");
+    const safe = await vmRestore("legoff-safe", "legoff-1", "Safe");
+    assert.equal(safe.status.phase, "Ready", JSON.stringify(safe.status.conditions));
+    assert.equal(dataOf(await get(Deckhouse.disks, "legoff-root")), "legoff-root-v1");
+    assert.equal((await get(Deckhouse.vms, "legoff")).status.phase, "Stopped");
+  });
+});

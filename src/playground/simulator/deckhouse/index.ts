@@ -9,6 +9,8 @@ import { Deckhouse, Fresh, type DhContext } from "./context.js";
 import { registerDiskControllers } from "./disk.js";
 import { registerVmController } from "./vm.js";
 import { registerSnapshotControllers } from "./snapshot.js";
+import { registerOperationControllers } from "./operations.js";
+import { registerLegacyRestore } from "./legacy-restore.js";
 
 export { Deckhouse } from "./context.js";
 
@@ -33,5 +35,7 @@ export function registerDeckhouse(rt: Runtime): DhContext {
   registerDiskControllers(ctx);
   registerVmController(ctx);
   registerSnapshotControllers(ctx);
+  registerOperationControllers(ctx);
+  registerLegacyRestore(ctx);
   return ctx;
 }

@@ -98,6 +98,9 @@ export function registerSnapshotControllers(ctx: DhContext): void {
     enqueueVmSnapshots(vm.metadata.namespace!, vm.metadata.name);
     enqueueDiskSnapshots(vm.metadata.namespace!, diskNamesOf(vm));
   });
+  inf.vmops.on((e, op) => {
+    if (e === "delete") enqueueVmSnapshots(op.metadata.namespace!);
+  });
   inf.disks.on((_e, d) => {
     enqueueVmSnapshots(d.metadata.namespace!);
     enqueueDiskSnapshots(d.metadata.namespace!, [d.metadata.name]);
@@ -306,6 +309,16 @@ async function reconcileVmSnapshot(ctx: DhContext, key: string) {
         finalizers: (snap.metadata.finalizers ?? []).filter((f) => f !== VMSNAPSHOT_FINALIZER),
       },
     }).catch(ignoreNotFound);
+    return;
+  }
+  // No garbage collector: a clone's temporary snapshot goes with its operation.
+  const opOwner = (snap.metadata.ownerReferences ?? []).find(
+    (o) => o.kind === "VirtualMachineOperation",
+  );
+  if (opOwner && ctx.fresh.get(inf.vmops, `${ns}/${opOwner.name}`)?.metadata.uid !== opOwner.uid) {
+    await client
+      .delete(Deckhouse.vmSnapshots, snap.metadata.name, ns, { uid: snap.metadata.uid })
+      .catch(ignoreNotFound);
     return;
   }
   if (!hasFinalizer(snap, VMSNAPSHOT_FINALIZER))

@@ -1,0 +1,605 @@
+// VirtualMachineOperation (Start, Stop, Restart, Restore, Clone; Migrate and Evict complete at
+// once) and VirtualMachineSnapshotOperation (CreateVirtualMachine). One Restore/Clone runs per
+// VM at a time: a later one waits Pending until the running one finishes.
+import { keyOf, type KubeObject } from "../../../kube/resources.js";
+import type { Informer } from "../../../kube/watch.js";
+import { annotation } from "../annotations.js";
+import { asObj, ignoreNotFound } from "../storage.js";
+import {
+  CTRL,
+  DH_API_VERSION,
+  DH_SIM,
+  Deckhouse,
+  OP_PHASE,
+  SNAP_PHASE,
+  VM_PHASE,
+  cond,
+  conditionOf,
+  ownerRef,
+  phaseOf,
+  setAnnotations,
+  withConditions,
+  writeStatus,
+  type DhContext,
+} from "./context.js";
+import {
+  createFromSnapshot,
+  disksReady,
+  hasFailure,
+  planCreate,
+  planRestore,
+  readStored,
+  renamer,
+  restoreStep,
+  type Mode,
+  type NameReplacement,
+  type ResourceStatus,
+} from "./restore.js";
+import { RUN_POLICY, runPolicyOf } from "./vm.js";
+
+const COMPLETED = "Completed";
+const MAINTENANCE = "MaintenanceMode";
+const SNAPSHOT_READY = "SnapshotReady";
+
+/** Resources as they are while the operation runs (planned ones are InProgress). */
+function inProgress(resources: ResourceStatus[]): ResourceStatus[] {
+  return resources.map((r) => (r.status === "Completed" ? { ...r, status: "InProgress" } : r));
+}
+
+export function registerOperationControllers(ctx: DhContext): void {
+  const { rt, inf } = ctx;
+  const enqueueOps = (ns: string) => {
+    for (const op of inf.vmops.list())
+      if (op.metadata.namespace === ns && !done(op)) rt.enqueue(CTRL.vmop, keyOf(op));
+    for (const op of inf.vmsops.list())
+      if (op.metadata.namespace === ns && !done(op)) rt.enqueue(CTRL.vmsop, keyOf(op));
+  };
+  inf.vmops.on((_e, op) => enqueueOps(op.metadata.namespace!));
+  inf.vmsops.on((_e, op) => enqueueOps(op.metadata.namespace!));
+  for (const i of [inf.vms, inf.disks, inf.vmSnapshots, inf.diskSnapshots])
+    i.on((_e, o) => enqueueOps(o.metadata.namespace!));
+  rt.register(CTRL.vmop, (key) => reconcileVmop(ctx, key));
+  rt.register(CTRL.vmsop, (key) => reconcileVmsop(ctx, key));
+}
+
+function done(op: KubeObject): boolean {
+  const p = phaseOf(op);
+  return p === OP_PHASE.completed || p === OP_PHASE.failed;
+}
+
+async function finish(
+  ctx: DhContext,
+  inf: Informer,
+  op: KubeObject,
+  ok: boolean,
+  message: string,
+  extra: Record<string, unknown> = {},
+  conditions: Record<string, unknown>[] = [],
+): Promise<void> {
+  await writeStatus(ctx, inf, op, {
+    ...extra,
+    phase: ok ? OP_PHASE.completed : OP_PHASE.failed,
+    ...(inf === ctx.inf.vmops ? { progress: ok ? "100%" : undefined } : {}),
+    conditions: withConditions(op, [
+      ...conditions,
+      cond(COMPLETED, ok, ok ? "OperationCompleted" : "OperationFailed", message),
+    ]),
+  });
+}
+
+/** Another Restore/Clone of the same VM that is running now. */
+function runningSnapshotOpFor(
+  ctx: DhContext,
+  op: KubeObject,
+  vmName: string,
+): KubeObject | undefined {
+  return ctx.fresh
+    .list(ctx.inf.vmops)
+    .find(
+      (o) =>
+        o.metadata.uid !== op.metadata.uid &&
+        o.metadata.namespace === op.metadata.namespace &&
+        ["Restore", "Clone"].includes(asObj(o).spec?.type) &&
+        asObj(o).spec?.virtualMachineName === vmName &&
+        phaseOf(o) === OP_PHASE.inProgress,
+    );
+}
+
+async function reconcileVmop(ctx: DhContext, key: string) {
+  const { inf } = ctx;
+  const op = ctx.fresh.get(inf.vmops, key);
+  if (!op || op.metadata.deletionTimestamp || done(op)) return;
+  const ns = op.metadata.namespace!;
+  const spec = asObj(op).spec ?? {};
+  const vmName = spec.virtualMachineName as string;
+  const vm = ctx.fresh.get(inf.vms, `${ns}/${vmName}`);
+  if (!vm) {
+    await finish(ctx, inf.vmops, op, false, `VirtualMachine "${vmName}" not found.`);
+    return;
+  }
+  switch (spec.type as string) {
+    case "Start":
+    case "Stop":
+    case "Restart":
+      return powerOp(ctx, op, vm, spec.type as string);
+    case "Restore":
+      return restoreOp(ctx, op, vm);
+    case "Clone":
+      return cloneOp(ctx, op, vm);
+    default:
+      // Migrate and Evict: a single simulated node, nothing moves.
+      await finish(
+        ctx,
+        inf.vmops,
+        op,
+        true,
+        `${String(spec.type)} has nothing to do on the simulated node.`,
+      );
+  }
+}
+
+async function powerOp(ctx: DhContext, op: KubeObject, vm: KubeObject, type: string) {
+  const { inf } = ctx;
+  const policy = runPolicyOf(vm);
+  const step = annotation(op, DH_SIM.step);
+  const phase = phaseOf(vm);
+  const running = (m: string) =>
+    writeStatus(ctx, inf.vmops, op, {
+      phase: OP_PHASE.inProgress,
+      progress: "50%",
+      conditions: withConditions(op, [cond(COMPLETED, false, "OperationInProgress", m)]),
+    });
+  if (step === undefined) {
+    const target = type === "Start" ? "on" : "off";
+    await setAnnotations(ctx, inf.vms, vm, { [DH_SIM.power]: target });
+    await setAnnotations(ctx, inf.vmops, op, {
+      [DH_SIM.step]: type === "Restart" ? "Stopping" : "Waiting",
+    });
+    // The run policy wins over a manual start or stop (AlwaysOn restarts, AlwaysOff stays off).
+    if (
+      (policy === RUN_POLICY.alwaysOn && type === "Stop") ||
+      (policy === RUN_POLICY.alwaysOff && type === "Start")
+    ) {
+      await finish(
+        ctx,
+        inf.vmops,
+        op,
+        true,
+        `The run policy ${policy} keeps the virtual machine's power state.`,
+      );
+      return;
+    }
+    await running(`${type} of VirtualMachine "${vm.metadata.name}" in progress.`);
+    return;
+  }
+  if (step === "Stopping") {
+    if (phase !== VM_PHASE.stopped) return;
+    await setAnnotations(ctx, inf.vms, vm, { [DH_SIM.power]: "on" });
+    await setAnnotations(ctx, inf.vmops, op, { [DH_SIM.step]: "Waiting" });
+    return;
+  }
+  const target = type === "Stop" ? VM_PHASE.stopped : VM_PHASE.running;
+  if (phase === target)
+    await finish(ctx, inf.vmops, op, true, `VirtualMachine "${vm.metadata.name}" is ${target}.`);
+}
+
+async function restoreOp(ctx: DhContext, op: KubeObject, vm: KubeObject) {
+  const { inf } = ctx;
+  const ns = op.metadata.namespace!;
+  const restore = (asObj(op).spec?.restore ?? {}) as {
+    mode?: Mode;
+    virtualMachineSnapshotName?: string;
+  };
+  const mode = restore.mode ?? "Strict";
+  const snapName = restore.virtualMachineSnapshotName ?? "";
+  const snap = ctx.fresh.get(inf.vmSnapshots, `${ns}/${snapName}`);
+  const started = phaseOf(op) === OP_PHASE.inProgress;
+  if (!snap || phaseOf(snap) !== SNAP_PHASE.ready) {
+    const message = snap
+      ? `VirtualMachineSnapshot "${snapName}" is not ready (${phaseOf(snap) ?? "Pending"}).`
+      : `VirtualMachineSnapshot "${snapName}" not found.`;
+    await finish(ctx, inf.vmops, op, false, message, {}, [
+      cond(
+        SNAPSHOT_READY,
+        false,
+        snap ? "VirtualMachineSnapshotNotReady" : "VirtualMachineSnapshotNotFound",
+        message,
+      ),
+      ...(started ? [cond(MAINTENANCE, false, "MaintenanceModeDisabled")] : []),
+    ]);
+    if (started) await setAnnotations(ctx, inf.vms, vm, { [DH_SIM.maintenance]: null });
+    return;
+  }
+  const stored = await readStored(ctx, snap);
+  if (!stored) {
+    await finish(
+      ctx,
+      inf.vmops,
+      op,
+      false,
+      `The Secret of VirtualMachineSnapshot "${snapName}" is missing or unreadable.`,
+    );
+    return;
+  }
+  const snapReady = cond(SNAPSHOT_READY, true, "VirtualMachineSnapshotReady");
+  if (stored.vm.metadata.uid !== vm.metadata.uid) {
+    await finish(
+      ctx,
+      inf.vmops,
+      op,
+      false,
+      `VirtualMachine "${vm.metadata.name}" (uid ${vm.metadata.uid}) is not the VM the snapshot was taken of (uid ${stored.vm.metadata.uid}): a restore needs the same VM.`,
+      {},
+      [snapReady],
+    );
+    return;
+  }
+  if (!started) {
+    const plan = planRestore(ctx, snap, vm, stored, mode);
+    if (mode === "DryRun") {
+      const conflicts = plan.filter((r) => r.status === "Failed").length;
+      await finish(
+        ctx,
+        inf.vmops,
+        op,
+        true,
+        conflicts
+          ? `Dry run: nothing was changed; ${conflicts} resource(s) would fail.`
+          : "Dry run: nothing was changed; the restore would succeed.",
+        { resources: plan },
+        [snapReady],
+      );
+      return;
+    }
+    if (hasFailure(plan)) {
+      await finish(
+        ctx,
+        inf.vmops,
+        op,
+        false,
+        "The restore cannot proceed: see status.resources.",
+        { resources: plan },
+        [snapReady],
+      );
+      return;
+    }
+    const other = runningSnapshotOpFor(ctx, op, vm.metadata.name);
+    if (other) {
+      await writeStatus(ctx, inf.vmops, op, {
+        phase: OP_PHASE.pending,
+        conditions: withConditions(op, [
+          snapReady,
+          cond(
+            COMPLETED,
+            false,
+            "NotReadyToBeExecuted",
+            `Waiting for VirtualMachineOperation "${other.metadata.name}" on the same virtual machine to finish.`,
+          ),
+        ]),
+      });
+      return;
+    }
+    await writeStatus(ctx, inf.vmops, op, {
+      phase: OP_PHASE.inProgress,
+      progress: "10%",
+      resources: inProgress(plan),
+    });
+  }
+  const current = ctx.fresh.get(inf.vmops, keyOf(op)) ?? op;
+  const progress = await restoreStep(ctx, inf.vmops, current, snap, vm, stored, mode);
+  const latest = ctx.fresh.get(inf.vmops, keyOf(op)) ?? current;
+  if (progress.state === "inProgress") {
+    await writeStatus(ctx, inf.vmops, latest, {
+      phase: OP_PHASE.inProgress,
+      conditions: withConditions(latest, [
+        snapReady,
+        cond(
+          MAINTENANCE,
+          true,
+          "MaintenanceModeEnabled",
+          "The virtual machine is in maintenance mode for the restore.",
+        ),
+        cond(COMPLETED, false, "RestoreInProgress", progress.message),
+      ]),
+    });
+    return;
+  }
+  const resources = ((asObj(latest).status?.resources ?? []) as ResourceStatus[]).map((r) =>
+    r.status === "InProgress"
+      ? { ...r, status: progress.state === "done" ? "Completed" : "Failed" }
+      : r,
+  );
+  if (progress.state === "failed")
+    await setAnnotations(ctx, inf.vms, vm, { [DH_SIM.maintenance]: null });
+  await finish(
+    ctx,
+    inf.vmops,
+    latest,
+    progress.state === "done",
+    progress.state === "done"
+      ? "The virtual machine is restored from the snapshot."
+      : progress.message,
+    { resources },
+    [snapReady, cond(MAINTENANCE, false, "MaintenanceModeDisabled")],
+  );
+}
+
+interface CloneSpec {
+  mode?: Mode;
+  nameReplacement?: NameReplacement[];
+  customization?: { namePrefix?: string; nameSuffix?: string };
+}
+
+async function cloneOp(ctx: DhContext, op: KubeObject, vm: KubeObject) {
+  const { inf, client } = ctx;
+  const ns = op.metadata.namespace!;
+  const clone = (asObj(op).spec?.clone ?? {}) as CloneSpec;
+  const mode = clone.mode ?? "Strict";
+  const rename = renamer(clone.nameReplacement, clone.customization);
+  const tempName = `vmop-clone-${op.metadata.uid}`;
+  const step = annotation(op, DH_SIM.step);
+
+  if (step === undefined) {
+    if (mode !== "DryRun") {
+      const other = runningSnapshotOpFor(ctx, op, vm.metadata.name);
+      if (other) {
+        await writeStatus(ctx, inf.vmops, op, {
+          phase: OP_PHASE.pending,
+          conditions: withConditions(op, [
+            cond(
+              COMPLETED,
+              false,
+              "NotReadyToBeExecuted",
+              `Waiting for VirtualMachineOperation "${other.metadata.name}" on the same virtual machine to finish.`,
+            ),
+          ]),
+        });
+        return;
+      }
+    }
+    // The conflicts are known before any snapshot: the names are computed from the live VM.
+    const liveStored = {
+      vm: {
+        apiVersion: DH_API_VERSION,
+        kind: "VirtualMachine" as const,
+        metadata: { name: vm.metadata.name, uid: vm.metadata.uid!, labels: {}, annotations: {} },
+        spec: asObj(vm).spec ?? {},
+      },
+      disks: [],
+    };
+    const vmRes = planCreate(
+      ctx,
+      { ...vm, metadata: { ...vm.metadata } },
+      liveStored,
+      mode,
+      rename,
+    );
+    const diskRes: ResourceStatus[] = (
+      (asObj(vm).spec?.blockDeviceRefs ?? []) as { kind?: string; name: string }[]
+    )
+      .filter((r) => (r.kind ?? "VirtualDisk") === "VirtualDisk")
+      .map((r) => {
+        const name = rename("VirtualDisk", r.name);
+        return ctx.fresh.get(inf.disks, `${ns}/${name}`)
+          ? {
+              apiVersion: DH_API_VERSION,
+              kind: "VirtualDisk",
+              name,
+              status: "Failed",
+              message: `VirtualDisk "${name}" already exists.`,
+            }
+          : {
+              apiVersion: DH_API_VERSION,
+              kind: "VirtualDisk",
+              name,
+              status: "Completed",
+              message: `The disk is cloned from VirtualDisk "${r.name}".`,
+            };
+      });
+    const plan = [...vmRes.filter((r) => r.kind !== "VirtualDisk"), ...diskRes];
+    if (mode === "DryRun") {
+      const conflicts = plan.filter((r) => r.status === "Failed").length;
+      await finish(
+        ctx,
+        inf.vmops,
+        op,
+        true,
+        conflicts
+          ? `Dry run: nothing was changed; ${conflicts} resource(s) would fail.`
+          : "Dry run: nothing was changed; the clone would succeed.",
+        { resources: plan },
+      );
+      return;
+    }
+    if (hasFailure(plan)) {
+      await finish(ctx, inf.vmops, op, false, "The clone cannot proceed: see status.resources.", {
+        resources: plan,
+      });
+      return;
+    }
+    const snapBody: KubeObject = {
+      apiVersion: DH_API_VERSION,
+      kind: "VirtualMachineSnapshot",
+      metadata: {
+        name: tempName,
+        namespace: ns,
+        ownerReferences: [ownerRef(op, "VirtualMachineOperation") as never],
+      },
+      spec: {
+        virtualMachineName: vm.metadata.name,
+        requiredConsistency: true,
+        keepIPAddress: "Never",
+      },
+    };
+    await client.create(Deckhouse.vmSnapshots, snapBody).catch((err: unknown) => {
+      if ((err as { code?: number }).code !== 409) throw err;
+    });
+    const latest = await setAnnotations(ctx, inf.vmops, op, { [DH_SIM.step]: "Snapshotting" });
+    await writeStatus(ctx, inf.vmops, latest, {
+      phase: OP_PHASE.inProgress,
+      progress: "10%",
+      resources: inProgress(plan),
+      conditions: withConditions(latest, [
+        cond(COMPLETED, false, "CloneInProgress", `Taking the temporary snapshot "${tempName}".`),
+      ]),
+    });
+    return;
+  }
+  const temp = ctx.fresh.get(inf.vmSnapshots, `${ns}/${tempName}`);
+  const cleanup = () => client.delete(Deckhouse.vmSnapshots, tempName, ns).catch(ignoreNotFound);
+  const failAll = async (message: string) => {
+    const resources = ((asObj(op).status?.resources ?? []) as ResourceStatus[]).map((r) =>
+      r.status === "InProgress" ? { ...r, status: "Failed" as const, message } : r,
+    );
+    await cleanup();
+    await finish(ctx, inf.vmops, op, false, message, { resources });
+  };
+  if (step === "Snapshotting") {
+    if (!temp) return;
+    if (phaseOf(temp) === SNAP_PHASE.failed) {
+      const why = conditionOf(temp, "VirtualMachineSnapshotReady")?.message as string | undefined;
+      await failAll(`The temporary snapshot "${tempName}" failed${why ? `: ${why}` : ""}`);
+      return;
+    }
+    if (phaseOf(temp) !== SNAP_PHASE.ready) return;
+    const stored = await readStored(ctx, temp);
+    if (!stored) return;
+    await createFromSnapshot(ctx, temp, stored, mode, rename);
+    await setAnnotations(ctx, inf.vmops, op, { [DH_SIM.step]: "Creating" });
+    return;
+  }
+  // Creating: the new disks are provisioned from the temporary snapshot, then it goes.
+  const resources = (asObj(op).status?.resources ?? []) as ResourceStatus[];
+  const disks = resources.filter((r) => r.kind === "VirtualDisk").map((r) => r.name);
+  const failed = disks.find((d) => phaseOf(ctx.fresh.get(inf.disks, `${ns}/${d}`)) === "Failed");
+  if (failed) {
+    await failAll(`VirtualDisk "${failed}" failed to be provisioned.`);
+    return;
+  }
+  if (!disksReady(ctx, ns, disks)) return;
+  await cleanup();
+  await finish(ctx, inf.vmops, op, true, "The virtual machine is cloned.", {
+    resources: resources.map((r) =>
+      r.status === "InProgress" ? { ...r, status: "Completed" } : r,
+    ),
+  });
+}
+
+interface CreateVmSpec {
+  mode?: Mode;
+  nameReplacement?: NameReplacement[];
+  customization?: { namePrefix?: string; nameSuffix?: string };
+}
+
+async function reconcileVmsop(ctx: DhContext, key: string) {
+  const { inf } = ctx;
+  const op = ctx.fresh.get(inf.vmsops, key);
+  if (!op || op.metadata.deletionTimestamp || done(op)) return;
+  const ns = op.metadata.namespace!;
+  const spec = asObj(op).spec ?? {};
+  const create = (spec.createVirtualMachine ?? {}) as CreateVmSpec;
+  const mode = create.mode ?? "Strict";
+  const rename = renamer(create.nameReplacement, create.customization);
+  const snapName = spec.virtualMachineSnapshotName as string;
+  const snap = ctx.fresh.get(inf.vmSnapshots, `${ns}/${snapName}`);
+  const fail = (reason: string, message: string, extra: Record<string, unknown> = {}) =>
+    writeStatus(ctx, inf.vmsops, op, {
+      ...extra,
+      phase: OP_PHASE.failed,
+      conditions: withConditions(op, [cond(COMPLETED, false, reason, message)]),
+    });
+  if (!snap) {
+    await fail("VirtualMachineSnapshotNotFound", `VirtualMachineSnapshot "${snapName}" not found.`);
+    return;
+  }
+  if (phaseOf(snap) === SNAP_PHASE.failed) {
+    await fail("OperationFailed", `VirtualMachineSnapshot "${snapName}" is Failed.`);
+    return;
+  }
+  if (phaseOf(snap) !== SNAP_PHASE.ready) {
+    await writeStatus(ctx, inf.vmsops, op, {
+      phase: OP_PHASE.pending,
+      conditions: withConditions(op, [
+        cond(
+          COMPLETED,
+          false,
+          "NotReadyToBeExecuted",
+          `Waiting for VirtualMachineSnapshot "${snapName}" to be Ready.`,
+        ),
+      ]),
+    });
+    return;
+  }
+  const stored = await readStored(ctx, snap);
+  if (!stored) {
+    await fail(
+      "OperationFailed",
+      `The Secret of VirtualMachineSnapshot "${snapName}" is missing or unreadable.`,
+    );
+    return;
+  }
+  if (phaseOf(op) !== OP_PHASE.inProgress) {
+    const plan = planCreate(ctx, snap, stored, mode, rename);
+    if (mode === "DryRun") {
+      const conflicts = plan.filter((r) => r.status === "Failed").length;
+      await writeStatus(ctx, inf.vmsops, op, {
+        phase: OP_PHASE.completed,
+        resources: plan,
+        conditions: withConditions(op, [
+          cond(
+            COMPLETED,
+            true,
+            "OperationCompleted",
+            conflicts
+              ? `Dry run: nothing was changed; ${conflicts} resource(s) would fail.`
+              : "Dry run: nothing was changed; the virtual machine would be created.",
+          ),
+        ]),
+      });
+      return;
+    }
+    if (hasFailure(plan)) {
+      await fail(
+        "OperationFailed",
+        "The virtual machine cannot be created: see status.resources.",
+        { resources: plan },
+      );
+      return;
+    }
+    await createFromSnapshot(ctx, snap, stored, mode, rename);
+    await writeStatus(ctx, inf.vmsops, op, {
+      phase: OP_PHASE.inProgress,
+      resources: inProgress(plan),
+      conditions: withConditions(op, [
+        cond(
+          COMPLETED,
+          false,
+          "CreateVirtualMachineInProgress",
+          "Creating the virtual machine and its disks.",
+        ),
+      ]),
+    });
+    return;
+  }
+  const resources = (asObj(op).status?.resources ?? []) as ResourceStatus[];
+  const disks = resources.filter((r) => r.kind === "VirtualDisk").map((r) => r.name);
+  const failed = disks.find((d) => phaseOf(ctx.fresh.get(inf.disks, `${ns}/${d}`)) === "Failed");
+  if (failed) {
+    await fail("OperationFailed", `VirtualDisk "${failed}" failed to be provisioned.`, {
+      resources: resources.map((r) =>
+        r.name === failed && r.kind === "VirtualDisk" ? { ...r, status: "Failed" } : r,
+      ),
+    });
+    return;
+  }
+  if (!disksReady(ctx, ns, disks)) return;
+  await writeStatus(ctx, inf.vmsops, op, {
+    phase: OP_PHASE.completed,
+    resources: resources.map((r) =>
+      r.status === "InProgress" ? { ...r, status: "Completed" } : r,
+    ),
+    conditions: withConditions(op, [
+      cond(COMPLETED, true, "OperationCompleted", "The virtual machine is created."),
+    ]),
+  });
+}
