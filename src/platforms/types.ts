@@ -111,7 +111,7 @@ export interface SnapshotPlatform {
     vm: string,
     options: CreateOptions,
     state?: VmState,
-  ): Manifest;
+  ): Promise<Manifest>;
   /** A restore is a new object (KubeVirt VirtualMachineRestore) or a change to the VM (VM Operator revert). */
   restoreAction(
     namespace: string,
@@ -167,7 +167,7 @@ export interface DiskSnapshotSupport {
     name: string,
     disk: string,
     options: Pick<CreateOptions, "consistency">,
-  ): Manifest;
+  ): Promise<Manifest>;
   /** A new disk with the snapshot's data; `source` is the snapshotted disk when it still exists. */
   restoreManifest(
     namespace: string,

@@ -81,7 +81,7 @@ export async function createSnapshot(session: Session, req: CreateRequest): Prom
       { preflight: pre },
     );
   }
-  const manifest = platform.snapshotManifest(ns, name, vmName, req, vm);
+  const manifest = await step(() => platform.snapshotManifest(ns, name, vmName, req, vm));
   const facts = [
     `VM ${ns}/${vmName}: ${vm.status}; expected consistency: ${stopFirst ? "consistent (VM stopped)" : pre.expectedConsistency}`,
     `volumes: ${

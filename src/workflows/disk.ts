@@ -68,9 +68,9 @@ export async function createDiskSnapshot(
       ErrorCode.PreflightBlocked,
       `disk ${ns}/${diskName} cannot be snapshotted safely:\n${check.problems.map((p) => `  - ${p.message}${p.fix ? `\n    fix: ${p.fix}` : ""}`).join("\n")}`,
     );
-  const manifest = platform.disks.snapshotManifest(ns, name, diskName, {
-    consistency: req.consistency,
-  });
+  const manifest = await step(() =>
+    platform.disks.snapshotManifest(ns, name, diskName, { consistency: req.consistency }),
+  );
   const vmName = vm?.metadata.name ?? "";
   const facts = [
     `disk ${ns}/${diskName}${vmName ? ` (attached to VM ${vmName})` : " (not attached)"}; expected consistency: ${check.consistency}`,

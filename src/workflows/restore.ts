@@ -82,7 +82,9 @@ export async function restoreSnapshot(
   const action = await step(() => platform.restoreAction(ns, restoreName, vm, snapName));
   const takeSafety = req.safetySnapshot !== false;
   const safetyName = safetySnapshotName(vmName, now);
-  const safety = takeSafety ? platform.snapshotManifest(ns, safetyName, vmName, {}, vm) : undefined;
+  const safety = takeSafety
+    ? await step(() => platform.snapshotManifest(ns, safetyName, vmName, {}, vm))
+    : undefined;
   const what = await step(() => platform.restorePreview(vm, snapshot));
   if (what.blockers.length) {
     throw conflict(

@@ -20,6 +20,7 @@ import { KubeApiError } from "../../kube/client.js";
 import { ReadOnce } from "../../kube/read-once.js";
 import {
   Core,
+  Csi,
   Deckhouse,
   apiVersionOf,
   keyOf,
@@ -59,6 +60,8 @@ import {
 /** Deckhouse limits each nameReplacement `to` and prefix/suffix to 59 characters (CRD rule). */
 export const CLONE_NAME_MAX = 59;
 const DRY_RUN_TIMEOUT_MS = 60_000;
+const IS_DEFAULT_SC = "storageclass.kubernetes.io/is-default-class";
+const IS_DEFAULT_VSC = "snapshot.storage.kubernetes.io/is-default-class";
 
 type RestoreApi = "operation" | "legacy";
 
@@ -93,7 +96,7 @@ export class DeckhousePlatform implements SnapshotPlatform {
     return (this.onceReads ??= new ReadOnce(this.ctx.kube));
   }
 
-  // One read of the group's resource list per invocation: which restore API is served.
+  // One read of the group's resource list per invocation: which kinds are served.
   private servedResources?: Promise<Set<string>>;
   private served(): Promise<Set<string>> {
     return (this.servedResources ??= this.kube
@@ -101,14 +104,46 @@ export class DeckhousePlatform implements SnapshotPlatform {
       .then((l) => new Set((l.resources ?? []).map((r) => r.name))));
   }
 
+  // What the served schemas allow, read once from the group's OpenAPI v3 document: the
+  // VirtualMachineOperation types (Restore came in v1.1) and the snapshot class fields (removed in
+  // v0.24). Without the document (old API server, no access) the current API is assumed.
+  private schemaProbe?: Promise<{ vmopTypes?: string[]; classFields: boolean }>;
+  private schema(): Promise<{ vmopTypes?: string[]; classFields: boolean }> {
+    return (this.schemaProbe ??= (async () => {
+      const index = await this.kube.getPath<{
+        paths?: Record<string, { serverRelativeURL?: string }>;
+      }>("/openapi/v3");
+      const url = index.paths?.[`apis/${GROUP}/v1alpha2`]?.serverRelativeURL;
+      if (!url) return { classFields: false };
+      const doc = await this.kube.getPath<{ components?: { schemas?: Record<string, unknown> } }>(
+        url,
+      );
+      const kind = (k: string) =>
+        obj(Object.entries(doc.components?.schemas ?? {}).find(([n]) => n.endsWith(`.${k}`))?.[1]);
+      const specOf = (k: string) => obj(obj(obj(kind(k).properties).spec).properties);
+      const types = obj(specOf("VirtualMachineOperation").type).enum;
+      return {
+        vmopTypes: Array.isArray(types) ? types.map(String) : undefined,
+        classFields: "volumeSnapshotClassName" in specOf("VirtualDiskSnapshot"),
+      };
+    })().catch(() => ({ classFields: false })));
+  }
+
+  private snapshotClassFields(): Promise<boolean> {
+    return this.schema().then((s) => s.classFields);
+  }
+
   /** VirtualMachineOperation Restore (v1.1+), else the legacy VirtualMachineRestore (before v1.9). */
   async restoreApi(): Promise<RestoreApi> {
     const served = await this.served();
-    if (served.has(Deckhouse.vmops.plural)) return "operation";
+    if (served.has(Deckhouse.vmops.plural)) {
+      const types = (await this.schema()).vmopTypes;
+      if (!types || types.includes("Restore")) return "operation";
+    }
     if (served.has(Deckhouse.vmRestores.plural)) return "legacy";
     throw new VmsnapError(
       ErrorCode.NoPlatform,
-      "this Deckhouse cluster serves neither VirtualMachineOperation nor VirtualMachineRestore: it cannot restore snapshots",
+      "this Deckhouse cluster serves neither VirtualMachineOperation Restore nor VirtualMachineRestore: it cannot restore snapshots",
       "upgrade the virtualization module (VirtualMachineOperation Restore needs v1.1 or later)",
     );
   }
@@ -507,12 +542,72 @@ export class DeckhousePlatform implements SnapshotPlatform {
     return ops.find((o) => str(obj(o.spec).virtualMachineName) === vm.name)?.metadata.name;
   }
 
-  snapshotManifest(namespace: string, name: string, vm: string, options: CreateOptions): Manifest {
+  async snapshotManifest(
+    namespace: string,
+    name: string,
+    vm: string,
+    options: CreateOptions,
+  ): Promise<Manifest> {
+    const classes = (await this.snapshotClassFields())
+      ? await this.vmSnapshotClasses(namespace, vm)
+      : undefined;
     return manifest(Deckhouse.vmSnapshots, namespace, name, {
       virtualMachineName: vm,
       requiredConsistency: options.consistency !== "best-effort",
       keepIPAddress: options.keepIp === "never" ? "Never" : "Always",
+      ...(classes ? { volumeSnapshotClasses: classes } : {}),
     });
+  }
+
+  // Deckhouse before v0.24 names the VolumeSnapshotClass in the snapshot (VDSnapshot
+  // volumeSnapshotClassName, VMSnapshot volumeSnapshotClasses); later versions removed the fields
+  // and pick the class themselves.
+  private storageReads?: Promise<{ scs: KubeObject[]; vscs: KubeObject[] }>;
+  /** The VolumeSnapshotClass for a StorageClass: the one whose driver is its provisioner. */
+  private async snapshotClassFor(storageClass: string | undefined): Promise<string> {
+    const { scs, vscs } = await (this.storageReads ??= Promise.all([
+      this.kube.list(Core.storageClasses),
+      this.kube.list(Csi.volumeSnapshotClasses),
+    ]).then(([a, b]) => ({ scs: a.items, vscs: b.items })));
+    const sc = storageClass
+      ? scs.find((x) => x.metadata.name === storageClass)
+      : scs.find((x) => x.metadata.annotations?.[IS_DEFAULT_SC] === "true");
+    const driver = str(sc?.provisioner);
+    const candidates = vscs.filter((v) => str(v.driver) === driver);
+    const chosen =
+      candidates.length === 1
+        ? candidates[0]
+        : candidates.find((v) => v.metadata.annotations?.[IS_DEFAULT_VSC] === "true");
+    if (!chosen)
+      throw new VmsnapError(
+        ErrorCode.PreflightBlocked,
+        `no ${candidates.length ? "default " : ""}VolumeSnapshotClass for StorageClass ${sc?.metadata.name ?? storageClass ?? "(default)"} (provisioner ${driver ?? "unknown"}): this Deckhouse version (before v0.24) needs one in the snapshot`,
+        candidates.length
+          ? `annotate one of ${candidates.map((v) => v.metadata.name).join(", ")} with ${IS_DEFAULT_VSC}="true"`
+          : `create a VolumeSnapshotClass with driver ${driver ?? "<provisioner>"}`,
+      );
+    return chosen.metadata.name;
+  }
+
+  private async vmSnapshotClasses(
+    namespace: string,
+    vm: string,
+  ): Promise<{ storageClassName: string; volumeSnapshotClassName: string }[]> {
+    const raw = await this.readVm(namespace, vm);
+    const disks = await Promise.all(
+      disksOf(raw ?? { metadata: { name: vm } }).map((d) =>
+        this.once.get(Deckhouse.disks, namespace, d),
+      ),
+    );
+    const classes = [
+      ...new Set(disks.map((d) => str(obj(d?.status).storageClassName)).filter(Boolean)),
+    ] as string[];
+    return Promise.all(
+      classes.map(async (sc) => ({
+        storageClassName: sc,
+        volumeSnapshotClassName: await this.snapshotClassFor(sc),
+      })),
+    );
   }
 
   async restoreAction(
@@ -547,6 +642,11 @@ export class DeckhousePlatform implements SnapshotPlatform {
       throw invalidInput(
         `clone target name ${JSON.stringify(target)} is ${target.length} characters long: Deckhouse allows at most ${CLONE_NAME_MAX}`,
         "choose a shorter --to name",
+      );
+    if (!(await this.served()).has(Deckhouse.vmsops.plural))
+      throw invalidInput(
+        "this Deckhouse cluster has no VirtualMachineSnapshotOperation (added in v1.2): it cannot create a VM from a snapshot",
+        "upgrade the virtualization module, or restore the snapshot onto its own VM",
       );
     const s = await this.readVmSnapshot(namespace, snapshot);
     if (!s)
@@ -844,11 +944,17 @@ export class DeckhousePlatform implements SnapshotPlatform {
   readonly disks: DiskSnapshotSupport = {
     getDisk: (namespace, name) => this.once.get(Deckhouse.disks, namespace, name),
     diskProblems: (disk, vm, options) => diskProblems(disk, vm, options),
-    snapshotManifest: (namespace, name, disk, options) =>
-      manifest(Deckhouse.diskSnapshots, namespace, name, {
+    snapshotManifest: async (namespace, name, disk, options) => {
+      const d = await this.once.get(Deckhouse.disks, namespace, disk);
+      const cls = (await this.snapshotClassFields())
+        ? await this.snapshotClassFor(str(obj(d?.status).storageClassName))
+        : undefined;
+      return manifest(Deckhouse.diskSnapshots, namespace, name, {
         virtualDiskName: disk,
         requiredConsistency: options.consistency !== "best-effort",
-      }),
+        ...(cls ? { volumeSnapshotClassName: cls } : {}),
+      });
+    },
     restoreManifest: (namespace, name, snapshot, source, size) =>
       manifest(Deckhouse.disks, namespace, name, {
         dataSource: {

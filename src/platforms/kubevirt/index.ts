@@ -214,7 +214,12 @@ export class KubeVirtPlatform implements SnapshotPlatform {
     return active?.metadata.name;
   }
 
-  snapshotManifest(namespace: string, name: string, vm: string, options: CreateOptions): Manifest {
+  async snapshotManifest(
+    namespace: string,
+    name: string,
+    vm: string,
+    options: CreateOptions,
+  ): Promise<Manifest> {
     return {
       type: KubeVirt.snapshots,
       body: {

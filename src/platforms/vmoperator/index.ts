@@ -347,13 +347,13 @@ export class VmOperatorPlatform implements SnapshotPlatform {
     return str(obj(vm.raw.spec).currentSnapshotName);
   }
 
-  snapshotManifest(
+  async snapshotManifest(
     namespace: string,
     name: string,
     vm: string,
     options: CreateOptions,
     state?: VmState,
-  ): Manifest {
+  ): Promise<Manifest> {
     // Quiesce whenever VMware Tools can do it, as the preflight promises; the timeout defaults
     // to the low end of VM Operator's documented 5–240 minutes.
     const canQuiesce =

@@ -68,8 +68,33 @@ export class Runtime {
 
   async start(): Promise<void> {
     // Lists first (handlers enqueue everything that exists), then the worker runs.
-    await Promise.all([...this.informers.values()].map((i) => i.start()));
+    await Promise.all([...this.informers.values()].map((i) => this.startInformer(i)));
     this.worker = this.work();
+  }
+
+  /**
+   * An API the cluster does not serve (an older platform version, a CRD not installed) leaves its
+   * informer empty instead of failing the simulator; it starts once the API appears.
+   */
+  private async startInformer(inf: Informer): Promise<void> {
+    try {
+      await inf.start();
+    } catch (err) {
+      if (!(err instanceof KubeApiError && err.code === 404)) throw err;
+      this.log(`${inf.type.plural}.${inf.type.group} is not served: watching for it`);
+      void (async () => {
+        while (!this.stopped) {
+          await sleep(2000);
+          if (this.stopped) return;
+          try {
+            await inf.start();
+            return;
+          } catch {
+            // still not served
+          }
+        }
+      })();
+    }
   }
 
   async stop(): Promise<void> {
