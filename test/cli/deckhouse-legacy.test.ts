@@ -6,7 +6,7 @@
 // VirtualMachineRestore (Safe, the VM stopped first), and refuse a clone clearly.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parse, stringify } from "yaml";
@@ -32,7 +32,7 @@ async function legacyCrds(into: string): Promise<void> {
   const source = crdsDirFromEnv();
   await cp(source, into, { recursive: true });
   const dh = path.join(into, "deckhouse");
-  for (const f of await import("node:fs/promises").then((m) => m.readdir(dh))) {
+  for (const f of (await readdir(dh)).filter((x) => x.endsWith(".yaml"))) {
     const text = await readFile(path.join(dh, f), "utf8");
     const crd = parse(text) as Crd | null;
     const plural = crd?.spec?.names?.plural as string | undefined;
