@@ -149,6 +149,11 @@ describe("Deckhouse simulator: VirtualMachine", () => {
     );
     assert.equal(cond(web, "AgentReady")?.status, "True");
     assert.equal(web.status.guestOSInfo.id, "ubuntu");
+    assert.deepEqual(web.status.resources, {
+      cpu: { cores: 1, coreFraction: "100%" },
+      memory: { size: "1Gi" },
+    });
+    assert.equal(web.status.nodeName, "sim-node-1");
     const root = await waitFor(c, Deckhouse.disks, "web-root", ns, (d) =>
       (d.status?.attachedToVirtualMachines ?? []).some((a: Json) => a.name === "web" && a.mounted),
     );
