@@ -401,6 +401,13 @@ describe("Deckhouse simulator: VirtualDiskSnapshot", () => {
     assert.equal(ok.status.phase, "Ready");
     assert.equal(dataOf(ok), "later-v1", "the snapshot's data, not the live disk's");
 
+    const unsized = restored("unsized", "2Gi", "early");
+    delete (unsized.spec.persistentVolumeClaim as { size?: string }).size;
+    await c.create(Deckhouse.disks, unsized);
+    const sized = await waitFor(c, Deckhouse.disks, "unsized", ns, phaseIs("Ready", "Failed"));
+    assert.equal(sized.status.capacity, "2Gi", "without a size, the source's");
+    assert.equal(dataOf(sized), "later-v1");
+
     await c.create(Deckhouse.disks, restored("too-small", "1Gi", "early"));
     const small = await waitFor(c, Deckhouse.disks, "too-small", ns, phaseIs("Ready", "Failed"));
     assert.equal(small.status.phase, "Failed");
