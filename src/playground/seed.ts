@@ -1,12 +1,22 @@
 // Sample VMs for the playground: one of each situation the snapshot workflows must handle.
 import { KubeApiError, type KubeClient } from "../kube/client.js";
-import { Core, KubeVirt, type KubeObject, type ResourceType } from "../kube/resources.js";
+import {
+  Core,
+  Deckhouse,
+  KubeVirt,
+  type KubeObject,
+  type ResourceType,
+} from "../kube/resources.js";
 import {
   STORAGE,
   ensureSimStorage,
   pvcManifest,
   vmManifest,
   vmoVmManifest,
+  dhDiskManifest,
+  dhImageManifest,
+  dhVmManifest,
+  type DhVmOptions,
   type VmoVmOptions,
 } from "./fixtures.js";
 import { VmOp } from "./simulator/vmoperator/index.js";
@@ -18,7 +28,7 @@ export interface SampleVm {
   story: string;
 }
 
-export const SAMPLE_NAMESPACES = ["demo", "prod", "vsphere"] as const;
+export const SAMPLE_NAMESPACES = ["demo", "prod", "vsphere", "deckhouse"] as const;
 
 export const SAMPLE_VMS: SampleVm[] = [
   {
@@ -146,7 +156,54 @@ function seedObjects(): { type: ResourceType; body: KubeObject }[] {
     ),
     vm(erpVm()),
     ...vmoSeeds(),
+    ...deckhouseSeeds(),
   ];
+}
+
+/** Deckhouse VMs in the `deckhouse` namespace (their stories: DECKHOUSE_SAMPLE_VMS). */
+export const DECKHOUSE_SAMPLE_VMS: SampleVm[] = [
+  { namespace: "deckhouse", name: "web", story: "running, guest agent, two disks (consistent)" },
+  {
+    namespace: "deckhouse",
+    name: "db",
+    story: "running, no guest agent (PotentiallyInconsistent)",
+  },
+  { namespace: "deckhouse", name: "archive", story: "stopped (consistent without an agent)" },
+  { namespace: "deckhouse", name: "win2022", story: "Windows guest with agent" },
+  {
+    namespace: "deckhouse",
+    name: "installer",
+    story: "running with an attached VirtualImage (images are not snapshotted)",
+  },
+];
+
+function deckhouseSeeds(): { type: ResourceType; body: KubeObject }[] {
+  const namespace = "deckhouse";
+  const out: { type: ResourceType; body: KubeObject }[] = [
+    { type: Deckhouse.images, body: dhImageManifest({ namespace, name: "ubuntu-2404-iso" }) },
+  ];
+  const add = (o: Omit<DhVmOptions, "namespace" | "disks">, disks: [string, string][]) => {
+    for (const [name, size] of disks)
+      out.push({
+        type: Deckhouse.disks,
+        body: dhDiskManifest({ namespace, name, size, data: `${name}-v1` }),
+      });
+    out.push({
+      type: Deckhouse.vms,
+      body: dhVmManifest({ namespace, disks: disks.map(([n]) => n), ...o }),
+    });
+  };
+  add({ name: "web", agent: true, cpuCores: 2, memory: "2Gi" }, [
+    ["web-root", "10Gi"],
+    ["web-data", "20Gi"],
+  ]);
+  add({ name: "db" }, [["db-root", "10Gi"]]);
+  add({ name: "archive", running: false }, [["archive-root", "5Gi"]]);
+  add({ name: "win2022", agent: true, os: "windows", memory: "4Gi" }, [["win2022-root", "40Gi"]]);
+  add({ name: "installer", images: [{ kind: "VirtualImage", name: "ubuntu-2404-iso" }] }, [
+    ["installer-root", "10Gi"],
+  ]);
+  return out;
 }
 
 function vmoSeeds(): { type: ResourceType; body: KubeObject }[] {

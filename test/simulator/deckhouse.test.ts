@@ -149,6 +149,11 @@ describe("Deckhouse simulator: VirtualMachine", () => {
     );
     assert.equal(cond(web, "AgentReady")?.status, "True");
     assert.equal(web.status.guestOSInfo.id, "ubuntu");
+    assert.deepEqual(web.status.resources, {
+      cpu: { cores: 1, coreFraction: "100%" },
+      memory: { size: "1Gi" },
+    });
+    assert.equal(web.status.nodeName, "sim-node-1");
     const root = await waitFor(c, Deckhouse.disks, "web-root", ns, (d) =>
       (d.status?.attachedToVirtualMachines ?? []).some((a: Json) => a.name === "web" && a.mounted),
     );
@@ -395,6 +400,13 @@ describe("Deckhouse simulator: VirtualDiskSnapshot", () => {
     const ok = await waitFor(c, Deckhouse.disks, "from-early", ns, phaseIs("Ready", "Failed"));
     assert.equal(ok.status.phase, "Ready");
     assert.equal(dataOf(ok), "later-v1", "the snapshot's data, not the live disk's");
+
+    const unsized = restored("unsized", "2Gi", "early");
+    delete (unsized.spec.persistentVolumeClaim as { size?: string }).size;
+    await c.create(Deckhouse.disks, unsized);
+    const sized = await waitFor(c, Deckhouse.disks, "unsized", ns, phaseIs("Ready", "Failed"));
+    assert.equal(sized.status.capacity, "2Gi", "without a size, the source's");
+    assert.equal(dataOf(sized), "later-v1");
 
     await c.create(Deckhouse.disks, restored("too-small", "1Gi", "early"));
     const small = await waitFor(c, Deckhouse.disks, "too-small", ns, phaseIs("Ready", "Failed"));

@@ -133,13 +133,17 @@ async function reconcileDisk(ctx: DhContext, key: string) {
 
   // Provisioning: a disk from a snapshot starts with the snapshot's fingerprint.
   if (phase === undefined || phase === DISK_PHASE.pending || phase === DISK_PHASE.provisioning) {
-    if (!size) {
+    const ds = asObj(disk).spec?.dataSource as
+      { type?: string; objectRef?: { kind?: string; name?: string } } | undefined;
+    const fromSnapshot = ds?.type === "ObjectRef" && ds.objectRef?.kind === "VirtualDiskSnapshot";
+    if (!size && !fromSnapshot) {
       await fail(
         "ProvisioningFailed",
         "spec.persistentVolumeClaim.size is required for a blank disk",
       );
       return;
     }
+    let capacity = size;
     if (phase === undefined || phase === DISK_PHASE.pending) {
       await writeStatus(ctx, inf.disks, disk, {
         ...common,
@@ -151,10 +155,8 @@ async function reconcileDisk(ctx: DhContext, key: string) {
       });
       return { requeueAfterMs: PROVISION_STEP_MS };
     }
-    const ds = asObj(disk).spec?.dataSource as
-      { type?: string; objectRef?: { kind?: string; name?: string } } | undefined;
-    if (ds?.type === "ObjectRef" && ds.objectRef?.kind === "VirtualDiskSnapshot") {
-      const snapName = ds.objectRef.name ?? "";
+    if (fromSnapshot) {
+      const snapName = ds?.objectRef?.name ?? "";
       const snap = ctx.fresh.get(inf.diskSnapshots, `${ns}/${snapName}`);
       if (!snap) {
         await fail(
@@ -185,8 +187,11 @@ async function reconcileDisk(ctx: DhContext, key: string) {
         });
         return;
       }
-      const sourceBytes = quantityBytes(annotation(snap, DH_SIM.size)) ?? 0;
-      if (sizeBytes < sourceBytes) {
+      const sourceSize = annotation(snap, DH_SIM.size);
+      const sourceBytes = quantityBytes(sourceSize) ?? 0;
+      // Without a size, the restored disk gets its source's.
+      if (!size) capacity = sourceSize;
+      else if (sizeBytes < sourceBytes) {
         await fail(
           "ProvisioningFailed",
           `The requested size ${size} is smaller than the size ${annotation(snap, DH_SIM.size)} of VirtualDiskSnapshot "${snapName}".`,
@@ -203,7 +208,7 @@ async function reconcileDisk(ctx: DhContext, key: string) {
       ...common,
       phase: DISK_PHASE.ready,
       progress: "100%",
-      capacity: size,
+      capacity,
       conditions: withConditions(disk, [
         cond("Ready", true, "Ready"),
         cond("Resized", false, "ResizingNotRequested"),

@@ -72,6 +72,26 @@ const WINDOWS_INFO = {
   machine: "x86_64",
 };
 
+/** The one simulated node. */
+export const SIM_NODE = "sim-node-1";
+
+function resourcesOf(spec: Record<string, unknown>): Record<string, unknown> {
+  const cpu = (spec.cpu ?? {}) as { cores?: number; coreFraction?: string };
+  const memory = (spec.memory ?? {}) as { size?: string };
+  return {
+    cpu: { cores: cpu.cores ?? 1, coreFraction: cpu.coreFraction ?? "100%" },
+    memory: { size: memory.size ?? "1Gi" },
+  };
+}
+
+/** When the VM last reached Running (kept in status once set). */
+function startedAt(vm: KubeObject): string {
+  const prev = asObj(vm).status?.stats?.lastStartTime as string | undefined;
+  return phaseOf(vm) === VM_PHASE.running && prev
+    ? prev
+    : new Date().toISOString().replace(/\.\d+Z$/, "Z");
+}
+
 /** Top-level spec fields whose change takes effect only after a restart. */
 function restartAwaiting(applied: Record<string, unknown>, spec: Record<string, unknown>) {
   const keys = [...new Set([...Object.keys(applied), ...Object.keys(spec)])]
@@ -224,6 +244,10 @@ async function reconcileVm(ctx: DhContext, key: string) {
       size: d.size,
       attached: running && d.ok,
     })),
+    // What the guest runs with: the applied spec while running, else the spec.
+    resources: resourcesOf(running && applied ? applied : spec),
+    nodeName: running ? SIM_NODE : undefined,
+    stats: running ? { lastStartTime: startedAt(vm) } : undefined,
     guestOSInfo: agent ? (guestOs(vm) === "windows" ? WINDOWS_INFO : LINUX_INFO) : undefined,
     restartAwaitingChanges: awaiting.length ? awaiting : undefined,
     conditions: withConditions(vm, conditions, drop),
