@@ -197,7 +197,7 @@ async function steps(
     platform.waitRestore(ns, action, { timeoutMs: s.timeoutMs, onProgress: session.progress }),
   ).catch((err: unknown) => {
     // Two restores of one VM started at the same moment: the platform applies one of them.
-    if (/in progress/i.test(err instanceof Error ? err.message : "")) {
+    if (/VirtualMachineRestore "[^"]+" in progress/.test(err instanceof Error ? err.message : "")) {
       progress.restore = "refused";
       throw conflict(
         `another restore of VM ${vm.name} is in progress: ${(err as Error).message}`,
