@@ -35,6 +35,8 @@ before(async () => {
 });
 
 after(async () => {
+  // For the closing note: every 429, 410 and cut connection the proxy injected in this file.
+  process.stdout.write(`# fault proxy: ${proxy?.faults} faults injected (429/410/cut)\n`);
   await proxy?.close();
   c?.close();
   await rm(dir, { recursive: true, force: true });

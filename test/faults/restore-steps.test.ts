@@ -45,6 +45,10 @@ before(async () => {
 });
 
 after(async () => {
+  // For the closing note: every 429, 410 and cut connection the proxy injected in this file.
+  process.stdout.write(
+    `# fault proxy: ${proxy?.faults} faults injected (network down at each restore step, requests refused while down included)\n`,
+  );
   await proxy?.close();
   c?.close();
   await rm(dir, { recursive: true, force: true });
