@@ -5,6 +5,13 @@ import http from "node:http";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { loadKubeConfig, type KubeConfigOptions } from "./config.js";
 import { resourcePath, type KubeList, type KubeObject, type ResourceType } from "./resources.js";
+import {
+  defaultRetryPolicy,
+  parseRetryAfter,
+  withRetries,
+  type RetryNotice,
+  type RetryPolicy,
+} from "./retry.js";
 
 export interface KubeStatus {
   kind?: string;
@@ -22,6 +29,8 @@ export class KubeApiError extends Error {
     readonly status: KubeStatus,
     readonly method: string,
     readonly path: string,
+    /** The server's Retry-After (429, 503), in seconds. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(status.message || `${method} ${path}: HTTP ${code}`);
     this.name = "KubeApiError";
@@ -39,6 +48,7 @@ export class KubeUnreachableError extends Error {
   ) {
     super(
       `cannot reach the cluster at ${server}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
     );
     this.name = "KubeUnreachableError";
   }
@@ -86,6 +96,11 @@ export class KubeClient {
   // Watches hold their socket for minutes: they get their own pool, so that any number of them
   // can never starve ordinary requests.
   private readonly streamAgent: https.Agent | http.Agent;
+  /** Retries of 429s and transient network errors (src/kube/retry.ts). */
+  retryPolicy: RetryPolicy = defaultRetryPolicy();
+  /** Told about each retry (the CLI shows it with -v). */
+  onRetry?: RetryNotice;
+  private readonly reach = { reachedBefore: false };
 
   private constructor(
     readonly kubeConfig: KubeConfig,
@@ -122,23 +137,28 @@ export class KubeClient {
     this.streamAgent.destroy();
   }
 
-  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    const res = await this.send(method, path, options);
-    const text = await readBody(res);
-    const code = res.statusCode ?? 0;
-    if (code >= 400) throw new KubeApiError(code, parseStatus(text, code), method, path);
-    return (text ? JSON.parse(text) : undefined) as T;
+  request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    return this.retrying(method, path, async () => {
+      const res = await this.send(method, path, options);
+      const text = await readBody(res);
+      const code = res.statusCode ?? 0;
+      if (code >= 400) throw apiError(res, text, method, path);
+      return (text ? JSON.parse(text) : undefined) as T;
+    });
   }
 
   /** Opens a streaming request (used by watches); the caller consumes the response. */
-  async stream(path: string, options: RequestOptions = {}): Promise<http.IncomingMessage> {
-    const res = await this.send("GET", path, options, this.streamAgent);
-    const code = res.statusCode ?? 0;
-    if (code >= 400) {
-      const text = await readBody(res);
-      throw new KubeApiError(code, parseStatus(text, code), "GET", path);
-    }
-    return res;
+  stream(path: string, options: RequestOptions = {}): Promise<http.IncomingMessage> {
+    return this.retrying("GET", path, async () => {
+      const res = await this.send("GET", path, options, this.streamAgent);
+      const code = res.statusCode ?? 0;
+      if (code >= 400) throw apiError(res, await readBody(res), "GET", path);
+      return res;
+    });
+  }
+
+  private retrying<T>(method: string, path: string, attempt: () => Promise<T>): Promise<T> {
+    return withRetries(method, path, attempt, this.retryPolicy, this.reach, this.onRetry);
   }
 
   private send(
@@ -317,6 +337,17 @@ function readBody(res: http.IncomingMessage): Promise<string> {
     res.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
     res.on("error", reject);
   });
+}
+
+function apiError(
+  res: http.IncomingMessage,
+  text: string,
+  method: string,
+  path: string,
+): KubeApiError {
+  const code = res.statusCode ?? 0;
+  const retryAfter = parseRetryAfter(res.headers["retry-after"]);
+  return new KubeApiError(code, parseStatus(text, code), method, path, retryAfter);
 }
 
 function parseStatus(text: string, code: number): KubeStatus {

@@ -1,6 +1,6 @@
 // Watches, never polling: list once for a resourceVersion, then stream changes from it; resume
 // from the last seen resourceVersion when a stream ends, and re-list when the server answers 410.
-import { KubeApiError, type KubeReader } from "./client.js";
+import { KubeApiError, KubeUnreachableError, type KubeReader } from "./client.js";
 import { keyOf, resourcePath, type KubeObject, type ResourceType } from "./resources.js";
 
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
@@ -236,6 +236,10 @@ export async function waitForObject<T extends KubeObject>(
     }
   };
   informer.on(() => check());
+  // The client has already retried for its whole budget: the cluster is gone, not blinking.
+  informer.onError = (err) => {
+    if (err instanceof KubeUnreachableError) fail(err);
+  };
   const timer = setTimeout(
     () =>
       fail(

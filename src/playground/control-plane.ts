@@ -69,6 +69,7 @@ export class ControlPlane {
   private apiserver?: ManagedProcess;
   private etcdDataDir = "";
   private forgetCleanup?: () => void;
+  private startApiserver?: () => Promise<void>;
   info!: ControlPlaneInfo;
   audit!: AuditLog;
 
@@ -164,39 +165,44 @@ export class ControlPlane {
 
     const server = `https://127.0.0.1:${ports.apiserver}`;
     progress(`starting kube-apiserver on ${server}`);
-    this.apiserver = new ManagedProcess(
-      "kube-apiserver",
-      bins.kubeApiserver,
-      [
-        `--etcd-servers=${etcdUrl}`,
-        `--cert-dir=${path.join(dir, "certs")}`,
-        `--secure-port=${ports.apiserver}`,
-        `--bind-address=127.0.0.1`,
-        `--advertise-address=127.0.0.1`,
-        `--service-cluster-ip-range=10.0.0.0/24`,
-        `--allow-privileged=true`,
-        `--authorization-mode=RBAC`,
-        `--token-auth-file=${path.join(dir, "tokens.csv")}`,
-        `--disable-admission-plugins=ServiceAccount`,
-        `--service-account-issuer=${server}/`,
-        `--service-account-key-file=${path.join(dir, "sa.pub")}`,
-        `--service-account-signing-key-file=${path.join(dir, "sa.key")}`,
-        `--audit-policy-file=${path.join(dir, "audit-policy.yaml")}`,
-        `--audit-log-path=${auditLogPath}`,
-        `--audit-log-format=json`,
-        `--audit-log-mode=blocking`,
-        `--endpoint-reconciler-type=none`,
-        `--enable-priority-and-fairness=false`,
-        `--profiling=false`,
-        `--v=1`,
-      ],
-      path.join(dir, "apiserver.log"),
-    );
+    const apiserverArgs = [
+      `--etcd-servers=${etcdUrl}`,
+      `--cert-dir=${path.join(dir, "certs")}`,
+      `--secure-port=${ports.apiserver}`,
+      `--bind-address=127.0.0.1`,
+      `--advertise-address=127.0.0.1`,
+      `--service-cluster-ip-range=10.0.0.0/24`,
+      `--allow-privileged=true`,
+      `--authorization-mode=RBAC`,
+      `--token-auth-file=${path.join(dir, "tokens.csv")}`,
+      `--disable-admission-plugins=ServiceAccount`,
+      `--service-account-issuer=${server}/`,
+      `--service-account-key-file=${path.join(dir, "sa.pub")}`,
+      `--service-account-signing-key-file=${path.join(dir, "sa.key")}`,
+      `--audit-policy-file=${path.join(dir, "audit-policy.yaml")}`,
+      `--audit-log-path=${auditLogPath}`,
+      `--audit-log-format=json`,
+      `--audit-log-mode=blocking`,
+      `--endpoint-reconciler-type=none`,
+      `--enable-priority-and-fairness=false`,
+      `--profiling=false`,
+      `--v=1`,
+    ];
     const adminToken = Object.values(identities).find((i) => i.name === ADMIN.name)?.token;
     if (!adminToken) throw new Error(`identity ${ADMIN.name} is required`);
-    await untilReadyOrExit(this.apiserver, (signal) =>
-      waitHttpOk(`${server}/readyz`, 120_000, { Authorization: `Bearer ${adminToken}` }, signal),
-    );
+    this.startApiserver = async () => {
+      const apiserver = new ManagedProcess(
+        "kube-apiserver",
+        bins.kubeApiserver,
+        apiserverArgs,
+        path.join(dir, "apiserver.log"),
+      );
+      this.apiserver = apiserver;
+      await untilReadyOrExit(apiserver, (signal) =>
+        waitHttpOk(`${server}/readyz`, 120_000, { Authorization: `Bearer ${adminToken}` }, signal),
+      );
+    };
+    await this.startApiserver();
     const caFile = path.join(dir, "certs", "apiserver.crt");
 
     for (const id of Object.values(identities)) {
@@ -209,7 +215,7 @@ export class ControlPlane {
       auditLogPath,
       etcdUrl,
       identities,
-      pids: { etcd: this.etcd.pid, apiserver: this.apiserver.pid },
+      pids: { etcd: this.etcd.pid, apiserver: this.apiserver?.pid },
     };
     this.audit = new AuditLog(auditLogPath);
     await this.bindIdentities(adminToken);
@@ -245,6 +251,17 @@ export class ControlPlane {
   /** Waits until every request completed before this call is in the audit log. */
   syncAudit(timeoutMs = 10_000): Promise<void> {
     return syncAuditLog(this.info, timeoutMs);
+  }
+
+  /**
+   * Restarts kube-apiserver alone, on the same port with the same certificates; etcd and its
+   * data stay. Resolves once the new one is ready. Fault tests use it.
+   */
+  async restartApiserver(): Promise<void> {
+    if (!this.startApiserver) throw new Error("the control plane is not started");
+    await this.apiserver?.stop();
+    await this.startApiserver();
+    this.info.pids.apiserver = this.apiserver?.pid;
   }
 
   get running(): boolean {

@@ -1,6 +1,6 @@
 // create: validate → preflight → plan → dry run → confirm → (stop) → apply → wait → (restart) → report.
 import { verifyConfirmation } from "../core/confirmation.js";
-import { ErrorCode, VmsnapError, operationFailed } from "../core/errors.js";
+import { ErrorCode, VmsnapError, conflict, operationFailed } from "../core/errors.js";
 import { defaultSnapshotName, validateName } from "../core/names.js";
 import { goDuration, validateQuiesceTimeout } from "../core/duration.js";
 import { API_VERSION, type Snapshot } from "../core/schema.js";
@@ -12,6 +12,8 @@ import type {
   VmState,
   WaitOptions,
 } from "../platforms/types.js";
+import { KubeApiError } from "../kube/client.js";
+import { mayHaveBeenProcessed } from "../kube/retry.js";
 import { dryRun, planDigest, preview, step, withoutGeneratedName } from "./common.js";
 import type { Session } from "./session.js";
 
@@ -69,6 +71,10 @@ export async function createSnapshot(session: Session, req: CreateRequest): Prom
   const ns = session.namespace;
   const platform = await step(() => session.platformForVm(ns, vmName));
   const vm = await step(() => platform.getVm(ns, vmName));
+  // The same create run again (same --name) changes nothing and reports the snapshot.
+  const existing = await step(() => platform.getSnapshot(ns, name));
+  if (existing)
+    return { snapshot: await adoptExisting(session, platform, existing, vmName, req), preview: "" };
   const pre = await step(() =>
     platform.preflight(ns, vmName, { consistency: req.consistency, stop: req.stop }),
   );
@@ -121,7 +127,19 @@ export async function createSnapshot(session: Session, req: CreateRequest): Prom
   if (stopFirst) await stopVm(session, platform, vm);
   try {
     session.progress(`creating snapshot ${name}`);
-    await step(() => session.guard.create(manifest.type, manifest.body));
+    const taken = await step(() => createOnce(session, platform, manifest));
+    if (taken)
+      return {
+        snapshot: await adoptExisting(
+          session,
+          platform,
+          taken,
+          vmName,
+          req,
+          `snapshot ${name} was read back after its creation request lost its answer`,
+        ),
+        preview: text,
+      };
     if (req.wait === false) {
       const now = await step(() => platform.getSnapshot(ns, name));
       return {
@@ -136,6 +154,69 @@ export async function createSnapshot(session: Session, req: CreateRequest): Prom
   } finally {
     if (stopFirst) await startVm(session, platform, vm);
   }
+}
+
+/**
+ * Creates the snapshot; undefined when this request created it. When another request got there
+ * first (409: the same create run twice at once) or the answer to this one was lost, the
+ * snapshot is read back instead of being created again: the existing one is returned.
+ */
+async function createOnce(
+  session: Session,
+  platform: SnapshotPlatform,
+  manifest: Manifest,
+): Promise<Snapshot | undefined> {
+  const { name } = manifest.body.metadata;
+  const ns = manifest.body.metadata.namespace ?? session.namespace;
+  try {
+    await session.guard.create(manifest.type, manifest.body);
+    return undefined;
+  } catch (err) {
+    const raced = err instanceof KubeApiError && err.code === 409;
+    if (!raced && !mayHaveBeenProcessed(err)) throw err;
+    session.progress(
+      raced
+        ? `snapshot ${name} was created meanwhile; reading it`
+        : `the answer to creating snapshot ${name} was lost; reading it back before anything else`,
+    );
+    const now = await platform.getSnapshot(ns, name);
+    if (now) return now;
+    if (raced) throw err;
+    // Never processed: creating it now cannot make a second one (the name is fixed).
+    await session.guard.create(manifest.type, manifest.body);
+    return undefined;
+  }
+}
+
+/**
+ * A snapshot with the requested name exists already: the same VM's, ready or progressing, is
+ * the result (waited for like a new one); another VM's, or a failed one, is a conflict.
+ */
+async function adoptExisting(
+  session: Session,
+  platform: SnapshotPlatform,
+  existing: Snapshot,
+  vmName: string,
+  req: CreateRequest,
+  note = `snapshot ${existing.name} of VM ${vmName} already existed: nothing was created`,
+): Promise<Snapshot> {
+  const ns = existing.namespace;
+  if (existing.vm !== vmName)
+    throw conflict(
+      `snapshot ${ns}/${existing.name} already exists and belongs to VM ${existing.vm}, not to ${vmName}`,
+      "choose another --name",
+    );
+  if (existing.phase === "Failed")
+    throw conflict(
+      `snapshot ${ns}/${existing.name} already exists and failed${existing.error ? `: ${existing.error}` : ""}`,
+      `delete it (\`vmsnap delete ${existing.name}\`) or choose another --name`,
+    );
+  session.progress(note);
+  if (req.dryRun || req.wait === false || existing.readyToUse)
+    return { ...existing, notes: [...existing.notes, note] };
+  const timeoutMs = req.deadlineMs ?? DEFAULT_SNAPSHOT_TIMEOUT_MS;
+  const ready = await waitForSnapshot(session, platform, ns, existing.name, timeoutMs);
+  return { ...ready, notes: [...ready.notes, note] };
 }
 
 /** Waits for a snapshot to be ready; a failed one is an error carrying its diagnosis. */
@@ -242,7 +323,8 @@ export async function startVm(
   await step(() => applyRunState(session, vm, platform.runStateChange(vm, true)));
 }
 
-async function applyRunState(
+/** Sends a run-state change: a patch of the VM, or an operation object (Deckhouse). */
+export async function applyRunState(
   session: Session,
   vm: VmState,
   change: RunStateChange,

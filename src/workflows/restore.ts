@@ -1,19 +1,12 @@
 // restore: validate → refusals (SPEC §3.5) → preview of what will be lost → dry run → typed
 // confirmation + final yes → (stop) → safety snapshot → restore → wait → (restart) → report.
 import { verifyConfirmation } from "../core/confirmation.js";
-import {
-  ErrorCode,
-  VmsnapError,
-  conflict,
-  invalidInput,
-  notFound,
-  operationFailed,
-} from "../core/errors.js";
+import { conflict, invalidInput, notFound, operationFailed } from "../core/errors.js";
 import { fitName, safetySnapshotName, timestamp, validateName } from "../core/names.js";
 import { API_VERSION, type Restore } from "../core/schema.js";
 import { stringify } from "yaml";
 import { ageText, dryRun, planDigest, preview, step, withoutGeneratedName } from "./common.js";
-import { DEFAULT_SNAPSHOT_TIMEOUT_MS, startVm, stopVm, waitForSnapshot } from "./create.js";
+import { RestoreProgress, runRestoreSteps } from "./restore-run.js";
 import type { Session } from "./session.js";
 
 export const DEFAULT_RESTORE_TIMEOUT_MS = 10 * 60_000;
@@ -74,6 +67,17 @@ export async function restoreSnapshot(
   if (inProgress)
     throw conflict(
       `a restore of VM ${vmName} is already in progress (${inProgress})`,
+      "wait for it to complete",
+    );
+  // Another vmsnap restore of this VM that is still taking its safety snapshot has no restore
+  // object yet: its safety snapshot in progress says it is under way.
+  const safetyPrefix = safetySnapshotName(vmName, new Date(0)).replace(/\d{8}-\d{6}$/, "");
+  const taking = (await step(() => platform.listSnapshots({ namespace: ns, vm: vmName }))).find(
+    (s) => s.name.startsWith(safetyPrefix) && !s.readyToUse && s.phase !== "Failed",
+  );
+  if (taking)
+    throw conflict(
+      `a restore of VM ${vmName} is already in progress (its safety snapshot ${taking.name} is being taken)`,
       "wait for it to complete",
     );
 
@@ -178,53 +182,20 @@ export async function restoreSnapshot(
   if (vm.running && req.stop === true && answer.stopVm === undefined) answer.stopVm = true;
   const { stopVm: mustStop } = verifyConfirmation(request, answer);
 
-  let stopped = false;
-  let restoreCreated = false;
-  try {
-    if (mustStop) {
-      await stopVm(session, platform, vm);
-      stopped = true;
-    }
-    if (safety) {
-      session.progress(`taking safety snapshot ${safetyName}`);
-      await step(() => session.guard.create(safety.type, safety.body));
-      await waitForSnapshot(session, platform, ns, safetyName, DEFAULT_SNAPSHOT_TIMEOUT_MS).catch(
-        (err: unknown) => {
-          throw new VmsnapError(
-            ErrorCode.OperationFailed,
-            `the safety snapshot ${safetyName} did not complete, so the restore was not started: ${(err as Error).message}`,
-            "fix the snapshot problem (vmsnap describe), or restore with --no-safety-snapshot",
-          );
-        },
-      );
-    }
-    session.progress(`restoring ${vmName} from ${snapName}`);
-    if (action.kind === "create")
-      await step(() => session.guard.create(action.manifest.type, action.manifest.body));
-    else await step(() => session.guard.patch(action.type, action.vm, ns, action.patch));
-    restoreCreated = true;
-  } catch (err) {
-    // Nothing was restored: put the VM back as it was.
-    if (stopped) await startVm(session, platform, vm).catch(() => undefined);
-    throw err;
-  }
-  if (req.wait === false) return { restore: report("Succeeded", stopped, false), preview: text };
-  await step(() =>
-    platform.waitRestore(ns, action, {
-      timeoutMs: req.timeoutMs ?? DEFAULT_RESTORE_TIMEOUT_MS,
-      onProgress: session.progress,
-    }),
-  ).catch((err: unknown) => {
-    if (err instanceof VmsnapError && err.code !== ErrorCode.OperationFailed) throw err;
-    throw operationFailed(
-      (err as Error).message,
-      `the VM is left stopped${takeSafety ? `; the safety snapshot ${safetyName} holds the state before the restore` : ""}`,
-    );
-  });
-  let restarted = false;
-  if (stopped && restoreCreated) {
-    await startVm(session, platform, vm);
-    restarted = true;
-  }
+  const steps = {
+    vm,
+    snapshot: snapName,
+    action,
+    safety,
+    mustStop,
+    wait: req.wait !== false,
+    timeoutMs: req.timeoutMs ?? DEFAULT_RESTORE_TIMEOUT_MS,
+  };
+  const { stopped, restarted } = await runRestoreSteps(
+    session,
+    platform,
+    steps,
+    new RestoreProgress(steps),
+  );
   return { restore: report("Succeeded", stopped, restarted), preview: text };
 }

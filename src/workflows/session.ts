@@ -8,7 +8,7 @@ import { toVmsnapError } from "../kube/errors.js";
 import { WriteGuard } from "../kube/write-guard.js";
 import { platformsFor, type PlatformChoice } from "../platforms/index.js";
 import type { PlatformContext, ProgressFn, SnapshotPlatform } from "../platforms/types.js";
-import { notFound } from "../core/errors.js";
+import { ErrorCode, notFound } from "../core/errors.js";
 
 export interface SessionOptions {
   kubeconfig?: string;
@@ -39,6 +39,8 @@ export class Session {
         kubeconfig: options.kubeconfig,
         context: options.context,
       });
+      // Retries (429 Retry-After, transient network errors) are reported like progress.
+      if (options.progress) client.onRetry = options.progress;
       const namespace = validateName("namespace", options.namespace ?? client.defaultNamespace);
       const discovery = await discover(client);
       const ctx: PlatformContext = {
@@ -77,7 +79,13 @@ export class Session {
       if (
         await p.getVm(namespace, vm).then(
           () => true,
-          () => false,
+          (err: unknown) => {
+            // Absent (or not readable) on this platform: try the next. Anything else (an
+            // unreachable cluster, a 429 not retried) is the answer, not a "not found".
+            const code = toVmsnapError(err).code;
+            if (code === ErrorCode.NotFound || code === ErrorCode.Forbidden) return false;
+            throw err;
+          },
         )
       )
         return p;

@@ -355,8 +355,11 @@ export class KubeVirtPlatform implements SnapshotPlatform {
       name,
       namespace,
       (s) => {
-        if (!s)
-          throw notFound(`VirtualMachineSnapshot ${namespace}/${name} disappeared while waiting`);
+        if (!s || s.metadata.deletionTimestamp)
+          throw notFound(
+            `VirtualMachineSnapshot ${namespace}/${name} was deleted while waiting for it to be ready`,
+            `it was deleted by someone else; create it again if it is still wanted`,
+          );
         const st = snapshotStatusOf(s);
         return st.phase === "Failed" || (st.phase === "Succeeded" && st.readyToUse);
       },

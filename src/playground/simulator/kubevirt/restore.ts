@@ -26,7 +26,16 @@ export function registerRestoreController(ctx: KvContext): void {
         rt.enqueue("kubevirt-restore", keyOf(r));
     }
   };
-  inf.restores.on((_e, o) => rt.enqueue("kubevirt-restore", keyOf(o)));
+  const seenAt = new Map<string, number>();
+  const doneAt = new Map<string, number>();
+  inf.restores.on((e, o) => {
+    const key = keyOf(o);
+    if (e === "delete") {
+      seenAt.delete(key);
+      doneAt.delete(key);
+    } else if (!seenAt.has(key)) seenAt.set(key, performance.now());
+    rt.enqueue("kubevirt-restore", key);
+  });
   for (const i of [inf.snapshots, inf.vms, inf.vmis, inf.pvcs])
     i.on((_e, o) => enqueueRestoresIn(o.metadata.namespace));
 
@@ -143,8 +152,31 @@ export function registerRestoreController(ctx: KvContext): void {
     }
     if (target) {
       const lock = asObj(target).status?.restoreInProgress as string | undefined;
-      if (lock && lock !== restore.metadata.name)
+      if (lock && lock !== restore.metadata.name) {
+        // KubeVirt's admission webhook refuses a restore of a VM that has one in progress; two
+        // created at the same moment both pass it, and the one that does not get the lock must
+        // never be applied after the other: it fails, with the same reason.
+        const holder = inf.restores.get(lock, ns);
+        if (holder && asObj(holder).status?.complete !== true && !isFailed(holder))
+          return void (await fail(`VirtualMachineRestore "${lock}" in progress`));
         return void (await waiting(`VirtualMachineRestore "${lock}" in progress`));
+      }
+      // The webhook refuses a restore created while another of the same VM was unfinished; two
+      // created at the same moment both pass it, so the later one fails here and is never
+      // applied after the other. "When" is the order this controller first saw them in (one
+      // watch stream: creation order), "unfinished" its own record of completions.
+      const mine = seenAt.get(key) ?? Infinity;
+      const earlier = inf.restores.list().find((o) => {
+        const oKey = keyOf(o);
+        if (oKey === key || o.metadata.namespace !== ns || isFailed(o)) return false;
+        if (asObj(o).spec.target?.name !== targetName) return false;
+        const oSeen = seenAt.get(oKey) ?? -Infinity;
+        const oDone =
+          asObj(o).status?.complete === true ? (doneAt.get(oKey) ?? -Infinity) : Infinity;
+        return oSeen < mine && oDone > mine;
+      });
+      if (earlier && lock !== restore.metadata.name)
+        return void (await fail(`VirtualMachineRestore "${earlier.metadata.name}" in progress`));
     }
 
     // 3. The target must be ready: no VMI. Otherwise act on targetReadinessPolicy.
@@ -182,13 +214,26 @@ export function registerRestoreController(ctx: KvContext): void {
 
     // 4. Lock the target.
     if (target && asObj(target).status?.restoreInProgress !== restore.metadata.name) {
-      await c.patch(
-        KubeVirt.vms,
-        target.metadata.name,
-        ns,
-        { status: { restoreInProgress: restore.metadata.name } },
-        { subresource: "status" },
-      );
+      // Taken against the VM's resourceVersion, so that of two restores only one can hold it.
+      const locked = await c
+        .patch(
+          KubeVirt.vms,
+          target.metadata.name,
+          ns,
+          {
+            metadata: { resourceVersion: target.metadata.resourceVersion },
+            status: { restoreInProgress: restore.metadata.name },
+          },
+          { subresource: "status" },
+        )
+        .then(
+          () => true,
+          (err: unknown) => {
+            ignoreConflict(err);
+            return false;
+          },
+        );
+      if (!locked) return { requeueAfterMs: 20 };
     }
 
     // 5. Claims from the VolumeSnapshots.
@@ -351,6 +396,7 @@ export function registerRestoreController(ctx: KvContext): void {
     }
 
     // 7. Done.
+    doneAt.set(key, performance.now());
     await writeStatus(ctx, restore, {
       complete: true,
       restoreTime: nowIso(),
