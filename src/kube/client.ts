@@ -5,6 +5,7 @@ import http from "node:http";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { loadKubeConfig, type KubeConfigOptions } from "./config.js";
 import { resourcePath, type KubeList, type KubeObject, type ResourceType } from "./resources.js";
+import type { TokenBucket } from "./rate-limit.js";
 
 export interface KubeStatus {
   kind?: string;
@@ -86,6 +87,8 @@ export class KubeClient {
   // Watches hold their socket for minutes: they get their own pool, so that any number of them
   // can never starve ordinary requests.
   private readonly streamAgent: https.Agent | http.Agent;
+  /** Client-side rate limit (src/kube/rate-limit.ts): every request, watches included, takes a token. */
+  limiter?: Pick<TokenBucket, "take">;
 
   private constructor(
     readonly kubeConfig: KubeConfig,
@@ -141,12 +144,13 @@ export class KubeClient {
     return res;
   }
 
-  private send(
+  private async send(
     method: string,
     path: string,
     options: RequestOptions,
     agent: https.Agent | http.Agent = this.agent,
   ): Promise<http.IncomingMessage> {
+    await this.limiter?.take();
     const url = new URL(this.server + path + queryString(options.query));
     const headers: Record<string, string> = {
       Accept: "application/json",

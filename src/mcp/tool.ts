@@ -23,6 +23,8 @@ export interface ToolResult {
   /** The object rendered as readable text. */
   object: OutputObject;
   preface?: string;
+  /** Some of the work failed (a bulk create's partial failure); the results are still returned. */
+  isError?: boolean;
 }
 
 export interface ToolDefinition<I extends z.ZodObject = z.ZodObject> {
@@ -109,7 +111,11 @@ export async function runTool(
     const text = `${out.preface ? `${out.preface}\n\n` : ""}${render(out.object, "table", { color: false })}`;
     return {
       kind: "result",
-      result: { content: [{ type: "text", text }], structuredContent: out.structured },
+      result: {
+        content: [{ type: "text", text }],
+        structuredContent: out.structured,
+        ...(out.isError ? { isError: true } : {}),
+      },
     };
   } catch (err) {
     if (err instanceof InputNeeded) return { kind: "input", needed: err };

@@ -1,4 +1,6 @@
 // vm_snapshot_create: snapshot a VM after preflight, dry run and the human's yes (additive)
+import { invalidInput } from "../../core/errors.js";
+import { batchFailed, createSnapshotsBySelector } from "../../workflows/bulk-create.js";
 import { createSnapshot } from "../../workflows/create.js";
 import { Inputs, Outputs } from "../schemas.js";
 import type { ToolDefinition } from "../tool.js";
@@ -7,7 +9,7 @@ export const vmSnapshotCreate: ToolDefinition<typeof Inputs.create> = {
   name: "vm_snapshot_create",
   title: "Snapshot a VM",
   description:
-    "Create a VM snapshot. vmsnap runs the preflight (a blocked VM is refused with the fixes), validates the fixed manifest with the API server, asks the human to confirm, creates the snapshot and waits until it is ready.",
+    "Create a VM snapshot (vm), or one snapshot of every VM matching a label selector (selector, optionally allNamespaces) with one confirmation for all and a result per VM. vmsnap runs the preflight (a blocked VM is refused with the fixes), validates the fixed manifest with the API server, asks the human to confirm, creates the snapshot and waits until it is ready.",
   kind: "additive",
   idempotent: false,
   input: Inputs.create,
@@ -17,8 +19,38 @@ export const vmSnapshotCreate: ToolDefinition<typeof Inputs.create> = {
     ["snapshot", a.name],
   ],
   run: async (session, a) => {
+    if ((a.vm === undefined) === (a.selector === undefined))
+      throw invalidInput("give either vm or selector", "vm for one VM, selector for many");
+    if (a.allNamespaces && a.selector === undefined)
+      throw invalidInput("allNamespaces needs selector");
+    if (a.selector !== undefined) {
+      if (a.name !== undefined)
+        throw invalidInput(
+          "name names one snapshot: it cannot be used with selector",
+          "bulk snapshots are named <vm>-snapshot-<YYYYMMDD-HHMMSS>",
+        );
+      const { batch, preview } = await createSnapshotsBySelector(session, {
+        selector: a.selector,
+        allNamespaces: a.allNamespaces,
+        stop: a.stopVm,
+        dryRun: a.dryRun,
+        wait: a.wait,
+        deadlineMs: a.deadlineSeconds === undefined ? undefined : a.deadlineSeconds * 1000,
+        memory: a.memory,
+        quiesceTimeout: a.quiesceTimeout,
+        description: a.description,
+      });
+      return {
+        structured: { status: a.dryRun ? "DryRun" : "Done", batch },
+        object: batch,
+        isError: batchFailed(batch),
+        preface: a.dryRun
+          ? `Dry run (validated by the API server, nothing created):\n${preview}`
+          : undefined,
+      };
+    }
     const { snapshot, preview } = await createSnapshot(session, {
-      vm: a.vm,
+      vm: a.vm!,
       name: a.name,
       stop: a.stopVm,
       dryRun: a.dryRun,

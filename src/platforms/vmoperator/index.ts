@@ -231,6 +231,10 @@ export class VmOperatorPlatform implements SnapshotPlatform {
     };
   }
 
+  snapshotOf(raw: KubeObject): Snapshot {
+    return this.toSnapshot(raw, []);
+  }
+
   private toSnapshot(s: KubeObject, all: KubeObject[], vm?: KubeObject): Snapshot {
     const st = snapshotState(s);
     const spec = obj(s.spec);
