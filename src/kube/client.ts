@@ -4,6 +4,7 @@ import https from "node:https";
 import http from "node:http";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { loadKubeConfig, type KubeConfigOptions } from "./config.js";
+import { loadSimpleConnection } from "./kubeconfig-fast.js";
 import { resourcePath, type KubeList, type KubeObject, type ResourceType } from "./resources.js";
 import type { TokenBucket } from "./rate-limit.js";
 
@@ -91,7 +92,8 @@ export class KubeClient {
   limiter?: Pick<TokenBucket, "take">;
 
   private constructor(
-    readonly kubeConfig: KubeConfig,
+    /** undefined when the kubeconfig took the fast path (src/kube/kubeconfig-fast.ts). */
+    readonly kubeConfig: KubeConfig | undefined,
     readonly server: string,
     readonly defaultNamespace: string,
     private readonly requestOptions: https.RequestOptions,
@@ -107,6 +109,9 @@ export class KubeClient {
   }
 
   static async fromConfig(options: KubeConfigOptions = {}): Promise<KubeClient> {
+    const simple = loadSimpleConnection(options);
+    if (simple)
+      return new KubeClient(undefined, simple.server, simple.namespace, simple.requestOptions);
     const resolved = await loadKubeConfig(options);
     return KubeClient.fromKubeConfig(resolved.kubeConfig, resolved.namespace);
   }

@@ -2,7 +2,8 @@
 // function over a Session. runTool is the only place MCP calls turn into workflow calls.
 import type { z } from "zod";
 import { validateName, type NameKind } from "../core/names.js";
-import { API_VERSION, type ErrorObject } from "../core/schema.js";
+import { API_VERSION } from "../core/api-version.js";
+import type { ErrorObject } from "../core/schema.js";
 import { toVmsnapError } from "../kube/errors.js";
 import { Session } from "../workflows/session.js";
 import { render, type OutputObject } from "../cli/output.js";

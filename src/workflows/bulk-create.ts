@@ -7,13 +7,8 @@ import { ErrorCode, VmsnapError, notFound } from "../core/errors.js";
 import { validateParallel, validateSelector } from "../core/bulk.js";
 import { defaultSnapshotName, validateName } from "../core/names.js";
 import { validateQuiesceTimeout } from "../core/duration.js";
-import {
-  API_VERSION,
-  type Preflight,
-  type Snapshot,
-  type SnapshotBatch,
-  type SnapshotBatchItem,
-} from "../core/schema.js";
+import { API_VERSION } from "../core/api-version.js";
+import type { Preflight, Snapshot, SnapshotBatch, SnapshotBatchItem } from "../core/schema.js";
 import { toVmsnapError } from "../kube/errors.js";
 import { Informer } from "../kube/watch.js";
 import type { KubeObject } from "../kube/resources.js";

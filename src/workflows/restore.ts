@@ -10,7 +10,8 @@ import {
   operationFailed,
 } from "../core/errors.js";
 import { fitName, safetySnapshotName, timestamp, validateName } from "../core/names.js";
-import { API_VERSION, type Restore } from "../core/schema.js";
+import { API_VERSION } from "../core/api-version.js";
+import type { Restore } from "../core/schema.js";
 import { stringify } from "yaml";
 import { ageText, dryRun, planDigest, preview, step, withoutGeneratedName } from "./common.js";
 import { DEFAULT_SNAPSHOT_TIMEOUT_MS, startVm, stopVm, waitForSnapshot } from "./create.js";

@@ -383,6 +383,11 @@ export class KubeVirtPlatform implements SnapshotPlatform {
         },
       },
     );
+    // A ready snapshot with every volume included has nothing for the content and volume
+    // snapshots to add (they only explain failures and excluded disks): no further reads.
+    const st = snapshotStatusOf(obj!);
+    if (st.phase === "Succeeded" && st.readyToUse && st.excluded.length === 0)
+      return toSnapshot(obj!);
     return (await this.getSnapshot(namespace, name)) ?? toSnapshot(obj!);
   }
 
