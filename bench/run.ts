@@ -559,7 +559,7 @@ function fmt(n: number, unit: Row["unit"]): string {
 function markdown(kubectlVersion: string): string {
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
   const lines = [
-    `Run ${new Date().toISOString()} on ${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}; Node ${process.version}; kubectl ${kubectlVersion}; kube-apiserver v${KUBERNETES_VERSION}.`,
+    `Run ${new Date().toISOString()} on ${cpu}, ${os.cpus().length} cores (load average at the end ${os.loadavg()[0]!.toFixed(1)}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}; Node ${process.version}; kubectl ${kubectlVersion}; kube-apiserver v${KUBERNETES_VERSION}.`,
     `Sizes: --vms ${N_VMS} --snapshots ${N_SNAPS} --namespaces ${N_NS} --runs ${RUNS} --loop-sample ${LOOP_SAMPLE} --qps ${QPS} (burst ${BURST}).`,
     "",
     "| # | benchmark | vmsnap median | min | max | anchor | anchor median | min | max | ratio | target | met |",
