@@ -31,8 +31,7 @@ export class TokenBucket {
     this.qps = options.qps;
     this.burst = Math.floor(options.burst);
     this.now = options.now ?? (() => performance.now());
-    this.sleep =
-      options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms).unref?.()));
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.tokens = this.burst;
     this.last = this.now();
   }

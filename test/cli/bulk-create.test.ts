@@ -159,7 +159,10 @@ describe("vmsnap create -l SELECTOR", () => {
     await makeVm(ns2, "all-b", { labels: { batch: label } });
     await makeVm(ns2, "all-c", { labels: { batch: label } });
 
-    const dry = await runCli(["create", "-l", `batch=${label}`, "-A", "--dry-run", "-o", "json"]);
+    // A tight client-side rate limit: every request waits for its token, and the run completes.
+    const dry = await runCli(["create", "-l", `batch=${label}`, "-A", "--dry-run", "-o", "json"], {
+      env: { VMSNAP_QPS: "20", VMSNAP_BURST: "1" },
+    });
     assert.equal(dry.code, 0, show(dry));
     const planned = SnapshotBatch.parse(json(dry));
     assert.deepEqual(
