@@ -138,7 +138,7 @@ export async function createSnapshotsBySelector(
     },
   );
   const go = plans.filter((p) => p.manifest);
-  const text = bulkPreview(plans, req.stop === true);
+  const text = bulkPreview(plans);
 
   if (req.dryRun) {
     for (const p of go) p.item.result = "DryRun";
@@ -313,7 +313,7 @@ export function batchFailed(batch: SnapshotBatch): boolean {
 }
 
 /** One example manifest (they differ only in names), then every VM with its snapshot. */
-function bulkPreview(plans: Planned[], stop: boolean): string {
+function bulkPreview(plans: Planned[]): string {
   const go = plans.filter((p) => p.manifest);
   const example = go[0] ? preview([go[0].manifest!]) : "";
   const lines = [
@@ -344,7 +344,7 @@ function bulkPreview(plans: Planned[], stop: boolean): string {
       ...skipped.map((p) => `  ${p.vm.namespace}/${p.vm.name}: ${p.item.message ?? "skipped"}`),
     );
   const warned = go.filter((p) => p.preflight?.warnings.length);
-  if (warned.length && !stop)
+  if (warned.length)
     lines.push(
       `warnings:`,
       ...warned.map(
