@@ -96,6 +96,8 @@ async function run(
       }
       resolve({ ms, exitedAt, maxRssKiB, code, stdout, stderr });
     });
+    // A process may exit before reading its input (vmsnap --version): that is not an error.
+    child.stdin.on("error", () => {});
     child.stdin.end(o.input ?? "");
   });
 }
