@@ -29,4 +29,6 @@ export type {
   Restore,
   Clone,
   Deletion,
+  SnapshotBatch,
+  SnapshotBatchItem,
 } from "./core/schema.js";

@@ -12,6 +12,7 @@ import type {
   Preflight,
   Restore,
   Snapshot,
+  SnapshotBatch,
   SnapshotList,
   VirtualMachineList,
 } from "../core/schema.js";
@@ -36,6 +37,7 @@ export type OutputObject =
   | Restore
   | Clone
   | Deletion
+  | SnapshotBatch
   | ErrorObject;
 
 export interface RenderOptions {
@@ -73,6 +75,8 @@ export function render(obj: OutputObject, format: OutputFormat, opts: RenderOpti
       return cloneReport(obj, ctx);
     case "Deletion":
       return deletionReport(obj, ctx);
+    case "SnapshotBatch":
+      return batchTable(obj, ctx);
     case "Error":
       return errorText(obj, ctx);
   }
@@ -97,6 +101,12 @@ function renderName(obj: OutputObject, opts: RenderOptions): string {
       return lines([`clone/${obj.cloneName}`]);
     case "Deletion":
       return lines([`snapshot/${obj.snapshot}`]);
+    case "SnapshotBatch":
+      return lines(
+        obj.items
+          .filter((i) => i.result !== "Skipped" && i.result !== "Failed")
+          .map((i) => `snapshot/${i.snapshot}`),
+      );
     case "Error":
       // An error has no name: print it as a human would read it.
       return errorText(obj, {
@@ -335,6 +345,35 @@ function snapshotTable(snapshots: SnapshotList, ctx: Ctx): string {
       : []),
   ]);
   return table(ctx, header, rows);
+}
+
+// One row per VM of a bulk create, then the counts: successes stay visible next to failures.
+function batchTable(batch: SnapshotBatch, ctx: Ctx): string {
+  const ns = ctx.allNamespaces || new Set(batch.items.map((i) => i.namespace)).size > 1;
+  const header = [
+    ...(ns ? ["NAMESPACE"] : []),
+    "VM",
+    "SNAPSHOT",
+    "RESULT",
+    "CONSISTENCY",
+    "MESSAGE",
+  ];
+  const style = (r: string) =>
+    r === "Ready" || r === "Created" || r === "DryRun"
+      ? ("green" as const)
+      : r === "Skipped"
+        ? ("yellow" as const)
+        : ("red" as const);
+  const rows = batch.items.map((i): Cell[] => [
+    ...(ns ? [i.namespace] : []),
+    i.vm,
+    i.snapshot,
+    { text: i.result, style: style(i.result) },
+    { text: i.consistency, style: consistencyStyle(i.consistency) },
+    orNone(i.message),
+  ]);
+  const { total, succeeded, failed, skipped } = batch.summary;
+  return `${table(ctx, header, rows)}\n${total} VM${total === 1 ? "" : "s"}: ${succeeded} succeeded, ${failed} failed, ${skipped} skipped\n`;
 }
 
 // ---------------------------------------------------------------------------------------------

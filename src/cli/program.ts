@@ -1,6 +1,5 @@
 // The commander program: global options (SPEC §6) and one registration module per command.
 import { Command, CommanderError } from "commander";
-import { createRequire } from "node:module";
 import path from "node:path";
 import { registerCheck } from "./commands/check.js";
 import { registerClone } from "./commands/clone.js";
@@ -15,10 +14,7 @@ import { registerRestore } from "./commands/restore.js";
 import { registerRestoreDisk } from "./commands/restore-disk.js";
 import { registerVms } from "./commands/vms.js";
 
-function version(): string {
-  const require = createRequire(import.meta.url);
-  return (require("../../package.json") as { version: string }).version;
-}
+import { version } from "./version.js";
 
 export function buildProgram(): Command {
   // Invoked as kubectl-vmsnap, kubectl shows it as `kubectl vmsnap`.

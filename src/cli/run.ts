@@ -127,6 +127,12 @@ export async function runCommand(
   } finally {
     session?.close();
   }
+  // A one-shot command is done once its result is written: exit as soon as the output is flushed
+  // instead of waiting for the event loop to drain (socket teardown), so that `create` returns
+  // right after the snapshot is ready.
+  for (const stream of [process.stdout, process.stderr])
+    await new Promise<void>((resolve) => stream.write("", () => resolve()));
+  process.exit();
 }
 
 /** Parses a duration flag ("90s", "5m", "1m30s") into milliseconds; invalid input exits 2. */

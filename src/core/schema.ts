@@ -80,6 +80,38 @@ export const SnapshotList = z.object({
 });
 export type SnapshotList = z.infer<typeof SnapshotList>;
 
+/** One VM's outcome in a bulk create (`create -l SELECTOR`). */
+export const SnapshotBatchItem = z.object({
+  namespace: z.string(),
+  vm: z.string(),
+  platform: Platform,
+  snapshot: z.string().describe("the snapshot's name (planned name when not created)"),
+  result: z
+    .enum(["Ready", "Created", "DryRun", "Failed", "Skipped"])
+    .describe(
+      "Ready: snapshot ready; Created: created, not waited for (--no-wait); Skipped: blocked before any write (preflight, name, dry run); Failed: the snapshot failed or timed out",
+    ),
+  phase: z.string().nullable(),
+  consistency: z.string(),
+  message: z.string().nullable().describe("why a VM failed or was skipped, with the fix"),
+});
+export type SnapshotBatchItem = z.infer<typeof SnapshotBatchItem>;
+
+export const SnapshotBatch = z.object({
+  apiVersion,
+  kind: z.literal("SnapshotBatch"),
+  selector: z.string(),
+  namespace: z.string().nullable().describe("null with allNamespaces"),
+  summary: z.object({
+    total: z.number().int(),
+    succeeded: z.number().int(),
+    failed: z.number().int(),
+    skipped: z.number().int(),
+  }),
+  items: z.array(SnapshotBatchItem),
+});
+export type SnapshotBatch = z.infer<typeof SnapshotBatch>;
+
 export const Finding = z.object({ message: z.string(), fix: z.string().optional() });
 export type Finding = z.infer<typeof Finding>;
 

@@ -4,6 +4,7 @@ import https from "node:https";
 import http from "node:http";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { loadKubeConfig, type KubeConfigOptions } from "./config.js";
+import { loadSimpleConnection } from "./kubeconfig-fast.js";
 import { resourcePath, type KubeList, type KubeObject, type ResourceType } from "./resources.js";
 import {
   defaultRetryPolicy,
@@ -12,6 +13,7 @@ import {
   type RetryNotice,
   type RetryPolicy,
 } from "./retry.js";
+import type { TokenBucket } from "./rate-limit.js";
 
 export interface KubeStatus {
   kind?: string;
@@ -101,9 +103,12 @@ export class KubeClient {
   /** Told about each retry (the CLI shows it with -v). */
   onRetry?: RetryNotice;
   private readonly reach = { reachedBefore: false };
+  /** Client-side rate limit (src/kube/rate-limit.ts): every request, watches included, takes a token. */
+  limiter?: Pick<TokenBucket, "take">;
 
   private constructor(
-    readonly kubeConfig: KubeConfig,
+    /** undefined when the kubeconfig took the fast path (src/kube/kubeconfig-fast.ts). */
+    readonly kubeConfig: KubeConfig | undefined,
     readonly server: string,
     readonly defaultNamespace: string,
     private readonly requestOptions: https.RequestOptions,
@@ -119,6 +124,9 @@ export class KubeClient {
   }
 
   static async fromConfig(options: KubeConfigOptions = {}): Promise<KubeClient> {
+    const simple = loadSimpleConnection(options);
+    if (simple)
+      return new KubeClient(undefined, simple.server, simple.namespace, simple.requestOptions);
     const resolved = await loadKubeConfig(options);
     return KubeClient.fromKubeConfig(resolved.kubeConfig, resolved.namespace);
   }
@@ -161,12 +169,13 @@ export class KubeClient {
     return withRetries(method, path, attempt, this.retryPolicy, this.reach, this.onRetry);
   }
 
-  private send(
+  private async send(
     method: string,
     path: string,
     options: RequestOptions,
     agent: https.Agent | http.Agent = this.agent,
   ): Promise<http.IncomingMessage> {
+    await this.limiter?.take();
     const url = new URL(this.server + path + queryString(options.query));
     const headers: Record<string, string> = {
       Accept: "application/json",

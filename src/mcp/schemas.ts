@@ -29,10 +29,18 @@ export const Inputs = {
   snapshotGet: z.strictObject({ namespace: Namespace, snapshot: name("snapshot") }),
   create: z.strictObject({
     namespace: Namespace,
-    vm: name("VM to snapshot (give vm or disk)").optional(),
+    vm: name("VM to snapshot; or give selector (many VMs) or disk (Deckhouse) instead").optional(),
     disk: name(
       "Deckhouse: snapshot this one disk instead of a VM (VirtualDiskSnapshot)",
     ).optional(),
+    selector: z
+      .string()
+      .max(256)
+      .optional()
+      .describe(
+        "snapshot every VM matching this label selector (instead of vm): one confirmation for all, per-VM results",
+      ),
+    allNamespaces: z.boolean().optional().describe("with selector: match VMs in every namespace"),
     name: name("snapshot name; default <vm>-snapshot-<YYYYMMDD-HHMMSS>").optional(),
     stopVm: z
       .boolean()
@@ -150,7 +158,9 @@ export const Outputs = {
   check: S.Preflight,
   snapshotList: S.SnapshotList,
   snapshotGet: S.Snapshot,
-  create: writeOutput("snapshot", S.Snapshot),
+  create: writeOutput("snapshot", S.Snapshot).extend({
+    batch: S.SnapshotBatch.optional().describe("with selector: one result per matching VM"),
+  }),
   clone: writeOutput("clone", S.Clone),
   restore: writeOutput("restore", S.Restore),
   delete: writeOutput("deletion", S.Deletion),

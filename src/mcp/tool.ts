@@ -2,7 +2,8 @@
 // function over a Session. runTool is the only place MCP calls turn into workflow calls.
 import type { z } from "zod";
 import { validateName, type NameKind } from "../core/names.js";
-import { API_VERSION, type ErrorObject } from "../core/schema.js";
+import { API_VERSION } from "../core/api-version.js";
+import type { ErrorObject } from "../core/schema.js";
 import { toVmsnapError } from "../kube/errors.js";
 import { Session } from "../workflows/session.js";
 import { render, type OutputObject } from "../cli/output.js";
@@ -23,6 +24,8 @@ export interface ToolResult {
   /** The object rendered as readable text. */
   object: OutputObject;
   preface?: string;
+  /** Some of the work failed (a bulk create's partial failure); the results are still returned. */
+  isError?: boolean;
 }
 
 export interface ToolDefinition<I extends z.ZodObject = z.ZodObject> {
@@ -109,7 +112,11 @@ export async function runTool(
     const text = `${out.preface ? `${out.preface}\n\n` : ""}${render(out.object, "table", { color: false })}`;
     return {
       kind: "result",
-      result: { content: [{ type: "text", text }], structuredContent: out.structured },
+      result: {
+        content: [{ type: "text", text }],
+        structuredContent: out.structured,
+        ...(out.isError ? { isError: true } : {}),
+      },
     };
   } catch (err) {
     if (err instanceof InputNeeded) return { kind: "input", needed: err };

@@ -93,6 +93,14 @@ export interface SnapshotPlatform {
   /** Throws NotFound when the VM does not exist. */
   getVm(namespace: string, name: string): Promise<VmState>;
   preflight(namespace: string, vm: string, options?: PreflightOptions): Promise<Preflight>;
+  /**
+   * Bulk preflight of every VM matching a selector with a constant number of requests (lists per
+   * scope, not reads per VM). Platforms without it are analysed VM by VM.
+   */
+  preflightAll?(scope: {
+    namespace?: string;
+    labelSelector: string;
+  }): Promise<{ vm: VmState; preflight: Preflight }[]>;
 
   listSnapshots(scope: {
     namespace?: string;
@@ -147,6 +155,8 @@ export interface SnapshotPlatform {
   ): Promise<{ phase: string; target: string }>;
   waitVmStopped(vm: VmState, options: WaitOptions): Promise<void>;
   waitSnapshotGone(namespace: string, name: string, options: WaitOptions): Promise<void>;
+  /** A snapshot object as read (no further reads: no diagnosis of content or volumes). */
+  snapshotOf(raw: KubeObject): Snapshot;
   /** Seconds of the snapshot's own failure deadline, when it has one. */
   snapshotDeadlineMs(snapshot: KubeObject): number | undefined;
   /** Snapshots of single disks (Deckhouse VirtualDiskSnapshot); absent where the platform has none. */

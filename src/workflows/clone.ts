@@ -2,7 +2,8 @@
 import { verifyConfirmation } from "../core/confirmation.js";
 import { conflict, notFound, operationFailed } from "../core/errors.js";
 import { fitName, timestamp, validateName } from "../core/names.js";
-import { API_VERSION, type Clone } from "../core/schema.js";
+import { API_VERSION } from "../core/api-version.js";
+import type { Clone } from "../core/schema.js";
 import { dryRun, planDigest, preview, step, withoutGeneratedName } from "./common.js";
 import { restoreDisk } from "./disk.js";
 import type { Session } from "./session.js";

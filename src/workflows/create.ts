@@ -3,7 +3,8 @@ import { verifyConfirmation } from "../core/confirmation.js";
 import { ErrorCode, VmsnapError, conflict, operationFailed } from "../core/errors.js";
 import { defaultSnapshotName, validateName } from "../core/names.js";
 import { goDuration, validateQuiesceTimeout } from "../core/duration.js";
-import { API_VERSION, type Snapshot } from "../core/schema.js";
+import { API_VERSION } from "../core/api-version.js";
+import type { Snapshot } from "../core/schema.js";
 import type {
   CreateOptions,
   Manifest,

@@ -2,7 +2,8 @@
 import { verifyConfirmation } from "../core/confirmation.js";
 import { notFound } from "../core/errors.js";
 import { validateName } from "../core/names.js";
-import { API_VERSION, type Deletion } from "../core/schema.js";
+import { API_VERSION } from "../core/api-version.js";
+import type { Deletion } from "../core/schema.js";
 import { planDigest, step } from "./common.js";
 import type { Session } from "./session.js";
 

@@ -1,13 +1,8 @@
 // Read-only workflows: inventory, preflight, list, describe. Nothing here writes.
 import { notFound } from "../core/errors.js";
 import { validateName } from "../core/names.js";
-import {
-  API_VERSION,
-  type Preflight,
-  type Snapshot,
-  type SnapshotList,
-  type VirtualMachineList,
-} from "../core/schema.js";
+import { API_VERSION } from "../core/api-version.js";
+import type { Preflight, Snapshot, SnapshotList, VirtualMachineList } from "../core/schema.js";
 import { step } from "./common.js";
 import type { Session } from "./session.js";
 

@@ -3,7 +3,8 @@
 import { verifyConfirmation } from "../core/confirmation.js";
 import { conflict, invalidInput, notFound, operationFailed } from "../core/errors.js";
 import { fitName, safetySnapshotName, timestamp, validateName } from "../core/names.js";
-import { API_VERSION, type Restore } from "../core/schema.js";
+import { API_VERSION } from "../core/api-version.js";
+import type { Restore } from "../core/schema.js";
 import { stringify } from "yaml";
 import { ageText, dryRun, planDigest, preview, step, withoutGeneratedName } from "./common.js";
 import { RestoreProgress, runRestoreSteps } from "./restore-run.js";

@@ -5,6 +5,7 @@ import { validateName } from "../core/names.js";
 import { KubeClient } from "../kube/client.js";
 import { discover } from "../kube/discovery.js";
 import { toVmsnapError } from "../kube/errors.js";
+import { limiterFromEnv } from "../kube/rate-limit.js";
 import { WriteGuard } from "../kube/write-guard.js";
 import { platformsFor, type PlatformChoice } from "../platforms/index.js";
 import type { PlatformContext, ProgressFn, SnapshotPlatform } from "../platforms/types.js";
@@ -41,6 +42,7 @@ export class Session {
       });
       // Retries (429 Retry-After, transient network errors) are reported like progress.
       if (options.progress) client.onRetry = options.progress;
+      client.limiter = limiterFromEnv();
       const namespace = validateName("namespace", options.namespace ?? client.defaultNamespace);
       const discovery = await discover(client);
       const ctx: PlatformContext = {

@@ -39,6 +39,8 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    // A process may exit before reading its input (usage errors, --version): not an error.
+    child.stdin.on("error", () => {});
     child.stdin.end(options.input ?? "");
   });
 }

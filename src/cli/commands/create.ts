@@ -1,8 +1,10 @@
 // vmsnap create VM [--name N] [--stop] [--yes] [--dry-run] [--no-wait] [--deadline D] …
+// vmsnap create -l SELECTOR [-A] [--parallel N] …: every matching VM, one confirmation.
 import type { Command } from "commander";
 import { invalidInput } from "../../core/errors.js";
 import { validateQuiesceTimeout } from "../../core/duration.js";
 import { parseConsistency, parseDurationFlag, runCommand } from "../run.js";
+import { validateParallel, validateSelector } from "../../core/bulk.js";
 
 interface CreateFlags {
   name?: string;
@@ -16,12 +18,23 @@ interface CreateFlags {
   description?: string;
   consistency?: string;
   keepIp?: string;
+  selector?: string;
+  allNamespaces?: boolean;
+  parallel?: string;
 }
 
 export function registerCreate(program: Command): void {
   program
-    .command("create <vm>")
-    .description("snapshot a VM (preflight, preview, server-side dry run, confirmation, wait)")
+    .command("create [vm]")
+    .description(
+      "snapshot a VM, or every VM matching -l (preflight, preview, server-side dry run, confirmation, wait)",
+    )
+    .option("-l, --selector <selector>", "snapshot every VM matching this label selector")
+    .option("-A, --all-namespaces", "with -l: match VMs in every namespace")
+    .option(
+      "--parallel <n>",
+      "with -l: VMs worked on at once (default 16); requests are also limited to VMSNAP_QPS (default 50/s, burst VMSNAP_BURST 100)",
+    )
     .option("--name <name>", "snapshot name (default <vm>-snapshot-<YYYYMMDD-HHMMSS>)")
     .option("--stop", "stop a running VM for an offline snapshot, and start it again afterwards")
     .option("--yes", "do not ask for confirmation")
@@ -36,12 +49,21 @@ export function registerCreate(program: Command): void {
     .option("--description <text>", "description (VM Operator)")
     .option("--consistency <mode>", "required|best-effort (Deckhouse requiredConsistency)")
     .option("--keep-ip <mode>", "always|never (Deckhouse keepIPAddress)")
-    .action(async (vm: string, opts: CreateFlags, cmd: Command) => {
+    .action(async (vm: string | undefined, opts: CreateFlags, cmd: Command) => {
       let deadlineMs: number | undefined;
+      if (opts.selector !== undefined || opts.allNamespaces) {
+        await createBySelector(vm, opts, cmd);
+        return;
+      }
       await runCommand(
         cmd,
         { yes: opts.yes },
         async (session) => {
+          if (vm === undefined)
+            throw invalidInput(
+              "create needs a VM name or -l SELECTOR",
+              "vmsnap create VM, or vmsnap create -l app=web",
+            );
           const { createSnapshot } = await import("../../workflows/create.js");
           const { snapshot, preview } = await createSnapshot(session, {
             vm,
@@ -68,13 +90,83 @@ export function registerCreate(program: Command): void {
           ["snapshot", opts.name],
         ],
         () => {
+          if (vm === undefined)
+            throw invalidInput(
+              "create needs a VM name or -l SELECTOR",
+              "vmsnap create VM, or vmsnap create -l app=web",
+            );
           deadlineMs = parseDurationFlag("--deadline", opts.deadline);
-          validateQuiesceTimeout(opts.quiesceTimeout);
-          parseConsistency(opts.consistency);
-          if (opts.keepIp && !["always", "never"].includes(opts.keepIp)) {
-            throw invalidInput(`invalid --keep-ip ${opts.keepIp}`, "use always or never");
-          }
+          validateFlags(opts);
         },
       );
     });
+}
+
+function validateFlags(opts: CreateFlags): void {
+  validateQuiesceTimeout(opts.quiesceTimeout);
+  parseConsistency(opts.consistency);
+  if (opts.keepIp && !["always", "never"].includes(opts.keepIp)) {
+    throw invalidInput(`invalid --keep-ip ${opts.keepIp}`, "use always or never");
+  }
+}
+
+async function createBySelector(
+  vm: string | undefined,
+  opts: CreateFlags,
+  cmd: Command,
+): Promise<void> {
+  let deadlineMs: number | undefined;
+  let parallel: number | undefined;
+  await runCommand(
+    cmd,
+    { yes: opts.yes },
+    async (session) => {
+      const { createSnapshotsBySelector, batchFailed } =
+        await import("../../workflows/bulk-create.js");
+      const { batch, preview } = await createSnapshotsBySelector(session, {
+        selector: opts.selector ?? "",
+        allNamespaces: opts.allNamespaces,
+        parallel,
+        stop: opts.stop,
+        dryRun: opts.dryRun,
+        wait: opts.wait,
+        deadlineMs,
+        memory: opts.memory,
+        quiesceTimeout: opts.quiesceTimeout,
+        description: opts.description,
+        consistency: parseConsistency(opts.consistency),
+        keepIp: opts.keepIp as "always" | "never" | undefined,
+      });
+      return {
+        object: batch,
+        allNamespaces: opts.allNamespaces,
+        exitCode: batchFailed(batch) ? 1 : 0,
+        preface: opts.dryRun
+          ? `Dry run (validated by the API server, nothing created):\n${preview}`
+          : undefined,
+      };
+    },
+    [],
+    () => {
+      if (vm !== undefined)
+        throw invalidInput(
+          "give either a VM name or -l SELECTOR, not both",
+          "vmsnap create VM, or vmsnap create -l app=web",
+        );
+      if (opts.selector === undefined)
+        throw invalidInput("-A needs -l SELECTOR", "vmsnap create -l app=web -A");
+      if (opts.name !== undefined)
+        throw invalidInput(
+          "--name names one snapshot: it cannot be used with -l",
+          "bulk snapshots are named <vm>-snapshot-<YYYYMMDD-HHMMSS>",
+        );
+      deadlineMs = parseDurationFlag("--deadline", opts.deadline);
+      if (opts.parallel !== undefined) {
+        parallel = /^\d+$/.test(opts.parallel) ? Number(opts.parallel) : NaN;
+        validateParallel(parallel);
+      }
+      validateSelector(opts.selector);
+      validateFlags(opts);
+    },
+  );
 }

@@ -1,5 +1,6 @@
 // vm_snapshot_create: snapshot a VM after preflight, dry run and the human's yes (additive)
 import { invalidInput } from "../../core/errors.js";
+import { batchFailed, createSnapshotsBySelector } from "../../workflows/bulk-create.js";
 import { createSnapshot } from "../../workflows/create.js";
 import { createDiskSnapshot } from "../../workflows/disk.js";
 import { Inputs, Outputs } from "../schemas.js";
@@ -9,7 +10,7 @@ export const vmSnapshotCreate: ToolDefinition<typeof Inputs.create> = {
   name: "vm_snapshot_create",
   title: "Snapshot a VM",
   description:
-    "Create a VM snapshot (or, on Deckhouse, a snapshot of one disk with `disk`). vmsnap runs the preflight (a blocked VM is refused with the fixes), validates the fixed manifest with the API server, asks the human to confirm, creates the snapshot and waits until it is ready.",
+    "Create a VM snapshot (vm), or one snapshot of every VM matching a label selector (selector, optionally allNamespaces) with one confirmation for all and a result per VM, or on Deckhouse a snapshot of one disk (disk). vmsnap runs the preflight (a blocked VM is refused with the fixes), validates the fixed manifest with the API server, asks the human to confirm, creates the snapshot and waits until it is ready.",
   kind: "additive",
   idempotent: false,
   input: Inputs.create,
@@ -20,8 +21,41 @@ export const vmSnapshotCreate: ToolDefinition<typeof Inputs.create> = {
     ["snapshot", a.name],
   ],
   run: async (session, a) => {
-    if ((a.vm === undefined) === (a.disk === undefined))
-      throw invalidInput("give exactly one of vm and disk", "vm snapshots a VM, disk one disk");
+    if ([a.vm, a.selector, a.disk].filter((x) => x !== undefined).length !== 1)
+      throw invalidInput(
+        "give exactly one of vm, selector and disk",
+        "vm for one VM, selector for many, disk for one Deckhouse disk",
+      );
+    if (a.allNamespaces && a.selector === undefined)
+      throw invalidInput("allNamespaces needs selector");
+    if (a.selector !== undefined) {
+      if (a.name !== undefined)
+        throw invalidInput(
+          "name names one snapshot: it cannot be used with selector",
+          "bulk snapshots are named <vm>-snapshot-<YYYYMMDD-HHMMSS>",
+        );
+      const { batch, preview } = await createSnapshotsBySelector(session, {
+        selector: a.selector,
+        allNamespaces: a.allNamespaces,
+        stop: a.stopVm,
+        dryRun: a.dryRun,
+        wait: a.wait,
+        deadlineMs: a.deadlineSeconds === undefined ? undefined : a.deadlineSeconds * 1000,
+        memory: a.memory,
+        quiesceTimeout: a.quiesceTimeout,
+        description: a.description,
+        consistency: a.consistency,
+        keepIp: a.keepIp,
+      });
+      return {
+        structured: { status: a.dryRun ? "DryRun" : "Done", batch },
+        object: batch,
+        isError: batchFailed(batch),
+        preface: a.dryRun
+          ? `Dry run (validated by the API server, nothing created):\n${preview}`
+          : undefined,
+      };
+    }
     const { snapshot, preview } = a.disk
       ? await createDiskSnapshot(session, {
           disk: a.disk,

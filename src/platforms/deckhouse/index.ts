@@ -476,6 +476,10 @@ export class DeckhousePlatform implements SnapshotPlatform {
     };
   }
 
+  snapshotOf(raw: KubeObject): Snapshot {
+    return this.toSnapshot(raw, raw.kind === "VirtualDiskSnapshot" ? "disk" : "vm");
+  }
+
   /** disk → the VM it is attached to, for the `vm` of disk snapshots. */
   private diskVms(disks: KubeObject[], vms: KubeObject[]): Map<string, string> {
     const map = new Map<string, string>();

@@ -165,6 +165,46 @@ export class KubeVirtPlatform implements SnapshotPlatform {
     });
   }
 
+  async preflightAll(scope: {
+    namespace?: string;
+    labelSelector: string;
+  }): Promise<{ vm: VmState; preflight: Preflight }[]> {
+    // Seven requests for any number of VMs: the matching VMs, and the scope's VMIs, claims and
+    // snapshots, plus the three cluster-wide storage lists.
+    const [vms, vmis, claims, snaps, storage] = await Promise.all([
+      this.kube.list(KubeVirt.vms, scope.namespace, { labelSelector: scope.labelSelector }),
+      this.kube.list(KubeVirt.vmis, scope.namespace),
+      this.kube.list(Core.pvcs, scope.namespace),
+      this.kube.list(KubeVirt.snapshots, scope.namespace),
+      this.storage.load(),
+    ]);
+    const vmiByKey = new Map(vmis.items.map((i) => [keyOf(i), i]));
+    const claimsByNs = new Map<string, KubeObject[]>();
+    for (const c of claims.items) {
+      const ns = c.metadata.namespace ?? "";
+      claimsByNs.set(ns, [...(claimsByNs.get(ns) ?? []), c]);
+    }
+    const snapCount = new Map<string, number>();
+    for (const s of snaps.items) {
+      const key = `${s.metadata.namespace}/${sourceVmOf(s)}`;
+      snapCount.set(key, (snapCount.get(key) ?? 0) + 1);
+    }
+    return vms.items.map((vm) => ({
+      vm: this.vmState(vm),
+      preflight: analyse({
+        vm,
+        vmi: vmiByKey.get(keyOf(vm)),
+        claims: claimsByNs.get(vm.metadata.namespace ?? "") ?? [],
+        existingSnapshots: snapCount.get(keyOf(vm)) ?? 0,
+        storage,
+      }),
+    }));
+  }
+
+  snapshotOf(raw: KubeObject): Snapshot {
+    return toSnapshot(raw);
+  }
+
   async listSnapshots(scope: {
     namespace?: string;
     vm?: string;
@@ -375,6 +415,11 @@ export class KubeVirtPlatform implements SnapshotPlatform {
         },
       },
     );
+    // A ready snapshot with every volume included has nothing for the content and volume
+    // snapshots to add (they only explain failures and excluded disks): no further reads.
+    const st = snapshotStatusOf(obj!);
+    if (st.phase === "Succeeded" && st.readyToUse && st.excluded.length === 0)
+      return toSnapshot(obj!);
     return (await this.getSnapshot(namespace, name)) ?? toSnapshot(obj!);
   }
 

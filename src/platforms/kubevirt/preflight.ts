@@ -1,11 +1,7 @@
 // The nine-step storage analysis of SPEC §4. Shared lookups (StorageClasses,
 // VolumeSnapshotClasses, StorageProfiles, the namespace's claims) are read once per invocation.
-import {
-  API_VERSION,
-  type Finding,
-  type Preflight,
-  type PreflightVolume,
-} from "../../core/schema.js";
+import { API_VERSION } from "../../core/api-version.js";
+import type { Finding, Preflight, PreflightVolume } from "../../core/schema.js";
 import { consistencyFrom } from "../../core/consistency.js";
 import { quantityBytes } from "../../core/quantity.js";
 import type { KubeReader } from "../../kube/client.js";

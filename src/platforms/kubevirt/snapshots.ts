@@ -1,6 +1,7 @@
 // KubeVirt VirtualMachineSnapshot → the neutral Snapshot, with a diagnosis of failures and stalls.
 import { consistencyFrom } from "../../core/consistency.js";
-import { API_VERSION, type Snapshot } from "../../core/schema.js";
+import { API_VERSION } from "../../core/api-version.js";
+import type { Snapshot } from "../../core/schema.js";
 import type { KubeObject } from "../../kube/resources.js";
 import { arr, obj, snapshotStatusOf, sourceVmOf, str, volumesOf } from "./model.js";
 

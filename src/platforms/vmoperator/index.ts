@@ -2,13 +2,8 @@
 // restore is a revert (VirtualMachine spec.currentSnapshotName); clone is not offered by the
 // platform and is refused clearly.
 import { ErrorCode, VmsnapError, notFound } from "../../core/errors.js";
-import {
-  API_VERSION,
-  type Finding,
-  type Preflight,
-  type Snapshot,
-  type VirtualMachine,
-} from "../../core/schema.js";
+import { API_VERSION } from "../../core/api-version.js";
+import type { Finding, Preflight, Snapshot, VirtualMachine } from "../../core/schema.js";
 import { quantityBytes } from "../../core/quantity.js";
 import { Core, Csi, keyOf, type KubeObject, type ResourceType } from "../../kube/resources.js";
 import { ReadOnce } from "../../kube/read-once.js";
@@ -231,6 +226,10 @@ export class VmOperatorPlatform implements SnapshotPlatform {
       existingSnapshots: count,
       estimatedBytes: volumes.reduce((sum, v) => sum + (v.requestedBytes ?? 0), 0),
     };
+  }
+
+  snapshotOf(raw: KubeObject): Snapshot {
+    return this.toSnapshot(raw, []);
   }
 
   private toSnapshot(s: KubeObject, all: KubeObject[], vm?: KubeObject): Snapshot {
