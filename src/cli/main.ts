@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // vmsnap CLI entry point (also installed as kubectl-vmsnap). Commands register themselves from
 // one module each; their heavy dependencies load lazily inside the action handlers.
-import { buildProgram, usageExitCode } from "./program.js";
+import { main } from "./program.js";
 
 // A closed pipe (`vmsnap … | head`) is not an error.
 for (const stream of [process.stdout, process.stderr]) {
@@ -11,14 +11,4 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-buildProgram()
-  .parseAsync(process.argv)
-  .catch((err: unknown) => {
-    const usage = usageExitCode(err);
-    if (usage !== undefined) {
-      process.exitCode = usage;
-      return;
-    }
-    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = process.exitCode || 1;
-  });
+void main(process.argv.slice(2));

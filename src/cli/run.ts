@@ -8,6 +8,7 @@ import { API_VERSION } from "../core/api-version.js";
 import type { ErrorObject } from "../core/schema.js";
 import type { Session } from "../workflows/session.js";
 import type { OutputObject } from "./output.js";
+import { ioOf } from "./io.js";
 
 export interface GlobalOptions {
   kubeconfig?: string;
@@ -53,6 +54,7 @@ export async function runCommand(
   validate: () => void = () => {},
 ): Promise<void> {
   const g = globalsOf(cmd);
+  const io = ioOf(cmd);
   // Lazy imports keep `--help` and `--version` fast.
   const [
     { parseOutputFormat, render },
@@ -70,11 +72,11 @@ export async function runCommand(
     import("../kube/errors.js"),
   ]);
   let format: ReturnType<typeof parseOutputFormat> = "table";
-  const color = g.color !== false && !process.env.NO_COLOR && Boolean(process.stdout.isTTY);
-  const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
+  const color = g.color !== false && !io.env.NO_COLOR && Boolean(io.stdout.isTTY);
+  const interactive = Boolean(io.stdin.isTTY && io.stderr.isTTY);
   const progress = new Progress(
-    process.stderr,
-    g.quiet ? "off" : process.stderr.isTTY ? "spinner" : g.verbose ? "lines" : "off",
+    io.stderr,
+    g.quiet ? "off" : io.stderr.isTTY ? "spinner" : g.verbose ? "lines" : "off",
   );
   let session: Session | undefined;
   try {
@@ -91,22 +93,22 @@ export async function runCommand(
         ...flags,
         interactive,
         quiet: g.quiet,
-        input: process.stdin,
-        output: process.stderr,
+        input: io.stdin,
+        output: io.stderr,
       }),
       progress: progress.update,
     });
     const result = await body(session);
     progress.stop();
     if (result.preface && (format === "table" || format === "wide"))
-      process.stdout.write(`${result.preface}\n\n`);
+      io.stdout.write(`${result.preface}\n\n`);
     const human = format === "table" || format === "wide";
-    process.stdout.write(
+    io.stdout.write(
       human && result.text !== undefined
         ? result.text
         : render(result.object, format, { color, allNamespaces: result.allNamespaces }),
     );
-    process.exitCode = result.exitCode ?? 0;
+    io.exitCode = result.exitCode ?? 0;
   } catch (err) {
     progress.stop();
     const e = toVmsnapError(err);
@@ -119,11 +121,11 @@ export async function runCommand(
         message: e.message,
         ...(e.hint ? { hint: e.hint } : {}),
       };
-      process.stdout.write(render(obj, format, { color: false }));
+      io.stdout.write(render(obj, format, { color: false }));
     } else {
-      process.stderr.write(`error: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ""}`);
+      io.stderr.write(`error: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ""}`);
     }
-    process.exitCode = e.exitCode;
+    io.exitCode = e.exitCode;
   } finally {
     session?.close();
   }
