@@ -1,7 +1,7 @@
 // Running one CLI command: global options → session (with the CLI confirmation port and
 // progress) → workflow → rendered result; errors → message (or JSON Error) and the exit code.
 import type { Command } from "commander";
-import { parseDuration } from "../core/duration.js";
+import { goDuration, parseDuration } from "../core/duration.js";
 import { invalidInput } from "../core/errors.js";
 import { validateName, type NameKind } from "../core/names.js";
 import { API_VERSION } from "../core/api-version.js";
@@ -131,6 +131,8 @@ export async function runCommand(
   }
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Parses a duration flag ("90s", "5m", "1m30s") into milliseconds; invalid input exits 2. */
 export function parseDurationFlag(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -138,6 +140,12 @@ export function parseDurationFlag(flag: string, value: string | undefined): numb
   if (ms === undefined || ms <= 0)
     throw invalidInput(
       `invalid ${flag} ${JSON.stringify(value)}`,
+      "use a duration such as 90s, 5m or 1m30s",
+    );
+  // Node timers fire at once beyond 2^31-1 ms: a longer deadline would expire immediately.
+  if (ms > MAX_TIMER_MS)
+    throw invalidInput(
+      `invalid ${flag} ${JSON.stringify(value)}: longer than ${goDuration(MAX_TIMER_MS)}`,
       "use a duration such as 90s, 5m or 1m30s",
     );
   return ms;

@@ -70,13 +70,17 @@ export function registerCreate(program: Command): void {
         () => {
           deadlineMs = parseDurationFlag("--deadline", opts.deadline);
           validateQuiesceTimeout(opts.quiesceTimeout);
-          if (opts.consistency && !["required", "best-effort"].includes(opts.consistency)) {
+          // An empty value is a value too (and not a valid one), not an absent flag.
+          if (
+            opts.consistency !== undefined &&
+            !["required", "best-effort"].includes(opts.consistency)
+          ) {
             throw invalidInput(
               `invalid --consistency ${opts.consistency}`,
               "use required or best-effort",
             );
           }
-          if (opts.keepIp && !["always", "never"].includes(opts.keepIp)) {
+          if (opts.keepIp !== undefined && !["always", "never"].includes(opts.keepIp)) {
             throw invalidInput(`invalid --keep-ip ${opts.keepIp}`, "use always or never");
           }
         },
