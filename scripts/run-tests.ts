@@ -11,10 +11,12 @@ import {
   DEFAULT_IDENTITIES,
   FUZZ,
   READER,
+  VMSNAP_USER,
   VMSNAP_IDENTITIES,
 } from "../src/playground/identities.js";
 import { ALLOWED_WRITES } from "../src/kube/write-guard.js";
 import type { AuditEvent } from "../src/playground/audit.js";
+import { grantedPermissions, loadRbacRoles } from "../src/playground/rbac.js";
 
 const root = path.resolve(import.meta.dirname, "..");
 
@@ -102,6 +104,21 @@ for (const identity of VMSNAP_IDENTITIES) {
     process.stdout.write(`  ✖ ${e.verb} ${e.requestURI} → ${e.responseStatus?.code ?? "?"}\n`);
 }
 process.stdout.write(`audit: ${writesChecked} writes checked, ${violations} outside SPEC §2\n`);
+
+// How much of the operator roles the suite exercised (information: a permission no test uses is
+// either for a platform without tests yet, or one to question).
+const operatorGrants = grantedPermissions(
+  (await loadRbacRoles()).filter((r) => VMSNAP_USER.clusterRoles?.includes(r.metadata.name)),
+);
+const used = new Set(
+  (await env.controlPlane.audit.events({ user: VMSNAP_USER.name }))
+    .filter((e) => (e.responseStatus?.code ?? 0) < 400 && !e.objectRef?.subresource)
+    .map((e) => `${e.verb} ${e.objectRef?.apiGroup ?? ""}/${e.objectRef?.resource ?? ""}`),
+);
+const unused = [...operatorGrants].filter((p) => !used.has(p)).sort();
+process.stdout.write(
+  `rbac: ${operatorGrants.size - unused.length} of ${operatorGrants.size} operator permissions exercised by ${VMSNAP_USER.name}${unused.length ? `; not exercised: ${unused.join(", ")}` : ""}\n`,
+);
 if (writesChecked > 0) {
   if (violations) failed++;
   else passed++;

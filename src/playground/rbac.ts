@@ -61,3 +61,22 @@ export async function installRbacRoles(client: KubeClient, roles: KubeObject[]):
     }
   }
 }
+
+interface PolicyRule {
+  apiGroups?: string[];
+  resources?: string[];
+  verbs?: string[];
+}
+
+/** "verb group/resource" for every permission the roles grant (no wildcards in deploy/rbac/). */
+export function grantedPermissions(roles: KubeObject[]): Set<string> {
+  const out = new Set<string>();
+  for (const role of roles) {
+    for (const rule of (role.rules ?? []) as PolicyRule[]) {
+      for (const g of rule.apiGroups ?? [])
+        for (const r of rule.resources ?? [])
+          for (const v of rule.verbs ?? []) out.add(`${v} ${g}/${r}`);
+    }
+  }
+  return out;
+}
