@@ -15,16 +15,6 @@ for (const stream of [process.stdout, process.stderr]) {
 if (process.argv.length === 3 && process.argv[2] === "--version") {
   process.stdout.write(`${version()}\n`);
 } else {
-  const { buildProgram, usageExitCode } = await import("./program.js");
-  await buildProgram()
-    .parseAsync(process.argv)
-    .catch((err: unknown) => {
-      const usage = usageExitCode(err);
-      if (usage !== undefined) {
-        process.exitCode = usage;
-        return;
-      }
-      process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exitCode = process.exitCode || 1;
-    });
+  const { main } = await import("./program.js");
+  await main(process.argv.slice(2));
 }

@@ -13,10 +13,11 @@ import { registerPlayground } from "./commands/playground.js";
 import { registerRestore } from "./commands/restore.js";
 import { registerRestoreDisk } from "./commands/restore-disk.js";
 import { registerVms } from "./commands/vms.js";
+import { attachIo, processIo, type CliIo } from "./io.js";
 
 import { version } from "./version.js";
 
-export function buildProgram(): Command {
+export function buildProgram(io: CliIo = processIo()): Command {
   // Invoked as kubectl-vmsnap, kubectl shows it as `kubectl vmsnap`.
   const invokedAs = path.basename(process.argv[1] ?? "vmsnap").startsWith("kubectl-")
     ? "kubectl vmsnap"
@@ -36,7 +37,13 @@ export function buildProgram(): Command {
     .option("-q, --quiet", "no progress, no previews")
     .option("-v, --verbose", "progress lines even without a TTY")
     .showHelpAfterError()
+    // Before the commands are added: they inherit it.
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
     .exitOverride();
+  attachIo(program, io);
   for (const register of [
     registerVms,
     registerCheck,
@@ -67,4 +74,23 @@ export function usageExitCode(err: unknown): number | undefined {
   )
     return 0;
   return 2;
+}
+
+/**
+ * Runs the CLI on argv (the arguments after the program name) and returns the exit code; never
+ * calls process.exit, so tests can run it in-process with captured streams.
+ */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  try {
+    await buildProgram(io).parseAsync(argv, { from: "user" });
+  } catch (err) {
+    const usage = usageExitCode(err);
+    if (usage !== undefined) {
+      io.exitCode = usage;
+    } else {
+      io.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+      io.exitCode = io.exitCode || 1;
+    }
+  }
+  return io.exitCode ?? 0;
 }

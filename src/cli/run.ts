@@ -1,13 +1,14 @@
 // Running one CLI command: global options → session (with the CLI confirmation port and
 // progress) → workflow → rendered result; errors → message (or JSON Error) and the exit code.
 import type { Command } from "commander";
-import { parseDuration } from "../core/duration.js";
+import { goDuration, parseDuration } from "../core/duration.js";
 import { invalidInput } from "../core/errors.js";
 import { validateName, type NameKind } from "../core/names.js";
 import { API_VERSION } from "../core/api-version.js";
 import type { ErrorObject } from "../core/schema.js";
 import type { Session } from "../workflows/session.js";
 import type { OutputObject } from "./output.js";
+import { ioOf } from "./io.js";
 
 export interface GlobalOptions {
   kubeconfig?: string;
@@ -53,6 +54,7 @@ export async function runCommand(
   validate: () => void = () => {},
 ): Promise<void> {
   const g = globalsOf(cmd);
+  const io = ioOf(cmd);
   // Lazy imports keep `--help` and `--version` fast.
   const [
     { parseOutputFormat, render },
@@ -70,11 +72,11 @@ export async function runCommand(
     import("../kube/errors.js"),
   ]);
   let format: ReturnType<typeof parseOutputFormat> = "table";
-  const color = g.color !== false && !process.env.NO_COLOR && Boolean(process.stdout.isTTY);
-  const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
+  const color = g.color !== false && !io.env.NO_COLOR && Boolean(io.stdout.isTTY);
+  const interactive = Boolean(io.stdin.isTTY && io.stderr.isTTY);
   const progress = new Progress(
-    process.stderr,
-    g.quiet ? "off" : process.stderr.isTTY ? "spinner" : g.verbose ? "lines" : "off",
+    io.stderr,
+    g.quiet ? "off" : io.stderr.isTTY ? "spinner" : g.verbose ? "lines" : "off",
   );
   let session: Session | undefined;
   try {
@@ -91,22 +93,22 @@ export async function runCommand(
         ...flags,
         interactive,
         quiet: g.quiet,
-        input: process.stdin,
-        output: process.stderr,
+        input: io.stdin,
+        output: io.stderr,
       }),
       progress: progress.update,
     });
     const result = await body(session);
     progress.stop();
     if (result.preface && (format === "table" || format === "wide"))
-      process.stdout.write(`${result.preface}\n\n`);
+      io.stdout.write(`${result.preface}\n\n`);
     const human = format === "table" || format === "wide";
-    process.stdout.write(
+    io.stdout.write(
       human && result.text !== undefined
         ? result.text
         : render(result.object, format, { color, allNamespaces: result.allNamespaces }),
     );
-    process.exitCode = result.exitCode ?? 0;
+    io.exitCode = result.exitCode ?? 0;
   } catch (err) {
     progress.stop();
     const e = toVmsnapError(err);
@@ -119,11 +121,11 @@ export async function runCommand(
         message: e.message,
         ...(e.hint ? { hint: e.hint } : {}),
       };
-      process.stdout.write(render(obj, format, { color: false }));
+      io.stdout.write(render(obj, format, { color: false }));
     } else {
-      process.stderr.write(`error: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ""}`);
+      io.stderr.write(`error: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ""}`);
     }
-    process.exitCode = e.exitCode;
+    io.exitCode = e.exitCode;
   } finally {
     session?.close();
   }
@@ -135,6 +137,8 @@ export async function runCommand(
   process.exit();
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Parses a duration flag ("90s", "5m", "1m30s") into milliseconds; invalid input exits 2. */
 export function parseDurationFlag(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -142,6 +146,12 @@ export function parseDurationFlag(flag: string, value: string | undefined): numb
   if (ms === undefined || ms <= 0)
     throw invalidInput(
       `invalid ${flag} ${JSON.stringify(value)}`,
+      "use a duration such as 90s, 5m or 1m30s",
+    );
+  // Node timers fire at once beyond 2^31-1 ms: a longer deadline would expire immediately.
+  if (ms > MAX_TIMER_MS)
+    throw invalidInput(
+      `invalid ${flag} ${JSON.stringify(value)}: longer than ${goDuration(MAX_TIMER_MS)}`,
       "use a duration such as 90s, 5m or 1m30s",
     );
   return ms;

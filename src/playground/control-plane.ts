@@ -224,23 +224,29 @@ export class ControlPlane {
 
   private async bindIdentities(adminToken: string): Promise<void> {
     for (const id of Object.values(this.info.identities)) {
-      if (!id.clusterRole) continue;
-      await this.adminRequest(
-        adminToken,
-        "POST",
-        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-        {
-          apiVersion: "rbac.authorization.k8s.io/v1",
-          kind: "ClusterRoleBinding",
-          metadata: { name: `vmsnap-identity-${id.name}` },
-          roleRef: {
-            apiGroup: "rbac.authorization.k8s.io",
-            kind: "ClusterRole",
-            name: id.clusterRole,
+      const bindings: [string, string][] = [
+        ...(id.clusterRole
+          ? [[`vmsnap-identity-${id.name}`, id.clusterRole] as [string, string]]
+          : []),
+        ...(id.clusterRoles ?? []).map((role): [string, string] => [
+          `vmsnap-identity-${id.name}-${role}`,
+          role,
+        ]),
+      ];
+      for (const [name, role] of bindings) {
+        await this.adminRequest(
+          adminToken,
+          "POST",
+          "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+          {
+            apiVersion: "rbac.authorization.k8s.io/v1",
+            kind: "ClusterRoleBinding",
+            metadata: { name },
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
+            subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: id.name }],
           },
-          subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: id.name }],
-        },
-      );
+        );
+      }
     }
   }
 

@@ -6,6 +6,7 @@ import type { ProgressFn } from "./binaries.js";
 import { ControlPlane, type ControlPlaneInfo, type ControlPlaneOptions } from "./control-plane.js";
 import { crdsDirFromEnv, installCrds, loadCrds } from "./crds.js";
 import { ADMIN, SIMULATOR } from "./identities.js";
+import { installRbacRoles, loadRbacRoles } from "./rbac.js";
 import { startSimulator, type Simulator } from "./simulator/index.js";
 
 export interface EnvironmentOptions extends ControlPlaneOptions {
@@ -41,6 +42,8 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     const crds = await loadCrds(crdsDir);
     progress(`installing ${crds.length} CRDs from ${crdsDir}`);
     await installCrds(admin, crds);
+    // The identities vmsnap runs as are bound to these roles (see identities.ts).
+    await installRbacRoles(admin, await loadRbacRoles());
     if (options.simulate !== false) {
       const simClient = await clientFor(controlPlane.kubeconfig(SIMULATOR.name));
       clients.push(simClient);

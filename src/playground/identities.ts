@@ -1,6 +1,7 @@
 // Identities of the local control plane: static bearer tokens (--token-auth-file), each bound to
 // a ClusterRole. Adding an identity is one entry here (or one in ControlPlaneOptions.identities).
 import { randomBytes } from "node:crypto";
+import { OPERATOR_ROLES, READONLY_ROLES } from "./rbac.js";
 
 export interface IdentitySpec {
   /** User name as the API server (and its audit log) sees it. */
@@ -8,6 +9,8 @@ export interface IdentitySpec {
   groups: string[];
   /** ClusterRole bound cluster-wide to this user; none for system:masters members. */
   clusterRole?: string;
+  /** Several ClusterRoles bound cluster-wide (e.g. the least-privilege roles of deploy/rbac/). */
+  clusterRoles?: string[];
 }
 
 export interface Identity extends IdentitySpec {
@@ -21,26 +24,39 @@ export const SIMULATOR: IdentitySpec = {
   groups: ["vmsnap:simulators"],
   clusterRole: "cluster-admin",
 };
-/** The identity vmsnap itself runs as in tests; the least-privilege variant comes with deploy/rbac. */
+/**
+ * The identity vmsnap itself runs as in tests and in the playground: bound only to the operator
+ * roles of deploy/rbac/, so that the whole suite proves those roles suffice.
+ */
 export const VMSNAP_USER: IdentitySpec = {
   name: "vmsnap-user",
   groups: ["vmsnap:users"],
-  clusterRole: "cluster-admin",
+  clusterRoles: OPERATOR_ROLES,
 };
 
-/** A read-only identity for tests of forbidden writes (its ClusterRole is created by the test runner). */
+/** The read-only identity: bound only to the read-only roles of deploy/rbac/. */
 export const READER: IdentitySpec = {
   name: "vmsnap-reader",
   groups: ["vmsnap:readers"],
-  clusterRole: "vmsnap-test-reader",
+  clusterRoles: READONLY_ROLES,
 };
 
 /** An identity used by one measurement at a time (request budgets): nothing else runs as it. */
 export const PROBE: IdentitySpec = {
   name: "vmsnap-probe",
   groups: ["vmsnap:probes"],
-  clusterRole: "cluster-admin",
+  clusterRoles: OPERATOR_ROLES,
 };
+
+/** The identity of the fuzz tests (test/fuzz): its audit trail must show no write at all. */
+export const FUZZ: IdentitySpec = {
+  name: "vmsnap-fuzz",
+  groups: ["vmsnap:fuzzers"],
+  clusterRoles: OPERATOR_ROLES,
+};
+
+/** Every identity vmsnap runs as in the test suite: the suite-wide audit check covers them all. */
+export const VMSNAP_IDENTITIES: IdentitySpec[] = [VMSNAP_USER, READER, PROBE, FUZZ];
 
 export const DEFAULT_IDENTITIES: IdentitySpec[] = [ADMIN, SIMULATOR, VMSNAP_USER];
 

@@ -8,13 +8,15 @@ import { homedir } from "node:os";
 import path from "node:path";
 import { ensureBinaries, findBinaries, type ProgressFn } from "./binaries.js";
 import { startEnvironment } from "./environment.js";
-import { ADMIN } from "./identities.js";
+import { ADMIN, VMSNAP_USER } from "./identities.js";
 import { seedPlayground, SAMPLE_VMS } from "./seed.js";
 
 export interface PlaygroundState {
   pid: number;
   server: string;
   kubeconfig: string;
+  /** vmsnap-user's kubeconfig: only the operator roles of deploy/rbac/. */
+  leastPrivilegeKubeconfig?: string;
   dir: string;
   startedAt: string;
   readyMs: number;
@@ -160,10 +162,18 @@ export async function playgroundServe(dir: string): Promise<void> {
   await writeFile(kubeconfig, await readFile(env.controlPlane.kubeconfig(ADMIN.name), "utf8"), {
     mode: 0o600,
   });
+  // To try vmsnap with exactly the permissions deploy/rbac/ grants.
+  const leastPrivilegeKubeconfig = path.join(dir, "kubeconfig-vmsnap-operator");
+  await writeFile(
+    leastPrivilegeKubeconfig,
+    await readFile(env.controlPlane.kubeconfig(VMSNAP_USER.name), "utf8"),
+    { mode: 0o600 },
+  );
   const state: PlaygroundState = {
     pid: process.pid,
     server: env.info.server,
     kubeconfig,
+    leastPrivilegeKubeconfig,
     dir,
     startedAt: new Date(started).toISOString(),
     readyMs: Date.now() - started,

@@ -86,7 +86,17 @@ export async function adminSnapshot(
     metadata: { name, namespace: ns },
     spec: { source: { apiGroup: "kubevirt.io", kind: "VirtualMachine", name: vm } },
   });
-  return waitFor(c, KubeVirt.snapshots, name, ns, (s) => s.status?.readyToUse === true);
+  const ready = await waitFor(
+    c,
+    KubeVirt.snapshots,
+    name,
+    ns,
+    (s) => s.status?.readyToUse === true,
+  );
+  // The controller clears the VM's snapshotInProgress a moment later; until then a preflight
+  // (rightly) sees a snapshot in progress.
+  await waitFor(c, KubeVirt.vms, vm, ns, (v) => !v.status?.snapshotInProgress);
+  return ready;
 }
 
 /** Names of the VM's snapshots, sorted. */

@@ -54,6 +54,34 @@ describe("vmsnap playground", () => {
     } finally {
       client.close();
     }
+
+    // vmsnap with the operator roles of deploy/rbac/ only: it reads the sample VMs; a write
+    // outside them is refused by the API server.
+    assert.match(first.stdout, /least privilege \(deploy\/rbac\/\): --kubeconfig \S+/);
+    const operatorKubeconfig = path.join(dir, "kubeconfig-vmsnap-operator");
+    const vms = await run(
+      process.execPath,
+      [cli, "--kubeconfig", operatorKubeconfig, "-o", "json", "vms", "-A"],
+      { env, timeout: 60_000 },
+    );
+    const names = (JSON.parse(vms.stdout) as { items: { name: string }[] }).items.map(
+      (v) => v.name,
+    );
+    for (const vm of SAMPLE_VMS) assert.ok(names.includes(vm.name), `${vm.name} listed`);
+    const operator = await clientFor(operatorKubeconfig);
+    try {
+      await assert.rejects(
+        operator.create(KubeVirt.vms, {
+          apiVersion: "kubevirt.io/v1",
+          kind: "VirtualMachine",
+          metadata: { name: "not-allowed", namespace: SAMPLE_VMS[0]!.namespace },
+          spec: {},
+        }),
+        (e: { code?: number }) => e.code === 403,
+      );
+    } finally {
+      operator.close();
+    }
   });
 
   it("down stops everything it started and removes its state", async () => {

@@ -105,7 +105,8 @@ export function registerCreate(program: Command): void {
 function validateFlags(opts: CreateFlags): void {
   validateQuiesceTimeout(opts.quiesceTimeout);
   parseConsistency(opts.consistency);
-  if (opts.keepIp && !["always", "never"].includes(opts.keepIp)) {
+  // An empty value is a value too (and not a valid one), not an absent flag.
+  if (opts.keepIp !== undefined && !["always", "never"].includes(opts.keepIp)) {
     throw invalidInput(`invalid --keep-ip ${opts.keepIp}`, "use always or never");
   }
 }

@@ -16,6 +16,10 @@ export function registerPlayground(program: Command): void {
       const out = process.stdout;
       out.write(started ? "Playground is up.\n" : "Playground is already running.\n");
       out.write(`  API server : ${state.server}\n  kubeconfig : ${state.kubeconfig}\n`);
+      if (state.leastPrivilegeKubeconfig)
+        out.write(
+          `  vmsnap with least privilege (deploy/rbac/): --kubeconfig ${state.leastPrivilegeKubeconfig}\n`,
+        );
       if (state.kubectl) out.write(`  kubectl    : ${state.kubectl}\n`);
       out.write("\nSample VMs:\n");
       for (const vm of SAMPLE_VMS)
