@@ -9,6 +9,8 @@ export interface CliIo {
   stderr: Writable & { isTTY?: boolean };
   env: Record<string, string | undefined>;
   exitCode: number | undefined;
+  /** The real process: a one-shot command exits once its output is flushed. */
+  ownsProcess?: boolean;
 }
 
 /** The process's own streams; exitCode is process.exitCode. */
@@ -18,6 +20,7 @@ export function processIo(): CliIo {
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,
+    ownsProcess: true,
     get exitCode() {
       const code = process.exitCode;
       return code === undefined || code === null ? undefined : Number(code);

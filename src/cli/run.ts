@@ -131,7 +131,8 @@ export async function runCommand(
   }
   // A one-shot command is done once its result is written: exit as soon as the output is flushed
   // instead of waiting for the event loop to drain (socket teardown), so that `create` returns
-  // right after the snapshot is ready.
+  // right after the snapshot is ready. Not when the program runs in-process (tests).
+  if (!io.ownsProcess) return;
   for (const stream of [process.stdout, process.stderr])
     await new Promise<void>((resolve) => stream.write("", () => resolve()));
   process.exit();
