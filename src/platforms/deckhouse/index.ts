@@ -177,14 +177,21 @@ export class DeckhousePlatform implements SnapshotPlatform {
             (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? ""),
           );
         const last = mine.at(-1);
-        const reasons = disksOf(vm).flatMap((d) => {
-          const phase = diskPhase(diskByKey.get(`${ns}/${d}`));
-          return diskByKey.has(`${ns}/${d}`)
-            ? phase === "Ready"
-              ? []
-              : [`disk ${d} is ${phase}`]
-            : [`disk ${d} not found`];
-        });
+        const reasons = [
+          ...(vmRunning(vm) && !agentReady(vm)
+            ? [
+                "running without guest agent: Deckhouse fails a requiredConsistency snapshot (use --consistency best-effort or --stop)",
+              ]
+            : []),
+          ...disksOf(vm).flatMap((d) => {
+            const phase = diskPhase(diskByKey.get(`${ns}/${d}`));
+            return diskByKey.has(`${ns}/${d}`)
+              ? phase === "Ready"
+                ? []
+                : [`disk ${d} is ${phase}`]
+              : [`disk ${d} not found`];
+          }),
+        ];
         return {
           namespace: ns,
           name: vm.metadata.name,
@@ -406,11 +413,16 @@ export class DeckhousePlatform implements SnapshotPlatform {
     const consistency = !st.ready
       ? "unknown"
       : st.consistent === true
-        ? "consistent (file systems frozen by the guest agent, or the VM was stopped)"
+        ? "consistent"
         : st.consistent === false
-          ? "crash-consistent (not frozen)"
+          ? "crash-consistent"
           : "unknown";
     const notes = [
+      ...(st.consistent === true
+        ? ["consistent: the guest agent froze the file systems, or the VM was stopped"]
+        : st.consistent === false
+          ? ["crash-consistent: taken while the VM ran without a file system freeze"]
+          : []),
       `requiredConsistency: ${required}${required ? " (fails rather than take an inconsistent snapshot)" : ""}`,
       ...(kind === "vm"
         ? [
