@@ -96,9 +96,10 @@ for (const identity of VMSNAP_IDENTITIES) {
   );
   writesChecked += writes.length;
   violations += bad.length;
-  const refused = writes.filter((e) => !succeeded(e)).length;
+  const refused = writes.filter((e) => !succeeded(e));
+  const codes = [...new Set(refused.map((e) => e.responseStatus?.code))].sort().join(", ");
   process.stdout.write(
-    `audit: ${writes.length} writes by ${identity.name} (${refused} refused by the API server), ${bad.length} not allowed\n`,
+    `audit: ${writes.length} writes by ${identity.name} (${refused.length} refused by the API server${codes ? `: ${codes}` : ""}), ${bad.length} not allowed\n`,
   );
   for (const e of bad.slice(0, 20))
     process.stdout.write(`  ✖ ${e.verb} ${e.requestURI} → ${e.responseStatus?.code ?? "?"}\n`);
