@@ -30,7 +30,7 @@ import {
   waitDhVmPhase,
   writeDhDisks,
 } from "../helpers/deckhouse.js";
-import { dhDiskManifest } from "../../src/playground/fixtures.js";
+import { dhDiskManifest, dhImageManifest } from "../../src/playground/fixtures.js";
 
 let c: KubeClient;
 let ns: string;
@@ -129,7 +129,7 @@ describe("Deckhouse inventory and preflight", () => {
     assert.match(win.warnings.map((w) => w.message).join("\n"), /VSS/);
   });
 
-  it("check: a resizing disk blocks; an attached image is excluded with a warning; pending restart changes warn", async () => {
+  it("check: a resizing disk blocks; pending restart changes warn", async () => {
     await makeDhVm(c, ns, "grow", { agent: true, disks: ["root"] });
     await c.patch(Deckhouse.disks, "grow-root", ns, {
       metadata: { annotations: { "sim.vmsnap.io/disk-phase": "Resizing" } },
@@ -320,6 +320,49 @@ describe("Deckhouse restore", () => {
     assert.equal(rs.stoppedVm, false);
     assert.deepEqual(await dhFingerprints(c, ns, "off"), before);
     assert.equal(((await c.get(Deckhouse.vms, "off", ns)) as Json).status.phase, "Stopped");
+  });
+});
+
+describe("Deckhouse images", () => {
+  it("an attached image is excluded with a warning; a restore whose image is gone is refused (exit 7)", async () => {
+    await c.create(Deckhouse.images, dhImageManifest({ name: "iso", namespace: ns }));
+    await makeDhVm(c, ns, "inst", {
+      agent: true,
+      disks: ["root"],
+      images: [{ kind: "VirtualImage", name: "iso" }],
+    });
+    const p = Preflight.parse(json(await vmsnap("check", "inst", "-o", "json")));
+    assert.equal(p.snapshottable, true);
+    const iso = p.volumes.find((v) => v.name === "iso");
+    assert.equal(iso?.included, false);
+    assert.match(iso?.reason ?? "", /not saved in snapshots/);
+    assert.match(p.warnings.map((w) => w.message).join("\n"), /VirtualImage iso/);
+    await snapshot("inst", "inst-1");
+    await c.delete(Deckhouse.images, "iso", ns);
+    await waitGone(c, Deckhouse.images, "iso", ns);
+    const since = new Date();
+    const r = await vmsnap(
+      "restore",
+      "inst",
+      "inst-1",
+      "--stop",
+      "--confirm",
+      "inst-1",
+      "-o",
+      "json",
+    );
+    expectError(
+      r,
+      "Conflict",
+      7,
+      /VirtualImage iso, attached to the VM in the snapshot, no longer exists/,
+    );
+    for (const w of await writesIn(ns, since))
+      assert.equal(
+        (w.requestObject as Json).spec.restore.mode,
+        "DryRun",
+        JSON.stringify(w.objectRef),
+      );
   });
 });
 

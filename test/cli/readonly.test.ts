@@ -1,11 +1,11 @@
 // The read-only roles of deploy/rbac/ (SPEC §3.7), as the vmsnap-reader identity bound only to
-// them: every read command and read-only MCP tool works on KubeVirt and VM Operator; every write
+// them: every read command and read-only MCP tool works on KubeVirt, VM Operator and Deckhouse; every write
 // command, dry runs included, fails with exit 5 naming the missing verb and resource, and the
 // audit log shows that no write got through (and no real write was even tried).
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { KubeClient } from "../../src/kube/client.js";
-import { Core, KubeVirt, type ResourceType } from "../../src/kube/resources.js";
+import { Core, Deckhouse, KubeVirt, type ResourceType } from "../../src/kube/resources.js";
 import {
   ensureSimStorage,
   pvcManifest,
@@ -28,6 +28,7 @@ import { adminClient, kubeconfigOf, newNamespace } from "../helpers/env.js";
 import { json, runCli, type CliResult } from "../helpers/cli.js";
 import { requestsSince } from "../helpers/audit.js";
 import { waitFor } from "../helpers/kube.js";
+import { makeDhVm } from "../helpers/deckhouse.js";
 import { READ_TOOLS, connectInProcess, ok } from "../helpers/mcp.js";
 
 let c: KubeClient;
@@ -126,6 +127,32 @@ const PLATFORMS: Platform[] = [
         ["restore", "ro-vm", "ro-snap", "--dry-run", "--no-safety-snapshot"],
         "patch",
         "virtualmachines",
+      ],
+      [["delete", "ro-snap", "--confirm", "ro-snap"], "delete", "virtualmachinesnapshots"],
+      [["delete", "ro-snap", "--dry-run"], "delete", "virtualmachinesnapshots"],
+    ],
+  },
+  {
+    name: "Deckhouse",
+    snapshots: Deckhouse.vmSnapshots,
+    async makeVm(ns, vm) {
+      await makeDhVm(c, ns, vm, { runPolicy: "Manual", running: false, disks: ["root"] });
+    },
+    writes: [
+      [["create", "ro-vm", "--yes"], "create", "virtualmachinesnapshots"],
+      [["create", "ro-vm", "--dry-run"], "create", "virtualmachinesnapshots"],
+      [["create-disk", "ro-vm-root", "--yes"], "create", "virtualdisksnapshots"],
+      // Restore first asks Deckhouse for its own dry run: a DryRun VirtualMachineOperation.
+      [
+        ["restore", "ro-vm", "ro-snap", "--confirm", "ro-snap", "--yes"],
+        "create",
+        "virtualmachineoperations",
+      ],
+      [["restore", "ro-vm", "ro-snap", "--dry-run"], "create", "virtualmachineoperations"],
+      [
+        ["clone", "ro-snap", "--to", "ro-clone", "--yes"],
+        "create",
+        "virtualmachinesnapshotoperations",
       ],
       [["delete", "ro-snap", "--confirm", "ro-snap"], "delete", "virtualmachinesnapshots"],
       [["delete", "ro-snap", "--dry-run"], "delete", "virtualmachinesnapshots"],

@@ -742,10 +742,26 @@ export class DeckhousePlatform implements SnapshotPlatform {
       });
     const inSnapshot = new Set(snapshot.includedVolumes);
     const volumesNotInSnapshot = disksOf(vm.raw).filter((d) => !inSnapshot.has(d));
+    // Images are not in the snapshot: the restore re-attaches them, so they must still exist
+    // (a Strict restore fails otherwise).
     const images = imagesOf(stored ? (stored as KubeObject) : vm.raw);
+    const present = await Promise.all(
+      images.map((i) =>
+        i.kind === "ClusterVirtualImage"
+          ? this.kube.getIfExists(Deckhouse.clusterImages, i.name)
+          : this.kube.getIfExists(Deckhouse.images, i.name, vm.namespace),
+      ),
+    );
+    images.forEach((i, n) => {
+      if (!present[n])
+        blockers.push({
+          message: `${i.kind} ${i.name}, attached to the VM in the snapshot, no longer exists (images are not saved in snapshots)`,
+          fix: `recreate ${i.kind} ${i.name}`,
+        });
+    });
     if (images.length)
       notes.push(
-        `images are not in the snapshot and must still exist: ${images.map((i) => `${i.kind} ${i.name}`).join(", ")}`,
+        `images are not in the snapshot; they are re-attached: ${images.map((i) => `${i.kind} ${i.name}`).join(", ")}`,
       );
     notes.push(
       `IP address: ${str(obj(raw?.spec).keepIPAddress) === "Never" ? "not kept by the snapshot (keepIPAddress Never)" : "the snapshot keeps the VM's IP address (keepIPAddress Always)"}`,
@@ -806,6 +822,9 @@ export class DeckhousePlatform implements SnapshotPlatform {
         restore: { mode: "DryRun", virtualMachineSnapshotName: snapshot },
       },
     );
+    // Validated by the API server first, like every manifest (and a missing permission is
+    // reported before anything is created).
+    await this.ctx.guard.create(m.type, m.body, { dryRun: true });
     await this.ctx.guard.create(m.type, m.body);
     const op = await waitForObject(
       this.kube,
