@@ -23,7 +23,8 @@ export async function startSimulator(
   const kubevirt = registerKubeVirt(runtime, claimUsers);
   const vmoperator = registerVmOperator(runtime, kubevirt.inf);
   claimUsers.push((ns, claim) => vmOperatorClaimInUse(vmoperator, ns, claim));
-  registerDeckhouse(runtime);
+  const deckhouse = registerDeckhouse(runtime);
   await runtime.start();
+  await deckhouse.ready();
   return { runtime, idle: () => runtime.idle(), stop: () => runtime.stop() };
 }

@@ -16,6 +16,7 @@ export type Logger = (message: string) => void;
 
 export class Runtime {
   private readonly informers = new Map<string, Informer>();
+  private readonly lazy = new Set<string>();
   private readonly reconcilers = new Map<string, Reconciler>();
   private readonly queue: string[] = [];
   private readonly queued = new Set<string>();
@@ -31,15 +32,27 @@ export class Runtime {
     readonly log: Logger = () => {},
   ) {}
 
-  informer<T extends KubeObject = KubeObject>(type: ResourceType): Informer<T> {
+  /**
+   * The shared informer of a type. A lazy one is not started by start() (its CRD may not be
+   * served yet): its owner starts it; stop() stops it either way.
+   */
+  informer<T extends KubeObject = KubeObject>(
+    type: ResourceType,
+    options: { lazy?: boolean } = {},
+  ): Informer<T> {
     const id = `${type.group}/${type.plural}`;
     let inf = this.informers.get(id);
     if (!inf) {
       inf = new Informer(this.client, type);
       inf.onError = (err) => this.log(`watch ${type.plural}: ${(err as Error).message}`);
       this.informers.set(id, inf);
+      if (options.lazy) this.lazy.add(id);
     }
     return inf as unknown as Informer<T>;
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
   }
 
   register(controller: string, reconciler: Reconciler): void {
@@ -68,7 +81,9 @@ export class Runtime {
 
   async start(): Promise<void> {
     // Lists first (handlers enqueue everything that exists), then the worker runs.
-    await Promise.all([...this.informers.values()].map((i) => i.start()));
+    await Promise.all(
+      [...this.informers].filter(([id]) => !this.lazy.has(id)).map(([, i]) => i.start()),
+    );
     this.worker = this.work();
   }
 
