@@ -321,7 +321,7 @@ function snapshotTable(snapshots: SnapshotList, ctx: Ctx): string {
   const rows = snapshots.items.map((s): Cell[] => [
     ...(ns ? [s.namespace] : []),
     s.name,
-    s.vm,
+    s.disk !== undefined ? `${s.vm || NONE} (disk ${s.disk})` : s.vm,
     { text: s.phase, style: phaseStyle(s.phase) },
     { text: yesNo(s.readyToUse), style: s.readyToUse ? "green" : "yellow" },
     { text: s.consistency, style: consistencyStyle(s.consistency) },
@@ -344,7 +344,8 @@ function describeSnapshot(s: Snapshot, ctx: Ctx): string {
   const entries: [string, string][] = [
     ["Name", clean(s.name)],
     ["Namespace", clean(s.namespace)],
-    ["VM", clean(s.vm)],
+    ["VM", clean(s.vm) || NONE],
+    ...(s.disk !== undefined ? ([["Disk", clean(s.disk)]] as [string, string][]) : []),
     ["Platform", s.platform],
     ["Phase", paint(ctx, phaseStyle(s.phase), clean(s.phase))],
     ["Ready", paint(ctx, s.readyToUse ? "green" : "yellow", yesNo(s.readyToUse))],
@@ -480,10 +481,10 @@ function restoreReport(r: Restore, ctx: Ctx): string {
 
 function cloneReport(c: Clone, ctx: Ctx): string {
   const dry = c.phase === "DryRun";
-  const target = `${clean(c.namespace)}/${clean(c.target)}`;
+  const target = `${c.targetKind === "VirtualDisk" ? "disk" : "VM"} ${clean(c.namespace)}/${clean(c.target)}`;
   const head = dry
-    ? `${paint(ctx, "yellow", "Dry run:")} would clone snapshot ${clean(c.snapshot)} into new VM ${target}; nothing was changed`
-    : `Clone of snapshot ${clean(c.snapshot)} into new VM ${target}: ${paint(ctx, phaseStyle(c.phase), clean(c.phase))}`;
+    ? `${paint(ctx, "yellow", "Dry run:")} would clone snapshot ${clean(c.snapshot)} into new ${target}; nothing was changed`
+    : `Clone of snapshot ${clean(c.snapshot)} into new ${target}: ${paint(ctx, phaseStyle(c.phase), clean(c.phase))}`;
   const entries: [string, string][] = [["Clone", clean(c.cloneName)]];
   if (c.durationMs !== null) entries.push(["Duration", humanMs(c.durationMs)]);
   return [head, ...fields(entries, "  ")].join("\n") + "\n";

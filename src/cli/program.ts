@@ -5,12 +5,14 @@ import path from "node:path";
 import { registerCheck } from "./commands/check.js";
 import { registerClone } from "./commands/clone.js";
 import { registerCreate } from "./commands/create.js";
+import { registerCreateDisk } from "./commands/create-disk.js";
 import { registerDelete } from "./commands/delete.js";
 import { registerDescribe } from "./commands/describe.js";
 import { registerList } from "./commands/list.js";
 import { registerMcp } from "./commands/mcp.js";
 import { registerPlayground } from "./commands/playground.js";
 import { registerRestore } from "./commands/restore.js";
+import { registerRestoreDisk } from "./commands/restore-disk.js";
 import { registerVms } from "./commands/vms.js";
 
 function version(): string {
@@ -43,9 +45,11 @@ export function buildProgram(): Command {
     registerVms,
     registerCheck,
     registerCreate,
+    registerCreateDisk,
     registerList,
     registerDescribe,
     registerRestore,
+    registerRestoreDisk,
     registerClone,
     registerDelete,
     registerMcp,

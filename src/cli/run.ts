@@ -140,3 +140,11 @@ export function parseDurationFlag(flag: string, value: string | undefined): numb
     );
   return ms;
 }
+
+/** --consistency required|best-effort (Deckhouse requiredConsistency); invalid input exits 2. */
+export function parseConsistency(
+  value: string | undefined,
+): "required" | "best-effort" | undefined {
+  if (value === undefined || value === "required" || value === "best-effort") return value;
+  throw invalidInput(`invalid --consistency ${value}`, "use required or best-effort");
+}

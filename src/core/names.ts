@@ -30,8 +30,8 @@ export function validateName(kind: NameKind, value: unknown): string {
 }
 
 /** `<base><suffix>`, shortening base so the result is a valid name (generated names). */
-export function fitName(base: string, suffix: string): string {
-  const room = NAME_MAX_LENGTH - suffix.length;
+export function fitName(base: string, suffix: string, max = NAME_MAX_LENGTH): string {
+  const room = max - suffix.length;
   let head = base.slice(0, Math.max(1, room));
   head = head.replace(/[.-]+$/, "");
   return `${head}${suffix}`;

@@ -45,6 +45,10 @@ export const Snapshot = z.object({
   namespace: z.string(),
   platform: Platform,
   vm: z.string(),
+  disk: z
+    .string()
+    .optional()
+    .describe("set for a snapshot of one disk (Deckhouse VirtualDiskSnapshot): the disk's name"),
   phase: z.string().describe("platform phase, e.g. InProgress, Succeeded, Failed"),
   readyToUse: z.boolean(),
   createdAt: z.string().nullable().describe("when the object was created"),
@@ -139,6 +143,10 @@ export const Clone = z.object({
   namespace: z.string(),
   snapshot: z.string(),
   target: z.string(),
+  targetKind: z
+    .enum(["VirtualMachine", "VirtualDisk"])
+    .optional()
+    .describe("VirtualDisk for a disk restored from a disk snapshot (Deckhouse)"),
   phase: z.string(),
   cloneName: z.string(),
   durationMs: z.number().nullable(),

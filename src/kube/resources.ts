@@ -91,6 +91,7 @@ export const Core = {
   pvcs: rt("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim"),
   pvs: rt("", "v1", "persistentvolumes", "PersistentVolume", false),
   events: rt("", "v1", "events", "Event"),
+  secrets: rt("", "v1", "secrets", "Secret"),
   storageClasses: rt("storage.k8s.io", "v1", "storageclasses", "StorageClass", false),
   crds: rt(
     "apiextensions.k8s.io",
@@ -145,46 +146,16 @@ export const KubeVirt = {
   storageProfiles: rt("cdi.kubevirt.io", "v1beta1", "storageprofiles", "StorageProfile", false),
 } as const;
 
+const DH = "virtualization.deckhouse.io";
 export const Deckhouse = {
-  vms: rt("virtualization.deckhouse.io", "v1alpha2", "virtualmachines", "VirtualMachine"),
-  disks: rt("virtualization.deckhouse.io", "v1alpha2", "virtualdisks", "VirtualDisk"),
-  vmSnapshots: rt(
-    "virtualization.deckhouse.io",
-    "v1alpha2",
-    "virtualmachinesnapshots",
-    "VirtualMachineSnapshot",
-  ),
-  diskSnapshots: rt(
-    "virtualization.deckhouse.io",
-    "v1alpha2",
-    "virtualdisksnapshots",
-    "VirtualDiskSnapshot",
-  ),
-  vmops: rt(
-    "virtualization.deckhouse.io",
-    "v1alpha2",
-    "virtualmachineoperations",
-    "VirtualMachineOperation",
-  ),
-  vmsops: rt(
-    "virtualization.deckhouse.io",
-    "v1alpha2",
-    "virtualmachinesnapshotoperations",
-    "VirtualMachineSnapshotOperation",
-  ),
+  vms: rt(DH, "v1alpha2", "virtualmachines", "VirtualMachine"),
+  disks: rt(DH, "v1alpha2", "virtualdisks", "VirtualDisk"),
+  vmSnapshots: rt(DH, "v1alpha2", "virtualmachinesnapshots", "VirtualMachineSnapshot"),
+  diskSnapshots: rt(DH, "v1alpha2", "virtualdisksnapshots", "VirtualDiskSnapshot"),
+  vmops: rt(DH, "v1alpha2", "virtualmachineoperations", "VirtualMachineOperation"),
+  vmsops: rt(DH, "v1alpha2", "virtualmachinesnapshotoperations", "VirtualMachineSnapshotOperation"),
   /** Legacy (removed in Deckhouse v1.9): served only when its CRD is installed. */
-  vmRestores: rt(
-    "virtualization.deckhouse.io",
-    "v1alpha2",
-    "virtualmachinerestores",
-    "VirtualMachineRestore",
-  ),
-  images: rt("virtualization.deckhouse.io", "v1alpha2", "virtualimages", "VirtualImage"),
-  clusterImages: rt(
-    "virtualization.deckhouse.io",
-    "v1alpha2",
-    "clustervirtualimages",
-    "ClusterVirtualImage",
-    false,
-  ),
+  vmRestores: rt(DH, "v1alpha2", "virtualmachinerestores", "VirtualMachineRestore"),
+  images: rt(DH, "v1alpha2", "virtualimages", "VirtualImage"),
+  clusterImages: rt(DH, "v1alpha2", "clustervirtualimages", "ClusterVirtualImage", false),
 } as const;

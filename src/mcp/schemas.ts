@@ -29,7 +29,10 @@ export const Inputs = {
   snapshotGet: z.strictObject({ namespace: Namespace, snapshot: name("snapshot") }),
   create: z.strictObject({
     namespace: Namespace,
-    vm: name("VM to snapshot"),
+    vm: name("VM to snapshot (give vm or disk)").optional(),
+    disk: name(
+      "Deckhouse: snapshot this one disk instead of a VM (VirtualDiskSnapshot)",
+    ).optional(),
     name: name("snapshot name; default <vm>-snapshot-<YYYYMMDD-HHMMSS>").optional(),
     stopVm: z
       .boolean()
@@ -54,6 +57,16 @@ export const Inputs = {
       .optional()
       .describe("VM Operator: guest quiesce timeout, e.g. 10m"),
     description: z.string().max(512).optional().describe("VM Operator: snapshot description"),
+    consistency: z
+      .enum(["required", "best-effort"])
+      .optional()
+      .describe(
+        "Deckhouse requiredConsistency: required (default) fails rather than take a crash-consistent snapshot of a running VM without guest agent",
+      ),
+    keepIp: z
+      .enum(["always", "never"])
+      .optional()
+      .describe("Deckhouse keepIPAddress (default always)"),
     confirmationToken: z
       .string()
       .max(200)
@@ -63,7 +76,13 @@ export const Inputs = {
   clone: z.strictObject({
     namespace: Namespace,
     snapshot: name("snapshot to clone from"),
-    target: name("name of the new VM"),
+    target: name("name of the new VM (of the new disk, for a Deckhouse disk snapshot)"),
+    size: z
+      .string()
+      .regex(/^[0-9]+(\.[0-9]+)?([KMGTPE]i?)?$/)
+      .max(32)
+      .optional()
+      .describe("disk snapshots only: size of the new disk (default: the original's)"),
     dryRun: z.boolean().optional(),
     confirmationToken: z
       .string()

@@ -2,6 +2,7 @@
 // that has the named VM (or snapshot).
 import { ErrorCode, VmsnapError, invalidInput } from "../core/errors.js";
 import type { PlatformName } from "../kube/discovery.js";
+import { DeckhousePlatform } from "./deckhouse/index.js";
 import { KubeVirtPlatform } from "./kubevirt/index.js";
 import { VmOperatorPlatform } from "./vmoperator/index.js";
 import type { PlatformContext, SnapshotPlatform } from "./types.js";
@@ -10,6 +11,7 @@ export type PlatformChoice = "auto" | PlatformName;
 
 const IMPLEMENTED: Partial<Record<PlatformName, (ctx: PlatformContext) => SnapshotPlatform>> = {
   kubevirt: (ctx) => new KubeVirtPlatform(ctx),
+  deckhouse: (ctx) => new DeckhousePlatform(ctx),
   vmoperator: (ctx) => new VmOperatorPlatform(ctx),
 };
 

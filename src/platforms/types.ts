@@ -1,6 +1,6 @@
 // The one interface every platform implements. Platforms read, build fixed manifests and wait;
 // the safety rules (names, refusals, dry runs, confirmation, safety snapshots) live in workflows/.
-import type { Preflight, Snapshot, VirtualMachine } from "../core/schema.js";
+import type { Finding, Preflight, Snapshot, VirtualMachine } from "../core/schema.js";
 import type { KubeReader } from "../kube/client.js";
 import type { Discovery, PlatformName } from "../kube/discovery.js";
 import type { KubeObject, ResourceType } from "../kube/resources.js";
@@ -65,6 +65,17 @@ export type RestoreAction =
       snapshot: string;
     };
 
+/** Stopping or starting a VM: a change to the VM (KubeVirt, VM Operator) or an operation object (Deckhouse). */
+export type RunStateChange =
+  { kind: "patch"; type: ResourceType; patch: unknown } | { kind: "create"; manifest: Manifest };
+
+/** What the preflight may weigh besides the VM itself (the choices of the create to come). */
+export interface PreflightOptions {
+  consistency?: CreateOptions["consistency"];
+  /** The user chose to stop a running VM for the snapshot. */
+  stop?: boolean;
+}
+
 export type ProgressFn = (message: string) => void;
 
 export interface WaitOptions {
@@ -81,7 +92,7 @@ export interface SnapshotPlatform {
   listVms(scope: { namespace?: string; labelSelector?: string }): Promise<VirtualMachine[]>;
   /** Throws NotFound when the VM does not exist. */
   getVm(namespace: string, name: string): Promise<VmState>;
-  preflight(namespace: string, vm: string): Promise<Preflight>;
+  preflight(namespace: string, vm: string, options?: PreflightOptions): Promise<Preflight>;
 
   listSnapshots(scope: {
     namespace?: string;
@@ -100,15 +111,29 @@ export interface SnapshotPlatform {
     vm: string,
     options: CreateOptions,
     state?: VmState,
-  ): Manifest;
+  ): Promise<Manifest>;
   /** A restore is a new object (KubeVirt VirtualMachineRestore) or a change to the VM (VM Operator revert). */
-  restoreAction(namespace: string, name: string, vm: VmState, snapshot: string): RestoreAction;
-  /** Throws (before any write) where the platform cannot clone from a snapshot. */
-  cloneManifest(namespace: string, name: string, snapshot: string, target: string): Manifest;
+  restoreAction(
+    namespace: string,
+    name: string,
+    vm: VmState,
+    snapshot: string,
+  ): Promise<RestoreAction>;
+  /** What a clone from a snapshot does besides copying (shown in the clone preview). */
+  readonly cloneNotes: string[];
+  /** Rejects (before any write) where the platform cannot clone from a snapshot. */
+  cloneManifest(
+    namespace: string,
+    name: string,
+    snapshot: string,
+    target: string,
+  ): Promise<Manifest>;
   /** Facts to show before deleting a snapshot (e.g. what happens to its children). */
   deleteNotes(namespace: string, snapshot: Snapshot): Promise<string[]>;
   /** The run-state change that stops (running=false) or restarts a VM. */
-  runStateManifest(vm: VmState, running: boolean): { type: ResourceType; patch: unknown };
+  runStateChange(vm: VmState, running: boolean): RunStateChange;
+  /** The resource type of this snapshot (Deckhouse has VM and disk snapshots). */
+  snapshotTypeOf(snapshot: Snapshot): ResourceType;
 
   restorePreview(vm: VmState, snapshot: Snapshot): Promise<RestorePreview>;
 
@@ -124,6 +149,36 @@ export interface SnapshotPlatform {
   waitSnapshotGone(namespace: string, name: string, options: WaitOptions): Promise<void>;
   /** Seconds of the snapshot's own failure deadline, when it has one. */
   snapshotDeadlineMs(snapshot: KubeObject): number | undefined;
+  /** Snapshots of single disks (Deckhouse VirtualDiskSnapshot); absent where the platform has none. */
+  readonly disks?: DiskSnapshotSupport;
+}
+
+export interface DiskSnapshotSupport {
+  getDisk(namespace: string, name: string): Promise<KubeObject | undefined>;
+  /** The VM the disk is attached to, if any. */
+  vmOfDisk(namespace: string, disk: string): Promise<KubeObject | undefined>;
+  diskProblems(
+    disk: KubeObject,
+    vm: KubeObject | undefined,
+    options: PreflightOptions,
+  ): { problems: Finding[]; warnings: Finding[]; consistency: string };
+  snapshotManifest(
+    namespace: string,
+    name: string,
+    disk: string,
+    options: Pick<CreateOptions, "consistency">,
+  ): Promise<Manifest>;
+  /** A new disk with the snapshot's data; `source` is the snapshotted disk when it still exists. */
+  restoreManifest(
+    namespace: string,
+    name: string,
+    snapshot: string,
+    source: KubeObject | undefined,
+    size: string,
+  ): Manifest;
+  waitSnapshot(namespace: string, name: string, options: WaitOptions): Promise<Snapshot>;
+  /** Resolves with the disk's phase once it is Ready, Failed or waits for its first consumer. */
+  waitDisk(namespace: string, name: string, options: WaitOptions): Promise<string>;
 }
 
 export type PlatformFactory = (ctx: PlatformContext) => SnapshotPlatform;

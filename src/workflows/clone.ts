@@ -4,11 +4,14 @@ import { conflict, notFound, operationFailed } from "../core/errors.js";
 import { fitName, timestamp, validateName } from "../core/names.js";
 import { API_VERSION, type Clone } from "../core/schema.js";
 import { dryRun, planDigest, preview, step, withoutGeneratedName } from "./common.js";
+import { restoreDisk } from "./disk.js";
 import type { Session } from "./session.js";
 
 export interface CloneRequest {
   snapshot: string;
   target: string;
+  /** Disk snapshots only: the new disk's size. */
+  size?: string;
   dryRun?: boolean;
   wait?: boolean;
   timeoutMs?: number;
@@ -25,6 +28,16 @@ export async function cloneFromSnapshot(
   const platform = await step(() => session.platformForSnapshot(ns, snapName));
   const snapshot = await step(() => platform.getSnapshot(ns, snapName));
   if (!snapshot) throw notFound(`snapshot ${ns}/${snapName} not found`);
+  // A disk snapshot (Deckhouse) clones into a new disk.
+  if (snapshot.disk !== undefined)
+    return restoreDisk(session, {
+      snapshot: snapName,
+      target,
+      size: req.size,
+      dryRun: req.dryRun,
+      wait: req.wait,
+      timeoutMs: req.timeoutMs,
+    });
   if (snapshot.phase === "Failed")
     throw operationFailed(`snapshot ${snapName} failed and cannot be cloned`);
   if (!snapshot.readyToUse)
@@ -37,11 +50,12 @@ export async function cloneFromSnapshot(
   );
   if (exists) throw conflict(`VM ${ns}/${target} already exists`, "choose another --to name");
   const cloneName = fitName(target, `-clone-${timestamp(session.now())}`);
-  const manifest = platform.cloneManifest(ns, cloneName, snapName, target);
+  const manifest = await step(() => platform.cloneManifest(ns, cloneName, snapName, target));
   const text = preview(
     [manifest],
     [
-      `new VM ${ns}/${target} from snapshot ${snapName} of VM ${snapshot.vm} (created stopped; MAC addresses are not copied)`,
+      `new VM ${ns}/${target} from snapshot ${snapName} of VM ${snapshot.vm}`,
+      ...platform.cloneNotes,
     ],
   );
   await dryRun(session, [manifest]);

@@ -4,7 +4,14 @@ import { ErrorCode, VmsnapError, operationFailed } from "../core/errors.js";
 import { defaultSnapshotName, validateName } from "../core/names.js";
 import { goDuration, validateQuiesceTimeout } from "../core/duration.js";
 import { API_VERSION, type Snapshot } from "../core/schema.js";
-import type { CreateOptions, Manifest, SnapshotPlatform, VmState } from "../platforms/types.js";
+import type {
+  CreateOptions,
+  Manifest,
+  RunStateChange,
+  SnapshotPlatform,
+  VmState,
+  WaitOptions,
+} from "../platforms/types.js";
 import { dryRun, planDigest, preview, step, withoutGeneratedName } from "./common.js";
 import type { Session } from "./session.js";
 
@@ -62,7 +69,9 @@ export async function createSnapshot(session: Session, req: CreateRequest): Prom
   const ns = session.namespace;
   const platform = await step(() => session.platformForVm(ns, vmName));
   const vm = await step(() => platform.getVm(ns, vmName));
-  const pre = await step(() => platform.preflight(ns, vmName));
+  const pre = await step(() =>
+    platform.preflight(ns, vmName, { consistency: req.consistency, stop: req.stop }),
+  );
   const stopFirst = Boolean(req.stop && vm.running);
   if (!pre.snapshottable) {
     throw new VmsnapError(
@@ -72,7 +81,7 @@ export async function createSnapshot(session: Session, req: CreateRequest): Prom
       { preflight: pre },
     );
   }
-  const manifest = platform.snapshotManifest(ns, name, vmName, req, vm);
+  const manifest = await step(() => platform.snapshotManifest(ns, name, vmName, req, vm));
   const facts = [
     `VM ${ns}/${vmName}: ${vm.status}; expected consistency: ${stopFirst ? "consistent (VM stopped)" : pre.expectedConsistency}`,
     `volumes: ${
@@ -130,9 +139,28 @@ export async function createSnapshot(session: Session, req: CreateRequest): Prom
 }
 
 /** Waits for a snapshot to be ready; a failed one is an error carrying its diagnosis. */
-export async function waitForSnapshot(
+export function waitForSnapshot(
   session: Session,
   platform: SnapshotPlatform,
+  ns: string,
+  name: string,
+  timeoutMs: number,
+): Promise<Snapshot> {
+  return waitForSnapshotWith(
+    session,
+    (options) => platform.waitSnapshot(ns, name, options),
+    () => platform.getSnapshot(ns, name),
+    ns,
+    name,
+    timeoutMs,
+  );
+}
+
+/** waitForSnapshot with the platform's wait and read of this kind of snapshot. */
+export async function waitForSnapshotWith(
+  session: Session,
+  wait: (options: WaitOptions) => Promise<Snapshot>,
+  read: () => Promise<Snapshot | undefined>,
   ns: string,
   name: string,
   timeoutMs: number,
@@ -140,13 +168,10 @@ export async function waitForSnapshot(
   // The platform enforces the snapshot's own deadline; a short grace lets its verdict (with the
   // reasons) arrive before the client gives up.
   const snapshot = await step(() =>
-    platform.waitSnapshot(ns, name, {
-      timeoutMs: timeoutMs + DEADLINE_GRACE_MS,
-      onProgress: session.progress,
-    }),
+    wait({ timeoutMs: timeoutMs + DEADLINE_GRACE_MS, onProgress: session.progress }),
   ).catch(async (err: unknown) => {
     if (!(err instanceof VmsnapError && err.code === ErrorCode.DeadlineExceeded)) throw err;
-    const now = await step(() => platform.getSnapshot(ns, name)).catch(() => undefined);
+    const now = await step(read).catch(() => undefined);
     const why = [
       `did not complete within its failureDeadline (${goDuration(timeoutMs)})`,
       ...(now?.diagnosis ?? []),
@@ -191,8 +216,7 @@ async function dryRunRunState(
   vm: VmState,
   running: boolean,
 ): Promise<void> {
-  const change = platform.runStateManifest(vm, running);
-  await session.guard.patch(change.type, vm.name, vm.namespace, change.patch, { dryRun: true });
+  await applyRunState(session, vm, platform.runStateChange(vm, running), true);
 }
 
 /** Stops a VM (the user chose it) and waits until it is stopped. */
@@ -202,8 +226,7 @@ export async function stopVm(
   vm: VmState,
 ): Promise<void> {
   session.progress(`stopping VM ${vm.name}`);
-  const change = platform.runStateManifest(vm, false);
-  await step(() => session.guard.patch(change.type, vm.name, vm.namespace, change.patch));
+  await step(() => applyRunState(session, vm, platform.runStateChange(vm, false)));
   await step(() =>
     platform.waitVmStopped(vm, { timeoutMs: 5 * 60_000, onProgress: session.progress }),
   );
@@ -216,6 +239,16 @@ export async function startVm(
   vm: VmState,
 ): Promise<void> {
   session.progress(`starting VM ${vm.name} again`);
-  const change = platform.runStateManifest(vm, true);
-  await step(() => session.guard.patch(change.type, vm.name, vm.namespace, change.patch));
+  await step(() => applyRunState(session, vm, platform.runStateChange(vm, true)));
+}
+
+async function applyRunState(
+  session: Session,
+  vm: VmState,
+  change: RunStateChange,
+  dryRun = false,
+): Promise<void> {
+  if (change.kind === "patch")
+    await session.guard.patch(change.type, vm.name, vm.namespace, change.patch, { dryRun });
+  else await session.guard.create(change.manifest.type, change.manifest.body, { dryRun });
 }

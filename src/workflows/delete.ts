@@ -31,12 +31,13 @@ export async function deleteSnapshot(
       ]
     : [];
   const notes = await step(() => platform.deleteNotes(ns, snapshot));
+  const type = platform.snapshotTypeOf(snapshot);
   const text = [
-    `delete ${platform.snapshotType.kind} ${ns}/${name} (VM ${snapshot.vm}, ${snapshot.phase}${snapshot.creationTime ? `, taken ${snapshot.creationTime}` : ""})`,
+    `delete ${type.kind} ${ns}/${name} (VM ${snapshot.vm}, ${snapshot.phase}${snapshot.creationTime ? `, taken ${snapshot.creationTime}` : ""})`,
     ...notes,
     ...warnings.map((w) => `warning: ${w}`),
   ].join("\n");
-  await step(() => session.guard.delete(platform.snapshotType, name, ns, { dryRun: true }));
+  await step(() => session.guard.delete(type, name, ns, { dryRun: true }));
   const deletion = (phase: Deletion["phase"]): Deletion => ({
     apiVersion: API_VERSION,
     kind: "Deletion",
@@ -66,7 +67,7 @@ export async function deleteSnapshot(
   };
   verifyConfirmation(request, await session.confirmation.confirm(request));
   session.progress(`deleting snapshot ${name}`);
-  await step(() => session.guard.delete(platform.snapshotType, name, ns));
+  await step(() => session.guard.delete(type, name, ns));
   if (req.wait !== false)
     await step(() =>
       platform.waitSnapshotGone(ns, name, { timeoutMs: 2 * 60_000, onProgress: session.progress }),

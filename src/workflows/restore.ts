@@ -79,10 +79,12 @@ export async function restoreSnapshot(
 
   const now = session.now();
   const restoreName = fitName(vmName, `-restore-${timestamp(now)}`);
-  const action = platform.restoreAction(ns, restoreName, vm, snapName);
+  const action = await step(() => platform.restoreAction(ns, restoreName, vm, snapName));
   const takeSafety = req.safetySnapshot !== false;
   const safetyName = safetySnapshotName(vmName, now);
-  const safety = takeSafety ? platform.snapshotManifest(ns, safetyName, vmName, {}, vm) : undefined;
+  const safety = takeSafety
+    ? await step(() => platform.snapshotManifest(ns, safetyName, vmName, {}, vm))
+    : undefined;
   const what = await step(() => platform.restorePreview(vm, snapshot));
   if (what.blockers.length) {
     throw conflict(

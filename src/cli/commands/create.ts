@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { invalidInput } from "../../core/errors.js";
 import { validateQuiesceTimeout } from "../../core/duration.js";
-import { parseDurationFlag, runCommand } from "../run.js";
+import { parseConsistency, parseDurationFlag, runCommand } from "../run.js";
 
 interface CreateFlags {
   name?: string;
@@ -53,7 +53,7 @@ export function registerCreate(program: Command): void {
             memory: opts.memory,
             quiesceTimeout: opts.quiesceTimeout,
             description: opts.description,
-            consistency: opts.consistency as "required" | "best-effort" | undefined,
+            consistency: parseConsistency(opts.consistency),
             keepIp: opts.keepIp as "always" | "never" | undefined,
           });
           return {
@@ -70,12 +70,7 @@ export function registerCreate(program: Command): void {
         () => {
           deadlineMs = parseDurationFlag("--deadline", opts.deadline);
           validateQuiesceTimeout(opts.quiesceTimeout);
-          if (opts.consistency && !["required", "best-effort"].includes(opts.consistency)) {
-            throw invalidInput(
-              `invalid --consistency ${opts.consistency}`,
-              "use required or best-effort",
-            );
-          }
+          parseConsistency(opts.consistency);
           if (opts.keepIp && !["always", "never"].includes(opts.keepIp)) {
             throw invalidInput(`invalid --keep-ip ${opts.keepIp}`, "use always or never");
           }

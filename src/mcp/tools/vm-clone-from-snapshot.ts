@@ -7,7 +7,7 @@ export const vmCloneFromSnapshot: ToolDefinition<typeof Inputs.clone> = {
   name: "vm_clone_from_snapshot",
   title: "Create a VM from a snapshot",
   description:
-    "Create a new VM (stopped, new MAC addresses) from a ready snapshot. The target name must be free. Asks the human to confirm.",
+    "Create a new VM from a ready VM snapshot (KubeVirt: stopped, new MAC addresses; Deckhouse: new disks <target>-<disk>, new IP). From a Deckhouse disk snapshot, create a new disk named target instead. The target name must be free. Asks the human to confirm.",
   kind: "additive",
   idempotent: false,
   input: Inputs.clone,
@@ -20,6 +20,7 @@ export const vmCloneFromSnapshot: ToolDefinition<typeof Inputs.clone> = {
     const { clone, preview } = await cloneFromSnapshot(session, {
       snapshot: a.snapshot,
       target: a.target,
+      size: a.size,
       dryRun: a.dryRun,
     });
     return {

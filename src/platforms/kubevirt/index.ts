@@ -4,7 +4,15 @@ import { formatDiffLine, jsonDiff } from "../../core/diff.js";
 import { goDuration, parseDuration } from "../../core/duration.js";
 import type { Preflight, Snapshot, VirtualMachine } from "../../core/schema.js";
 import { KubeApiError } from "../../kube/client.js";
-import { Core, Csi, KubeVirt, apiVersionOf, keyOf, type KubeObject } from "../../kube/resources.js";
+import {
+  Core,
+  Csi,
+  KubeVirt,
+  apiVersionOf,
+  keyOf,
+  type KubeObject,
+  type ResourceType,
+} from "../../kube/resources.js";
 import { ReadOnce } from "../../kube/read-once.js";
 import { waitForObject } from "../../kube/watch.js";
 import type {
@@ -12,6 +20,7 @@ import type {
   Manifest,
   PlatformContext,
   RestoreAction,
+  RunStateChange,
   RestorePreview,
   SnapshotPlatform,
   VmState,
@@ -36,6 +45,7 @@ const DEFAULT_FAILURE_DEADLINE_MS = 5 * 60_000;
 export class KubeVirtPlatform implements SnapshotPlatform {
   readonly name = "kubevirt" as const;
   readonly snapshotType = KubeVirt.snapshots;
+  readonly cloneNotes = ["the new VM is created stopped; MAC addresses are not copied"];
   private readonly storage: StorageLookups;
 
   constructor(private readonly ctx: PlatformContext) {
@@ -204,7 +214,12 @@ export class KubeVirtPlatform implements SnapshotPlatform {
     return active?.metadata.name;
   }
 
-  snapshotManifest(namespace: string, name: string, vm: string, options: CreateOptions): Manifest {
+  async snapshotManifest(
+    namespace: string,
+    name: string,
+    vm: string,
+    options: CreateOptions,
+  ): Promise<Manifest> {
     return {
       type: KubeVirt.snapshots,
       body: {
@@ -221,7 +236,12 @@ export class KubeVirtPlatform implements SnapshotPlatform {
     };
   }
 
-  restoreAction(namespace: string, name: string, vm: VmState, snapshot: string): RestoreAction {
+  async restoreAction(
+    namespace: string,
+    name: string,
+    vm: VmState,
+    snapshot: string,
+  ): Promise<RestoreAction> {
     return {
       kind: "create",
       name,
@@ -251,7 +271,12 @@ export class KubeVirtPlatform implements SnapshotPlatform {
     };
   }
 
-  cloneManifest(namespace: string, name: string, snapshot: string, target: string): Manifest {
+  async cloneManifest(
+    namespace: string,
+    name: string,
+    snapshot: string,
+    target: string,
+  ): Promise<Manifest> {
     return {
       type: KubeVirt.clones,
       body: {
@@ -270,13 +295,17 @@ export class KubeVirtPlatform implements SnapshotPlatform {
     };
   }
 
-  runStateManifest(vm: VmState, running: boolean) {
+  snapshotTypeOf(): ResourceType {
+    return KubeVirt.snapshots;
+  }
+
+  runStateChange(vm: VmState, running: boolean): RunStateChange {
     const runStrategy = running
       ? vm.runStrategy === "Halted"
         ? "Always"
         : vm.runStrategy
       : "Halted";
-    return { type: KubeVirt.vms, patch: { spec: { runStrategy, running: null } } };
+    return { kind: "patch", type: KubeVirt.vms, patch: { spec: { runStrategy, running: null } } };
   }
 
   async restorePreview(vm: VmState, snapshot: Snapshot): Promise<RestorePreview> {

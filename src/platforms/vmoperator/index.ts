@@ -10,7 +10,7 @@ import {
   type VirtualMachine,
 } from "../../core/schema.js";
 import { quantityBytes } from "../../core/quantity.js";
-import { Core, Csi, keyOf, type KubeObject } from "../../kube/resources.js";
+import { Core, Csi, keyOf, type KubeObject, type ResourceType } from "../../kube/resources.js";
 import { ReadOnce } from "../../kube/read-once.js";
 import { waitForObject } from "../../kube/watch.js";
 import type {
@@ -18,6 +18,7 @@ import type {
   Manifest,
   PlatformContext,
   RestoreAction,
+  RunStateChange,
   RestorePreview,
   SnapshotPlatform,
   VmState,
@@ -47,6 +48,7 @@ const DEFAULT_QUIESCE_TIMEOUT = "5m";
 export class VmOperatorPlatform implements SnapshotPlatform {
   readonly name = "vmoperator" as const;
   readonly snapshotType;
+  readonly cloneNotes = [];
   private readonly t;
 
   constructor(private readonly ctx: PlatformContext) {
@@ -345,13 +347,13 @@ export class VmOperatorPlatform implements SnapshotPlatform {
     return str(obj(vm.raw.spec).currentSnapshotName);
   }
 
-  snapshotManifest(
+  async snapshotManifest(
     namespace: string,
     name: string,
     vm: string,
     options: CreateOptions,
     state?: VmState,
-  ): Manifest {
+  ): Promise<Manifest> {
     // Quiesce whenever VMware Tools can do it, as the preflight promises; the timeout defaults
     // to the low end of VM Operator's documented 5–240 minutes.
     const canQuiesce =
@@ -374,7 +376,12 @@ export class VmOperatorPlatform implements SnapshotPlatform {
     };
   }
 
-  restoreAction(_namespace: string, name: string, vm: VmState, snapshot: string): RestoreAction {
+  async restoreAction(
+    _namespace: string,
+    name: string,
+    vm: VmState,
+    snapshot: string,
+  ): Promise<RestoreAction> {
     return {
       kind: "patch",
       name,
@@ -385,7 +392,7 @@ export class VmOperatorPlatform implements SnapshotPlatform {
     };
   }
 
-  cloneManifest(): Manifest {
+  async cloneManifest(): Promise<Manifest> {
     throw new VmsnapError(
       ErrorCode.InvalidInput,
       "clone from a snapshot is not supported by VM Operator: its snapshots can only be reverted in place",
@@ -407,13 +414,17 @@ export class VmOperatorPlatform implements SnapshotPlatform {
     ];
   }
 
-  runStateManifest(vm: VmState, running: boolean) {
+  snapshotTypeOf(): ResourceType {
+    return this.t.snapshots;
+  }
+
+  runStateChange(vm: VmState, running: boolean): RunStateChange {
     const target = running
       ? vm.runStrategy === "PoweredOff"
         ? "PoweredOn"
         : vm.runStrategy
       : "PoweredOff";
-    return { type: this.t.vms, patch: { spec: { powerState: target } } };
+    return { kind: "patch", type: this.t.vms, patch: { spec: { powerState: target } } };
   }
 
   async restorePreview(vm: VmState, snapshot: Snapshot): Promise<RestorePreview> {
@@ -517,7 +528,7 @@ export class VmOperatorPlatform implements SnapshotPlatform {
   }
 
   async waitClone(): Promise<{ phase: string; target: string }> {
-    throw this.cloneManifest();
+    return this.cloneManifest().then(() => ({ phase: "", target: "" }));
   }
 
   async waitVmStopped(vm: VmState, options: WaitOptions): Promise<void> {

@@ -23,8 +23,7 @@ export async function startSimulator(
   const kubevirt = registerKubeVirt(runtime, claimUsers);
   const vmoperator = registerVmOperator(runtime, kubevirt.inf);
   claimUsers.push((ns, claim) => vmOperatorClaimInUse(vmoperator, ns, claim));
-  const deckhouse = registerDeckhouse(runtime);
+  registerDeckhouse(runtime);
   await runtime.start();
-  await deckhouse.ready();
   return { runtime, idle: () => runtime.idle(), stop: () => runtime.stop() };
 }

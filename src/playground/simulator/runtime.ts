@@ -16,7 +16,6 @@ export type Logger = (message: string) => void;
 
 export class Runtime {
   private readonly informers = new Map<string, Informer>();
-  private readonly lazy = new Set<string>();
   private readonly reconcilers = new Map<string, Reconciler>();
   private readonly queue: string[] = [];
   private readonly queued = new Set<string>();
@@ -32,27 +31,15 @@ export class Runtime {
     readonly log: Logger = () => {},
   ) {}
 
-  /**
-   * The shared informer of a type. A lazy one is not started by start() (its CRD may not be
-   * served yet): its owner starts it; stop() stops it either way.
-   */
-  informer<T extends KubeObject = KubeObject>(
-    type: ResourceType,
-    options: { lazy?: boolean } = {},
-  ): Informer<T> {
+  informer<T extends KubeObject = KubeObject>(type: ResourceType): Informer<T> {
     const id = `${type.group}/${type.plural}`;
     let inf = this.informers.get(id);
     if (!inf) {
       inf = new Informer(this.client, type);
       inf.onError = (err) => this.log(`watch ${type.plural}: ${(err as Error).message}`);
       this.informers.set(id, inf);
-      if (options.lazy) this.lazy.add(id);
     }
     return inf as unknown as Informer<T>;
-  }
-
-  get isStopped(): boolean {
-    return this.stopped;
   }
 
   register(controller: string, reconciler: Reconciler): void {
@@ -81,10 +68,33 @@ export class Runtime {
 
   async start(): Promise<void> {
     // Lists first (handlers enqueue everything that exists), then the worker runs.
-    await Promise.all(
-      [...this.informers].filter(([id]) => !this.lazy.has(id)).map(([, i]) => i.start()),
-    );
+    await Promise.all([...this.informers.values()].map((i) => this.startInformer(i)));
     this.worker = this.work();
+  }
+
+  /**
+   * An API the cluster does not serve (an older platform version, a CRD not installed) leaves its
+   * informer empty instead of failing the simulator; it starts once the API appears.
+   */
+  private async startInformer(inf: Informer): Promise<void> {
+    try {
+      await inf.start();
+    } catch (err) {
+      if (!(err instanceof KubeApiError && err.code === 404)) throw err;
+      this.log(`${inf.type.plural}.${inf.type.group} is not served: watching for it`);
+      void (async () => {
+        while (!this.stopped) {
+          await sleep(2000);
+          if (this.stopped) return;
+          try {
+            await inf.start();
+            return;
+          } catch {
+            // still not served
+          }
+        }
+      })();
+    }
   }
 
   async stop(): Promise<void> {

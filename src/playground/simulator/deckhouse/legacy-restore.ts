@@ -1,5 +1,5 @@
 // The legacy VirtualMachineRestore (removed in Deckhouse v1.9): reconciled only when its CRD is
-// served, which may happen after the simulator started (index.ts watches the CRDs). Safe refuses a
+// served, which may happen after the simulator started (the runtime retries unserved APIs). Safe refuses a
 // running VM; Forced stops it. The restore itself is the VirtualMachineOperation Restore's.
 import { keyOf } from "../../../kube/resources.js";
 import { annotation } from "../annotations.js";

@@ -1,0 +1,56 @@
+// vmsnap restore-disk SNAPSHOT --to NEW_DISK [--size Q] [--yes] [--dry-run] [--no-wait]
+import type { Command } from "commander";
+import { invalidInput } from "../../core/errors.js";
+import { quantityBytes } from "../../core/quantity.js";
+import { runCommand } from "../run.js";
+
+interface RestoreDiskFlags {
+  to: string;
+  size?: string;
+  yes?: boolean;
+  dryRun?: boolean;
+  wait?: boolean;
+}
+
+export function registerRestoreDisk(program: Command): void {
+  program
+    .command("restore-disk <snapshot>")
+    .description(
+      "restore a disk snapshot as a new disk (Deckhouse VirtualDisk from a VirtualDiskSnapshot)",
+    )
+    .requiredOption("--to <disk>", "name of the new disk")
+    .option("--size <quantity>", "size of the new disk (default: the original disk's size)")
+    .option("--yes", "do not ask for confirmation")
+    .option("--dry-run", "validate with the API server and show the manifest; change nothing")
+    .option("--no-wait", "return right after creating the disk")
+    .action(async (snapshot: string, opts: RestoreDiskFlags, cmd: Command) => {
+      await runCommand(
+        cmd,
+        { yes: opts.yes },
+        async (session) => {
+          const { restoreDisk } = await import("../../workflows/disk.js");
+          const { clone, preview } = await restoreDisk(session, {
+            snapshot,
+            target: opts.to,
+            size: opts.size,
+            dryRun: opts.dryRun,
+            wait: opts.wait,
+          });
+          return {
+            object: clone,
+            preface: opts.dryRun
+              ? `Dry run (validated by the API server, nothing created):\n${preview}`
+              : undefined,
+          };
+        },
+        [
+          ["snapshot", snapshot],
+          ["disk", opts.to],
+        ],
+        () => {
+          if (opts.size !== undefined && !quantityBytes(opts.size))
+            throw invalidInput(`invalid --size ${JSON.stringify(opts.size)}`, "e.g. 10Gi");
+        },
+      );
+    });
+}
