@@ -665,6 +665,22 @@ describe("Deckhouse simulator: VirtualMachineOperation Clone", () => {
   });
 });
 
+describe("Deckhouse simulator: VirtualMachineOperation Clone of a VM without agent", () => {
+  it("fails as upstream: the temporary snapshot requires consistency", async () => {
+    await vm("clraw");
+    const op = await vmop("clraw-1", "clraw", "Clone", {
+      clone: { mode: "Strict", customization: { nameSuffix: "-copy" } },
+    });
+    assert.equal(op.status.phase, "Failed");
+    assert.match(
+      cond(op, "Completed")?.message,
+      /temporary snapshot.*PotentiallyInconsistent|agent is not ready/,
+    );
+    assert.equal(await c.getIfExists(Deckhouse.vms, "clraw-copy", ns), undefined);
+    await waitGone(c, Deckhouse.vmSnapshots, `vmop-clone-${op.metadata.uid}`, ns);
+  });
+});
+
 describe("Deckhouse simulator: VirtualMachineSnapshotOperation", () => {
   it("creates a VM and disks from a snapshot with the snapshot's fingerprints", async () => {
     await vm("src", { agent: true, cpuCores: 2 });

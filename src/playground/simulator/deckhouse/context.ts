@@ -82,8 +82,8 @@ export interface DhInformers {
   images: Informer;
   clusterImages: Informer;
   storageClasses: Informer;
-  /** Set once the legacy VirtualMachineRestore CRD is served. */
-  vmRestores?: Informer;
+  /** The legacy VirtualMachineRestore (its CRD is optional). */
+  vmRestores: Informer;
 }
 
 export interface DhContext {

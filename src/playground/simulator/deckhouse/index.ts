@@ -1,8 +1,10 @@
 // The Deckhouse virtualization simulator (virtualization.deckhouse.io/v1alpha2): VirtualDisk,
 // VirtualImage/ClusterVirtualImage, VirtualMachine, VirtualMachineSnapshot, VirtualDiskSnapshot,
-// VirtualMachineOperation (Start/Stop/Restore/Clone), VirtualMachineSnapshotOperation and, when its
-// CRD is installed, the legacy VirtualMachineRestore. Disks are simulated at this level (their
-// fingerprint is the VirtualDisk's annotation); no PVCs or VolumeSnapshots are created.
+// VirtualMachineOperation (Start/Stop/Restore/Clone), VirtualMachineSnapshotOperation and the
+// legacy VirtualMachineRestore. Disks are simulated at this level (their fingerprint is the
+// VirtualDisk's annotation); no PVCs or VolumeSnapshots are created. An API the cluster does not
+// serve (another Deckhouse version, the optional VirtualMachineRestore) leaves its informer empty
+// until it appears (the runtime keeps trying).
 import { Core } from "../../../kube/resources.js";
 import type { Runtime } from "../runtime.js";
 import { Deckhouse, Fresh, type DhContext } from "./context.js";
@@ -27,6 +29,7 @@ export function registerDeckhouse(rt: Runtime): DhContext {
       vmsops: rt.informer(Deckhouse.vmsops),
       images: rt.informer(Deckhouse.images),
       clusterImages: rt.informer(Deckhouse.clusterImages),
+      vmRestores: rt.informer(Deckhouse.vmRestores),
       storageClasses: rt.informer(Core.storageClasses),
     },
     fresh: new Fresh(),

@@ -1,13 +1,12 @@
 // The legacy VirtualMachineRestore (removed in Deckhouse v1.9): reconciled only when its CRD is
-// served, which may happen after the simulator started (the CRDs are watched). Safe refuses a
+// served, which may happen after the simulator started (the runtime retries unserved APIs). Safe refuses a
 // running VM; Forced stops it. The restore itself is the VirtualMachineOperation Restore's.
-import { Core, keyOf, type KubeObject } from "../../../kube/resources.js";
+import { keyOf } from "../../../kube/resources.js";
 import { annotation } from "../annotations.js";
 import { asObj } from "../storage.js";
 import {
   CTRL,
   DH_SIM,
-  Deckhouse,
   SNAP_PHASE,
   VM_PHASE,
   cond,
@@ -29,43 +28,16 @@ import {
   type NameReplacement,
 } from "./restore.js";
 
-export const VMRESTORE_CRD = `${Deckhouse.vmRestores.plural}.${Deckhouse.vmRestores.group}`;
-
 const SNAPSHOT_READY = "VirtualMachineSnapshotReadyToUse";
 const RESTORE_READY = "VirtualMachineRestoreReady";
 const PHASE = { pending: "Pending", inProgress: "InProgress", ready: "Ready", failed: "Failed" };
 
-function established(crd: KubeObject): boolean {
-  const conds = (asObj(crd).status?.conditions ?? []) as { type: string; status: string }[];
-  return conds.some((c) => c.type === "Established" && c.status === "True");
-}
-
-/** Starts the VirtualMachineRestore informer once its CRD is Established. */
+/** Reconciles VirtualMachineRestores (its informer starts once the CRD is served). */
 export function registerLegacyRestore(ctx: DhContext): void {
   const { rt } = ctx;
-  let starting = false;
-  const start = async () => {
-    const inf = rt.informer(Deckhouse.vmRestores);
-    inf.on((_e, r) => rt.enqueue(CTRL.vmRestore, keyOf(r)));
-    for (;;) {
-      try {
-        await inf.start();
-        break;
-      } catch (err) {
-        // Established can precede the first successful list by a moment.
-        rt.log(`watch virtualmachinerestores: ${(err as Error).message}`);
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
-    ctx.inf.vmRestores = inf;
-  };
-  rt.informer(Core.crds).on((_e, crd) => {
-    if (starting || crd.metadata.name !== VMRESTORE_CRD || !established(crd)) return;
-    starting = true;
-    void start();
-  });
+  ctx.inf.vmRestores.on((_e, r) => rt.enqueue(CTRL.vmRestore, keyOf(r)));
   const enqueueAll = (ns: string) => {
-    for (const r of ctx.inf.vmRestores?.list() ?? [])
+    for (const r of ctx.inf.vmRestores.list())
       if (r.metadata.namespace === ns) rt.enqueue(CTRL.vmRestore, keyOf(r));
   };
   for (const i of [ctx.inf.vms, ctx.inf.disks, ctx.inf.vmSnapshots, ctx.inf.diskSnapshots])
@@ -75,7 +47,6 @@ export function registerLegacyRestore(ctx: DhContext): void {
 
 async function reconcileRestore(ctx: DhContext, key: string) {
   const inf = ctx.inf.vmRestores;
-  if (!inf) return;
   const restore = ctx.fresh.get(inf, key);
   if (!restore || restore.metadata.deletionTimestamp) return;
   const phase = phaseOf(restore);
