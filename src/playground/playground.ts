@@ -9,7 +9,7 @@ import path from "node:path";
 import { ensureBinaries, findBinaries, type ProgressFn } from "./binaries.js";
 import { startEnvironment } from "./environment.js";
 import { ADMIN, VMSNAP_USER } from "./identities.js";
-import { seedPlayground, SAMPLE_VMS } from "./seed.js";
+import { seedPlayground, DECKHOUSE_SAMPLE_VMS, SAMPLE_VMS } from "./seed.js";
 
 export interface PlaygroundState {
   pid: number;
@@ -187,4 +187,4 @@ export async function playgroundServe(dir: string): Promise<void> {
   log(`ready: ${env.info.server} (${SAMPLE_VMS.length} sample VMs)`);
 }
 
-export { SAMPLE_VMS };
+export { DECKHOUSE_SAMPLE_VMS, SAMPLE_VMS };

@@ -11,7 +11,8 @@ export function registerPlayground(program: Command): void {
   pg.command("up")
     .description("start the playground (idempotent) and print how to use it")
     .action(async () => {
-      const { playgroundUp, envLine, SAMPLE_VMS } = await import("../../playground/playground.js");
+      const { playgroundUp, envLine, SAMPLE_VMS, DECKHOUSE_SAMPLE_VMS } =
+        await import("../../playground/playground.js");
       const { state, started } = await playgroundUp((line) => process.stderr.write(`${line}\n`));
       const out = process.stdout;
       out.write(started ? "Playground is up.\n" : "Playground is already running.\n");
@@ -22,8 +23,8 @@ export function registerPlayground(program: Command): void {
         );
       if (state.kubectl) out.write(`  kubectl    : ${state.kubectl}\n`);
       out.write("\nSample VMs:\n");
-      for (const vm of SAMPLE_VMS)
-        out.write(`  ${`${vm.namespace}/${vm.name}`.padEnd(14)} ${vm.story}\n`);
+      for (const vm of [...SAMPLE_VMS, ...DECKHOUSE_SAMPLE_VMS])
+        out.write(`  ${`${vm.namespace}/${vm.name}`.padEnd(20)} ${vm.story}\n`);
       out.write(`\nUse it:\n  ${envLine(state)}\n`);
     });
 
