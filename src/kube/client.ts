@@ -100,7 +100,7 @@ export class KubeClient {
   retryPolicy: RetryPolicy = defaultRetryPolicy();
   /** Told about each retry (the CLI shows it with -v). */
   onRetry?: RetryNotice;
-  private readonly reach = { reachedBefore: false };
+  private readonly reach: { reachedBefore: boolean; lostAt?: number } = { reachedBefore: false };
 
   private constructor(
     readonly kubeConfig: KubeConfig,

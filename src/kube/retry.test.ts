@@ -50,6 +50,15 @@ describe("retryDecision", () => {
     assert.equal(retryDecision("GET", e(409, "GET"), 0, policy, true), undefined);
   });
 
+  it("401/403/404 on reads are repeated only while the connection was just lost", () => {
+    const e = (code: number) => new KubeApiError(code, { code }, "GET", "/x");
+    for (const code of [401, 403, 404]) {
+      assert.equal(retryDecision("GET", e(code), 0, policy, true), undefined);
+      assert.match(retryDecision("GET", e(code), 0, policy, true, true)!.why, /starting/);
+      assert.equal(retryDecision("POST", e(code), 0, policy, true, true), undefined);
+    }
+  });
+
   it("backoff doubles up to its cap", () => {
     const d = [0, 1, 2, 3, 4].map((i) => retryDecision("GET", net("ECONNRESET"), i, policy, true)!);
     assert.deepEqual(
