@@ -50,8 +50,15 @@ describe("retryDecision", () => {
     assert.equal(retryDecision("GET", e(409, "GET"), 0, policy, true), undefined);
   });
 
-  it("401/403/404 on reads are repeated only while the connection was just lost", () => {
+  it("401/403 and resource-not-served 404 on reads are repeated only while the connection was just lost", () => {
     const e = (code: number) => new KubeApiError(code, { code }, "GET", "/x");
+    const missing = new KubeApiError(
+      404,
+      { code: 404, details: { name: "x", kind: "virtualmachinesnapshots" } },
+      "GET",
+      "/x",
+    );
+    assert.equal(retryDecision("GET", missing, 0, policy, true, true), undefined, "an answer");
     for (const code of [401, 403, 404]) {
       assert.equal(retryDecision("GET", e(code), 0, policy, true), undefined);
       assert.match(retryDecision("GET", e(code), 0, policy, true, true)!.why, /starting/);

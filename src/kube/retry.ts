@@ -55,8 +55,9 @@ export interface RetryDecision {
  * Whether the failed attempt may be repeated, and after how long (undefined: give up).
  * reachedBefore: the server has answered this client before, so a refused connection is a
  * restart or a blip, not a wrong address (which is reported at once). recovering: the connection
- * was lost moments ago; an API server that has just started answers reads with 401/403/404 until
- * its RBAC and CRD caches are synced, so those are repeated too for a while.
+ * was lost moments ago; an API server that has just started answers reads with 401/403, and with
+ * 404 for custom resources it does not serve yet, until its RBAC and CRD caches are synced, so
+ * those are repeated too for a while (a 404 for a named object that does not exist is not).
  */
 export function retryDecision(
   method: string,
@@ -83,7 +84,9 @@ export function retryDecision(
         delayMs: err.retryAfterSeconds ? err.retryAfterSeconds * 1000 : backoff,
         why: `HTTP ${err.code}`,
       };
-    if (recovering && SAFE_METHODS.has(method) && [401, 403, 404].includes(err.code))
+    // A 404 naming an object is an answer; only "resource not served" (no name) is a sync gap.
+    const unsynced = err.code === 404 ? !err.status.details?.name : [401, 403].includes(err.code);
+    if (recovering && SAFE_METHODS.has(method) && unsynced)
       return { delayMs: backoff, why: `HTTP ${err.code} from a server that is starting` };
     return undefined;
   }
