@@ -102,7 +102,7 @@ export class KubeClient {
   retryPolicy: RetryPolicy = defaultRetryPolicy();
   /** Told about each retry (the CLI shows it with -v). */
   onRetry?: RetryNotice;
-  private readonly reach = { reachedBefore: false };
+  private readonly reach: { reachedBefore: boolean; lostAt?: number } = { reachedBefore: false };
   /** Client-side rate limit (src/kube/rate-limit.ts): every request, watches included, takes a token. */
   limiter?: Pick<TokenBucket, "take">;
 

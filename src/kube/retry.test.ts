@@ -50,6 +50,22 @@ describe("retryDecision", () => {
     assert.equal(retryDecision("GET", e(409, "GET"), 0, policy, true), undefined);
   });
 
+  it("401/403 and resource-not-served 404 on reads are repeated only while the connection was just lost", () => {
+    const e = (code: number) => new KubeApiError(code, { code }, "GET", "/x");
+    const missing = new KubeApiError(
+      404,
+      { code: 404, details: { name: "x", kind: "virtualmachinesnapshots" } },
+      "GET",
+      "/x",
+    );
+    assert.equal(retryDecision("GET", missing, 0, policy, true, true), undefined, "an answer");
+    for (const code of [401, 403, 404]) {
+      assert.equal(retryDecision("GET", e(code), 0, policy, true), undefined);
+      assert.match(retryDecision("GET", e(code), 0, policy, true, true)!.why, /starting/);
+      assert.equal(retryDecision("POST", e(code), 0, policy, true, true), undefined);
+    }
+  });
+
   it("backoff doubles up to its cap", () => {
     const d = [0, 1, 2, 3, 4].map((i) => retryDecision("GET", net("ECONNRESET"), i, policy, true)!);
     assert.deepEqual(

@@ -54,7 +54,10 @@ export interface RetryDecision {
 /**
  * Whether the failed attempt may be repeated, and after how long (undefined: give up).
  * reachedBefore: the server has answered this client before, so a refused connection is a
- * restart or a blip, not a wrong address (which is reported at once).
+ * restart or a blip, not a wrong address (which is reported at once). recovering: the connection
+ * was lost moments ago; an API server that has just started answers reads with 401/403, and with
+ * 404 for custom resources it does not serve yet, until its RBAC and CRD caches are synced, so
+ * those are repeated too for a while (a 404 for a named object that does not exist is not).
  */
 export function retryDecision(
   method: string,
@@ -62,6 +65,7 @@ export function retryDecision(
   attempt: number,
   policy: RetryPolicy,
   reachedBefore: boolean,
+  recovering = false,
 ): RetryDecision | undefined {
   const backoff = Math.min(policy.baseBackoffMs * 2 ** attempt, policy.maxBackoffMs);
   if (err instanceof KubeApiError) {
@@ -80,6 +84,10 @@ export function retryDecision(
         delayMs: err.retryAfterSeconds ? err.retryAfterSeconds * 1000 : backoff,
         why: `HTTP ${err.code}`,
       };
+    // A 404 naming an object is an answer; only "resource not served" (no name) is a sync gap.
+    const unsynced = err.code === 404 ? !err.status.details?.name : [401, 403].includes(err.code);
+    if (recovering && SAFE_METHODS.has(method) && unsynced)
+      return { delayMs: backoff, why: `HTTP ${err.code} from a server that is starting` };
     return undefined;
   }
   if (err instanceof KubeUnreachableError) {
@@ -90,6 +98,9 @@ export function retryDecision(
   }
   return undefined;
 }
+
+/** How long after a lost connection a starting server's 401/403/404 on reads is not believed. */
+const RECOVERY_WINDOW_MS = 15_000;
 
 export type RetryNotice = (message: string) => void;
 
@@ -102,7 +113,7 @@ export async function withRetries<T>(
   path: string,
   attempt: () => Promise<T>,
   policy: RetryPolicy,
-  state: { reachedBefore: boolean },
+  state: { reachedBefore: boolean; lostAt?: number },
   notice?: RetryNotice,
 ): Promise<T> {
   let waited = 0;
@@ -113,7 +124,10 @@ export async function withRetries<T>(
       return result;
     } catch (err) {
       if (err instanceof KubeApiError) state.reachedBefore = true;
-      const d = retryDecision(method, err, i, policy, state.reachedBefore);
+      if (err instanceof KubeUnreachableError) state.lostAt = Date.now();
+      const recovering =
+        state.lostAt !== undefined && Date.now() - state.lostAt < RECOVERY_WINDOW_MS;
+      const d = retryDecision(method, err, i, policy, state.reachedBefore, recovering);
       if (!d || waited + d.delayMs > policy.budgetMs) throw err;
       notice?.(
         `retrying ${method} ${path.split("?")[0]} in ${(d.delayMs / 1000).toFixed(1)}s (${d.why}; attempt ${i + 2})`,

@@ -51,7 +51,8 @@ const SNAPSHOTS = /\/virtualmachinesnapshots$/;
 
 describe("429 Too Many Requests with Retry-After", () => {
   it("faults 1-4: a read, both creates (dry run and real) and a watch refused with 429 → waits 1 s each, retries, exit 0", async () => {
-    await makeVm(c, ns, "busy");
+    // Volume snapshots take 2 s: the wait needs its watch (which gets a 429 too).
+    await makeVm(c, ns, "busy", { annotations: { [SIM.snapshotDelay]: "2s" } });
     proxy.reset();
     proxy.inject({
       method: "GET",

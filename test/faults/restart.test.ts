@@ -129,9 +129,15 @@ describe("kube-apiserver restarted while vmsnap waits", () => {
       const inf = new Informer(watcher, KubeVirt.restores, { namespace: ns });
       const first = new Promise<string>((resolve) => inf.on((_e, o) => resolve(o.metadata.name)));
       await inf.start();
-      const name = await first;
-      await inf.stop();
-      return name;
+      // Should the CLI end before creating one, its output is the failure.
+      const ended = run.then((r) => {
+        throw new Error(`the CLI ended before creating a restore\n${show(r)}`);
+      });
+      try {
+        return await Promise.race([first, ended]);
+      } finally {
+        await inf.stop();
+      }
     })();
     const restartedAt = await restartWhileWaiting(KubeVirt.restores, restores);
     const r = await run;

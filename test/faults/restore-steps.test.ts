@@ -47,7 +47,7 @@ before(async () => {
 after(async () => {
   // For the closing note: every 429, 410 and cut connection the proxy injected in this file.
   process.stdout.write(
-    `# fault proxy: ${proxy?.faults} faults injected (network down at each restore step, requests refused while down included)\n`,
+    `# fault proxy: ${proxy?.faults} faults injected (network down at each of the 6 restore steps, each connection refused while down counted)\n`,
   );
   await proxy?.close();
   c?.close();

@@ -58,7 +58,7 @@ interface ActiveRule extends FaultRule {
 
 export class FaultProxy {
   readonly requests: Recorded[] = [];
-  /** Faults injected so far (each 429, 410, cut request; each request refused while down). */
+  /** Faults injected so far (each 429, 410, cut request; each connection refused while down). */
   faults = 0;
   private rules: ActiveRule[] = [];
   private isDown = false;
@@ -90,7 +90,10 @@ export class FaultProxy {
     server.on("connection", (s: Socket) => {
       proxy.sockets.add(s);
       s.on("close", () => proxy.sockets.delete(s));
-      if (proxy.isDown) s.destroy();
+      if (proxy.isDown) {
+        proxy.faults++;
+        s.destroy();
+      }
     });
     return proxy;
   }
