@@ -81,6 +81,10 @@ export async function createSnapshot(session: Session, req: CreateRequest): Prom
   );
   const stopFirst = Boolean(req.stop && vm.running);
   if (!pre.snapshottable) {
+    // Blocked by this very snapshot, created meanwhile by the same create run at the same moment.
+    const now = await step(() => platform.getSnapshot(ns, name));
+    if (now)
+      return { snapshot: await adoptExisting(session, platform, now, vmName, req), preview: "" };
     throw new VmsnapError(
       ErrorCode.PreflightBlocked,
       `VM ${ns}/${vmName} cannot be snapshotted safely:\n${pre.problems.map((p) => `  - ${p.message}${p.fix ? `\n    fix: ${p.fix}` : ""}`).join("\n")}`,
@@ -108,7 +112,17 @@ export async function createSnapshot(session: Session, req: CreateRequest): Prom
     ...(stopFirst ? [`the VM will be stopped for the snapshot and started again afterwards`] : []),
   ];
   const text = preview([manifest], facts);
-  await dryRun(session, [manifest]);
+  try {
+    await dryRun(session, [manifest]);
+  } catch (err) {
+    // The same create, started at the same moment, created it since the check above.
+    const now =
+      err instanceof VmsnapError && err.code === ErrorCode.Conflict
+        ? await step(() => platform.getSnapshot(ns, name))
+        : undefined;
+    if (!now) throw err;
+    return { snapshot: await adoptExisting(session, platform, now, vmName, req), preview: text };
+  }
   if (stopFirst) await step(() => dryRunRunState(session, platform, vm, false));
   if (req.dryRun)
     return { snapshot: plannedSnapshot(manifest, vmName, platform.name, "DryRun"), preview: text };

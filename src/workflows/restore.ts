@@ -1,7 +1,14 @@
 // restore: validate → refusals (SPEC §3.5) → preview of what will be lost → dry run → typed
 // confirmation + final yes → (stop) → safety snapshot → restore → wait → (restart) → report.
 import { verifyConfirmation } from "../core/confirmation.js";
-import { conflict, invalidInput, notFound, operationFailed } from "../core/errors.js";
+import {
+  ErrorCode,
+  VmsnapError,
+  conflict,
+  invalidInput,
+  notFound,
+  operationFailed,
+} from "../core/errors.js";
 import { fitName, safetySnapshotName, timestamp, validateName } from "../core/names.js";
 import { API_VERSION } from "../core/api-version.js";
 import type { Restore } from "../core/schema.js";
@@ -132,7 +139,15 @@ export async function restoreSnapshot(
         ].join("\n")
       : "";
   const text = preview(creates, [...(patchText ? [patchText, ""] : []), ...lost]);
-  await dryRun(session, creates);
+  await dryRun(session, creates).catch((err: unknown) => {
+    // The names carry the second: another restore of this VM started in the same one.
+    if (err instanceof VmsnapError && err.code === ErrorCode.Conflict)
+      throw conflict(
+        `${err.message}: a restore of this VM started at the same moment`,
+        "wait for it to complete",
+      );
+    throw err;
+  });
   if (action.kind === "patch") {
     await step(() =>
       session.guard.patch(action.type, action.vm, ns, action.patch, { dryRun: true }),
