@@ -68,12 +68,25 @@ async function restartWhileWaiting(
   name: string,
 ): Promise<Date> {
   const watcher = await client(ADMIN.name);
+  const since = new Date(Date.now() - 60_000);
   await waitFor(watcher, type, name, ns, () => true, 60_000);
   watcher.close();
+  // Restart only once the CLI's watch is open (the API server has logged it), so that it is the
+  // watch that must resume, not merely the first list; at most 10 s (the controllers are paused,
+  // so the CLI is still waiting then, with its watch open).
+  for (let i = 0; i < 100 && (await cliWatches(type.plural, since)).length === 0; i++)
+    await new Promise((r) => setTimeout(r, 100));
   const restartedAt = new Date();
   await env.controlPlane.restartApiserver();
   await resumeSimulator();
   return restartedAt;
+}
+
+/** Watches by vmsnap-user of a resource since an instant (any resourceVersion). */
+async function cliWatches(resource: string, since: Date): Promise<unknown[]> {
+  await env.controlPlane.syncAudit();
+  const events = await env.controlPlane.audit.events({ user: VMSNAP_USER.name, since });
+  return events.filter((e) => e.verb === "watch" && e.objectRef?.resource === resource);
 }
 
 /** Watches by vmsnap-user of a resource, sent to the new API server, resuming from a version. */
