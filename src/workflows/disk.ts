@@ -11,7 +11,8 @@ import {
 } from "../core/errors.js";
 import { defaultSnapshotName, validateName } from "../core/names.js";
 import { quantityBytes } from "../core/quantity.js";
-import { API_VERSION, type Clone, type Snapshot } from "../core/schema.js";
+import { API_VERSION } from "../core/api-version.js";
+import type { Clone, Snapshot } from "../core/schema.js";
 import type { DiskSnapshotSupport, SnapshotPlatform } from "../platforms/types.js";
 import { plannedSnapshot, waitForSnapshotWith } from "./create.js";
 import { dryRun, planDigest, preview, step, withoutGeneratedName } from "./common.js";

@@ -8,13 +8,13 @@ import { formatDiffLine, jsonDiff } from "../../core/diff.js";
 import { ErrorCode, VmsnapError, invalidInput, notFound } from "../../core/errors.js";
 import { fitName, timestamp } from "../../core/names.js";
 import { quantityBytes } from "../../core/quantity.js";
-import {
-  API_VERSION,
-  type Finding,
-  type Preflight,
-  type PreflightVolume,
-  type Snapshot,
-  type VirtualMachine,
+import { API_VERSION } from "../../core/api-version.js";
+import type {
+  Finding,
+  Preflight,
+  PreflightVolume,
+  Snapshot,
+  VirtualMachine,
 } from "../../core/schema.js";
 import { KubeApiError } from "../../kube/client.js";
 import { ReadOnce } from "../../kube/read-once.js";
