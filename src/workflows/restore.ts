@@ -80,7 +80,8 @@ export async function restoreSnapshot(
   // Another vmsnap restore of this VM that is still taking its safety snapshot has no restore
   // object yet: its safety snapshot in progress says it is under way.
   const safetyPrefix = safetySnapshotName(vmName, new Date(0)).replace(/\d{8}-\d{6}$/, "");
-  const taking = (await step(() => platform.listSnapshots({ namespace: ns, vm: vmName }))).find(
+  const vmSnapshots = await step(() => platform.listSnapshots({ namespace: ns, vm: vmName }));
+  const taking = vmSnapshots.find(
     (s) => s.name.startsWith(safetyPrefix) && !s.readyToUse && s.phase !== "Failed",
   );
   if (taking)
@@ -90,10 +91,15 @@ export async function restoreSnapshot(
     );
 
   const now = session.now();
-  const restoreName = fitName(vmName, `-restore-${timestamp(now)}`);
+  // A restore finished within the same second (e.g. undoing one at once) left a safety snapshot
+  // with this second's name: the next one gets a counter, for its restore object too.
+  const taken = new Set(vmSnapshots.map((s) => s.name));
+  let attempt = 1;
+  while (taken.has(uniqueName(safetySnapshotName(vmName, now), attempt))) attempt++;
+  const restoreName = uniqueName(fitName(vmName, `-restore-${timestamp(now)}`), attempt);
   const action = await step(() => platform.restoreAction(ns, restoreName, vm, snapName));
   const takeSafety = req.safetySnapshot !== false;
-  const safetyName = safetySnapshotName(vmName, now);
+  const safetyName = uniqueName(safetySnapshotName(vmName, now), attempt);
   const safety = takeSafety
     ? await step(() => platform.snapshotManifest(ns, safetyName, vmName, {}, vm))
     : undefined;
@@ -214,4 +220,11 @@ export async function restoreSnapshot(
     new RestoreProgress(steps),
   );
   return { restore: report("Succeeded", stopped, restarted), preview: text };
+}
+
+/** `name`, or `name-<n>` (shortened to stay a valid name) for the n-th of the same second. */
+function uniqueName(name: string, n: number): string {
+  if (n === 1) return name;
+  const suffix = `-${n}`;
+  return `${name.slice(0, 63 - suffix.length).replace(/[.-]+$/, "")}${suffix}`;
 }
