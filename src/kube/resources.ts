@@ -51,6 +51,10 @@ export interface KubeList<T extends KubeObject = KubeObject> {
   items: T[];
 }
 
+/** The annotations that mark the default StorageClass and VolumeSnapshotClass. */
+export const IS_DEFAULT_SC = "storageclass.kubernetes.io/is-default-class";
+export const IS_DEFAULT_VSC = "snapshot.storage.kubernetes.io/is-default-class";
+
 export function apiVersionOf(type: ResourceType): string {
   return type.group ? `${type.group}/${type.version}` : type.version;
 }

@@ -22,6 +22,8 @@ import {
   Core,
   Csi,
   Deckhouse,
+  IS_DEFAULT_SC,
+  IS_DEFAULT_VSC,
   apiVersionOf,
   keyOf,
   type KubeObject,
@@ -60,8 +62,6 @@ import {
 /** Deckhouse limits each nameReplacement `to` and prefix/suffix to 59 characters (CRD rule). */
 export const CLONE_NAME_MAX = 59;
 const DRY_RUN_TIMEOUT_MS = 60_000;
-const IS_DEFAULT_SC = "storageclass.kubernetes.io/is-default-class";
-const IS_DEFAULT_VSC = "snapshot.storage.kubernetes.io/is-default-class";
 
 type RestoreApi = "operation" | "legacy";
 

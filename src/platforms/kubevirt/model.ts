@@ -1,13 +1,7 @@
 // Reading KubeVirt objects (kubevirt.io/v1, snapshot.kubevirt.io/v1beta1): narrow accessors over
 // the raw JSON, so the rest of the platform never digs into untyped objects.
 import type { KubeObject } from "../../kube/resources.js";
-
-type Json = Record<string, unknown>;
-
-const obj = (v: unknown): Json =>
-  v && typeof v === "object" && !Array.isArray(v) ? (v as Json) : {};
-const arr = (v: unknown): Json[] => (Array.isArray(v) ? (v as Json[]) : []);
-const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+import { arr, obj, str, type Json } from "../json.js";
 
 export interface KvVolume {
   name: string;

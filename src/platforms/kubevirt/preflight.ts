@@ -5,7 +5,14 @@ import type { Finding, Preflight, PreflightVolume } from "../../core/schema.js";
 import { consistencyFrom } from "../../core/consistency.js";
 import { quantityBytes } from "../../core/quantity.js";
 import type { KubeReader } from "../../kube/client.js";
-import { Core, Csi, KubeVirt, type KubeObject } from "../../kube/resources.js";
+import {
+  Core,
+  Csi,
+  IS_DEFAULT_SC,
+  IS_DEFAULT_VSC,
+  KubeVirt,
+  type KubeObject,
+} from "../../kube/resources.js";
 import {
   arr,
   isTrue,
@@ -17,9 +24,6 @@ import {
   vmiOnlyHotplugs,
   volumesOf,
 } from "./model.js";
-
-const IS_DEFAULT_VSC = "snapshot.storage.kubernetes.io/is-default-class";
-const IS_DEFAULT_SC = "storageclass.kubernetes.io/is-default-class";
 
 /** Cluster-wide storage facts, read once (three list requests) and shared across VMs. */
 export class StorageLookups {

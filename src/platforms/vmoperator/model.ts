@@ -2,11 +2,10 @@
 import type { Discovery } from "../../kube/discovery.js";
 import type { KubeObject, ResourceType } from "../../kube/resources.js";
 
-type Json = Record<string, unknown>;
-export const obj = (v: unknown): Json =>
-  v && typeof v === "object" && !Array.isArray(v) ? (v as Json) : {};
-export const arr = (v: unknown): Json[] => (Array.isArray(v) ? (v as Json[]) : []);
-export const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+import { arr, condition, obj, str } from "../json.js";
+
+// The JSON accessors are shared by every platform; re-exported for this platform's modules.
+export { arr, condition, obj, str };
 
 export const GROUP = "vmoperator.vmware.com";
 export const VM_NAME_LABEL = "snapshot.vmoperator.vmware.com/vm-name";
@@ -35,10 +34,6 @@ export function types(version: string): { vms: ResourceType; snapshots: Resource
       namespaced: true,
     },
   };
-}
-
-export function condition(o: KubeObject | undefined, type: string): Json | undefined {
-  return arr(obj(o?.status).conditions).find((c) => c.type === type);
 }
 
 export function powerState(vm: KubeObject): string {

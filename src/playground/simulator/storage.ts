@@ -5,15 +5,23 @@
 import { randomBytes } from "node:crypto";
 import { KubeApiError } from "../../kube/client.js";
 import { quantityBytes } from "../../core/quantity.js";
-import { Core, Csi, KubeVirt, apiVersionOf, keyOf, type KubeObject } from "../../kube/resources.js";
+import {
+  Core,
+  Csi,
+  IS_DEFAULT_SC,
+  IS_DEFAULT_VSC,
+  KubeVirt,
+  apiVersionOf,
+  keyOf,
+  type KubeObject,
+} from "../../kube/resources.js";
 import type { Informer } from "../../kube/watch.js";
 import { SIM, annotation, failures, snapshotDelayMs } from "./annotations.js";
 import type { ReconcileResult, Runtime } from "./runtime.js";
 
 const PVC_PROTECTION = "kubernetes.io/pvc-protection";
 const PV_PROTECTION = "kubernetes.io/pv-protection";
-export const IS_DEFAULT_SC = "storageclass.kubernetes.io/is-default-class";
-export const IS_DEFAULT_VSC = "snapshot.storage.kubernetes.io/is-default-class";
+export { IS_DEFAULT_SC, IS_DEFAULT_VSC };
 
 /** A hook by which platform simulators say "this PVC has a consumer" and "this PVC's VM is X". */
 export interface StorageHooks {
