@@ -19,7 +19,7 @@ import { SIM } from "../src/playground/simulator/annotations.js";
 import { Core, KubeVirt, apiVersionOf, type KubeObject } from "../src/kube/resources.js";
 import { Informer } from "../src/kube/watch.js";
 import { TokenBucket } from "../src/kube/rate-limit.js";
-import { mapLimit } from "../src/workflows/bulk-create.js";
+import { mapLimit } from "../src/core/concurrency.js";
 
 const root = path.resolve(import.meta.dirname, "..");
 const CLI = path.join(root, "dist", "cli", "main.js");

@@ -1,11 +1,14 @@
-// Token-mode confirmations (SPEC §7): a token is bound to the digest of one exact plan, expires
-// quickly, and can be used once.
+// Token-mode confirmations (SPEC §7): a token is bound to the digest of one exact plan (and the
+// pins its names were made from, so that the plan confirmed is the plan shown), expires quickly,
+// and can be used once.
 import { randomBytes } from "node:crypto";
+import type { Pins } from "../core/plan.js";
 
 export const TOKEN_TTL_MS = 5 * 60_000;
 
 interface Entry {
   digest: string;
+  pins: Pins;
   tool: string;
   expiresAt: number;
   used: boolean;
@@ -22,12 +25,17 @@ export class TokenStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  issue(tool: string, digest: string): { token: string; expiresAt: Date } {
+  issue(tool: string, digest: string, pins: Pins): { token: string; expiresAt: Date } {
     this.sweep();
     const token = `vmsnap-${randomBytes(24).toString("hex")}`;
     const expiresAt = this.now() + this.ttlMs;
-    this.entries.set(token, { digest, tool, expiresAt, used: false });
+    this.entries.set(token, { digest, pins, tool, expiresAt, used: false });
     return { token, expiresAt: new Date(expiresAt) };
+  }
+
+  /** The pins of the plan a token was issued for (to plan it again), without spending it. */
+  pinsOf(token: string): Pins | undefined {
+    return this.entries.get(token)?.pins;
   }
 
   /** Checks and consumes: a token is spent by its first presentation, whatever follows. */

@@ -389,7 +389,10 @@ describe("confirmation: mismatch or no TTY → exit 3, nothing changed", () => {
     const uid = await intactSnapshot("tm-tty");
     let since = new Date();
     const create = await vmsnap(["create", "tm", "--name", "tm-other"]);
-    expectError(create, 3, /refusing to create without confirmation: no TTY/, /hint: pass --yes/);
+    // The advice names the terminal, where vmsnap asks; never the flags that skip the question.
+    const onTerminal = /hint: run the command on a terminal: vmsnap shows the plan there and asks you/;
+    expectError(create, 3, /refusing to create without confirmation: no TTY/, onTerminal);
+    assert.doesNotMatch(create.stderr, /--yes|--confirm/);
     await assertNoWritesHere(since);
     assert.equal(await c.getIfExists(KubeVirt.snapshots, "tm-other", ns), undefined);
 
@@ -399,13 +402,15 @@ describe("confirmation: mismatch or no TTY → exit 3, nothing changed", () => {
       restore,
       3,
       /refusing to restore without confirmation: no TTY/,
-      /hint: pass --confirm tm-snap/,
+      onTerminal,
     );
+    assert.doesNotMatch(restore.stderr, /--yes|--confirm/);
     await assertNoWritesHere(since);
 
     since = new Date();
     const clone = await vmsnap(["clone", "tm-snap", "--to", "tm-copy"]);
-    expectError(clone, 3, /refusing to clone without confirmation: no TTY/, /--yes/);
+    expectError(clone, 3, /refusing to clone without confirmation: no TTY/, onTerminal);
+    assert.doesNotMatch(clone.stderr, /--yes|--confirm/);
     await assertNoWritesHere(since);
     assert.equal(await c.getIfExists(KubeVirt.vms, "tm-copy", ns), undefined);
     assert.equal(await fingerprint("tm-root"), "tm-v2");
@@ -416,8 +421,9 @@ describe("confirmation: mismatch or no TTY → exit 3, nothing changed", () => {
       del,
       3,
       /refusing to delete without confirmation: no TTY/,
-      /hint: pass --confirm tm-tty/,
+      onTerminal,
     );
+    assert.doesNotMatch(del.stderr, /--yes|--confirm/);
     await assertNoWritesHere(since);
     assert.equal(await intactSnapshot("tm-tty"), uid);
   });
@@ -440,7 +446,7 @@ describe("restore refusals", () => {
     await makeVm("lonely");
     const since = new Date();
     const r = await vmsnap(["restore", "lonely", "nope", "--confirm", "nope"]);
-    expectError(r, 4, /snapshot .*nope not found/, /vmsnap list lonely/);
+    expectError(r, 4, /snapshot .*nope not found/, /`vmsnap list -n \S+ lonely`/);
     const j = await vmsnap(["-o", "json", "restore", "lonely", "nope", "--confirm", "nope"]);
     expectJsonError(j, "NotFound", 4, /snapshot .*nope not found/);
     for (const args of [

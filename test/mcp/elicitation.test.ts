@@ -259,7 +259,7 @@ describe("clients that cannot be asked", () => {
           assert.match(e!.message, /cannot show a confirmation/, name);
           assert.match(
             e!.hint ?? "",
-            /--confirmation token/,
+            /confirmation mode token/,
             `${name}: the refusal says what to do`,
           );
         } finally {
