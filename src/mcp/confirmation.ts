@@ -13,7 +13,7 @@ import { z } from "zod";
 import type { ConfirmationAnswer, ConfirmationRequest } from "../core/confirmation.js";
 import { ErrorCode, VmsnapError, cancelled } from "../core/errors.js";
 import type { Pins } from "../core/plan.js";
-import type { TokenStore } from "./tokens.js";
+import type { TokenRefusal, TokenStore } from "./tokens.js";
 
 export type ConfirmationMode = "elicit" | "token" | "deny";
 
@@ -173,6 +173,9 @@ export function answerFrom(
 }
 
 export class McpConfirmation {
+  /** Token mode, second call: the plan the presented token was issued for. */
+  private claimed?: { digest: string; pins: Pins };
+
   constructor(
     private readonly mode: ConfirmationMode,
     private readonly tool: string,
@@ -181,10 +184,18 @@ export class McpConfirmation {
     private readonly args: TokenArgs,
   ) {}
 
-  /** The pins of the plan this call confirms (a token's, or the signed state's), if any. */
+  /**
+   * Before planning: the pins of the plan this call confirms (a token's, or the signed state's),
+   * if any. A presented token is spent here, at its first presentation; an unusable one is
+   * refused before anything is read or planned.
+   */
   pins(): Pins | undefined {
-    if (this.mode === "token" && this.args.confirmationToken)
-      return this.tokens.pinsOf(this.args.confirmationToken);
+    if (this.mode === "token" && this.args.confirmationToken) {
+      const claim = this.tokens.claim(this.args.confirmationToken, this.tool);
+      if (!claim.ok) throw tokenRefused(claim.reason);
+      this.claimed = claim;
+      return claim.pins;
+    }
     if (this.mode === "elicit" && this.call.inputResponse)
       return verifiedState(this.call.requestState)?.pins;
     return undefined;
@@ -213,25 +224,11 @@ export class McpConfirmation {
         ? ["stopVm: true (the human chose stop-and-restore)"]
         : []),
     ];
-    if (!this.args.confirmationToken) {
+    if (!this.claimed) {
       const { token, expiresAt } = this.tokens.issue(this.tool, request.planDigest, pins);
       return { kind: "challenge", token, expiresAt, requires };
     }
-    const check = this.tokens.redeem(this.args.confirmationToken, this.tool, request.planDigest);
-    if (!check.ok) {
-      const why = {
-        unknown: "the confirmation token is unknown",
-        expired: "the confirmation token has expired",
-        used: "the confirmation token was already used",
-        "plan-changed":
-          "the plan changed since the token was issued (the cluster state differs from what was confirmed)",
-        "other-tool": "the confirmation token was issued for another tool",
-      }[check.reason];
-      throw cancelled(
-        `${request.action} refused: ${why}; nothing was changed`,
-        "call the tool again without a token to get a fresh plan and token",
-      );
-    }
+    if (this.claimed.digest !== request.planDigest) throw tokenRefused("plan-changed");
     return {
       kind: "answer",
       answer: {
@@ -278,4 +275,19 @@ export class McpConfirmation {
     }
     return { kind: "answer", answer: answerFrom(request, reply) };
   }
+}
+
+function tokenRefused(reason: TokenRefusal): VmsnapError {
+  const why = {
+    unknown: "the confirmation token is unknown",
+    expired: "the confirmation token has expired",
+    used: "the confirmation token was already used",
+    "plan-changed":
+      "the plan changed since the token was issued (the cluster state differs from what was confirmed)",
+    "other-tool": "the confirmation token was issued for another tool",
+  }[reason];
+  return cancelled(
+    `refused: ${why}; nothing was changed`,
+    "call the tool again without a token to get a fresh plan and token",
+  );
 }

@@ -14,9 +14,11 @@ interface Entry {
   used: boolean;
 }
 
-export type TokenCheck =
-  | { ok: true }
-  | { ok: false; reason: "unknown" | "expired" | "used" | "plan-changed" | "other-tool" };
+export type TokenRefusal = "unknown" | "expired" | "used" | "plan-changed" | "other-tool";
+
+export type TokenClaim =
+  | { ok: true; digest: string; pins: Pins }
+  | { ok: false; reason: Exclude<TokenRefusal, "plan-changed"> };
 
 export class TokenStore {
   private readonly entries = new Map<string, Entry>();
@@ -33,21 +35,19 @@ export class TokenStore {
     return { token, expiresAt: new Date(expiresAt) };
   }
 
-  /** The pins of the plan a token was issued for (to plan it again), without spending it. */
-  pinsOf(token: string): Pins | undefined {
-    return this.entries.get(token)?.pins;
-  }
-
-  /** Checks and consumes: a token is spent by its first presentation, whatever follows. */
-  redeem(token: string, tool: string, digest: string): TokenCheck {
+  /**
+   * Spends a token at its first presentation, whatever follows, and returns what it was issued
+   * for: the plan's digest (to compare with the plan made again) and its pins (to make it again
+   * with the names shown).
+   */
+  claim(token: string, tool: string): TokenClaim {
     const e = this.entries.get(token);
     if (!e) return { ok: false, reason: "unknown" };
     if (e.used) return { ok: false, reason: "used" };
     e.used = true;
     if (this.now() > e.expiresAt) return { ok: false, reason: "expired" };
     if (e.tool !== tool) return { ok: false, reason: "other-tool" };
-    if (e.digest !== digest) return { ok: false, reason: "plan-changed" };
-    return { ok: true };
+    return { ok: true, digest: e.digest, pins: e.pins };
   }
 
   private sweep(): void {

@@ -390,7 +390,8 @@ describe("confirmation: mismatch or no TTY → exit 3, nothing changed", () => {
     let since = new Date();
     const create = await vmsnap(["create", "tm", "--name", "tm-other"]);
     // The advice names the terminal, where vmsnap asks; never the flags that skip the question.
-    const onTerminal = /hint: run the command on a terminal: vmsnap shows the plan there and asks you/;
+    const onTerminal =
+      /hint: run the command on a terminal: vmsnap shows the plan there and asks you/;
     expectError(create, 3, /refusing to create without confirmation: no TTY/, onTerminal);
     assert.doesNotMatch(create.stderr, /--yes|--confirm/);
     await assertNoWritesHere(since);
@@ -398,12 +399,7 @@ describe("confirmation: mismatch or no TTY → exit 3, nothing changed", () => {
 
     since = new Date();
     const restore = await vmsnap(["restore", "tm", "tm-snap"]);
-    expectError(
-      restore,
-      3,
-      /refusing to restore without confirmation: no TTY/,
-      onTerminal,
-    );
+    expectError(restore, 3, /refusing to restore without confirmation: no TTY/, onTerminal);
     assert.doesNotMatch(restore.stderr, /--yes|--confirm/);
     await assertNoWritesHere(since);
 
@@ -417,12 +413,7 @@ describe("confirmation: mismatch or no TTY → exit 3, nothing changed", () => {
 
     since = new Date();
     const del = await vmsnap(["delete", "tm-tty"]);
-    expectError(
-      del,
-      3,
-      /refusing to delete without confirmation: no TTY/,
-      onTerminal,
-    );
+    expectError(del, 3, /refusing to delete without confirmation: no TTY/, onTerminal);
     assert.doesNotMatch(del.stderr, /--yes|--confirm/);
     await assertNoWritesHere(since);
     assert.equal(await intactSnapshot("tm-tty"), uid);
@@ -610,7 +601,7 @@ describe("create refusals", () => {
       /VolumeSnapshotClass/,
       /nfs\.sim\.vmsnap\.io/,
       /fix: /,
-      /hint: run `vmsnap check`/,
+      /hint: run `vmsnap check -n \S+ nfs`/,
     );
     const j = await vmsnap(["-o", "json", "create", "nfs", "--yes"]);
     expectJsonError(j, "PreflightBlocked", 1, /VolumeSnapshotClass/);
