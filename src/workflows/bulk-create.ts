@@ -76,7 +76,7 @@ export async function planCreateMany(
       `no VM matches the selector ${selector} in ${where}`,
       req.allNamespaces
         ? advice`check the labels with ${{ do: "list-vms", allNamespaces: true, selector }}`
-        : advice`check the labels with ${{ do: "list-vms", namespace: scopeNs, selector }}, or look in every namespace (${option("allNamespaces")})`,
+        : advice`check the labels with ${{ do: "list-vms", namespace: scopeNs, selector }}, or add ${option("allNamespaces", true)} for every namespace`,
     );
 
   const at = pins ? new Date(pins.at) : session.now();
