@@ -2,10 +2,11 @@
 // pure units, no API server. The workflows write through the real WriteGuard, whose client is an
 // in-memory store that records every request; the platform answers from the same store, so a
 // snapshot the workflow creates is one the platform then reports, ready (or failed, as set up).
+import assert from "node:assert/strict";
 import { PassThrough } from "node:stream";
 import { plainWords, type Words } from "../../src/core/advice.js";
 import { API_VERSION } from "../../src/core/api-version.js";
-import { notFound, operationFailed } from "../../src/core/errors.js";
+import { VmsnapError, notFound, operationFailed } from "../../src/core/errors.js";
 import type { Preflight, Snapshot, VirtualMachine } from "../../src/core/schema.js";
 import type { KubeClient } from "../../src/kube/client.js";
 import { KubeApiError } from "../../src/kube/client.js";
@@ -566,4 +567,15 @@ export function putDiskSnapshot(kube: FakeKube, name: string, disk: string): voi
     spec: { virtualDiskName: disk },
     status: { phase: "Succeeded", readyToUse: true },
   });
+}
+
+/** The VmsnapError a promise rejects with (fails the test when it resolves). */
+export async function errorOf(p: Promise<unknown>): Promise<VmsnapError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof VmsnapError, String(e));
+    return e;
+  }
+  assert.fail("expected an error");
 }

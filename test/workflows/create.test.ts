@@ -3,25 +3,15 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { presetConfirmation, verifyConfirmation } from "../../src/core/confirmation.js";
-import { VmsnapError } from "../../src/core/errors.js";
 import { phrase } from "../../src/core/advice.js";
 import { cliWords, mcpWords } from "../../src/report/words.js";
 import { planCreateMany } from "../../src/workflows/bulk-create.js";
 import { planCreate } from "../../src/workflows/create.js";
 import { confirmPlan, execute } from "../../src/workflows/execute.js";
 import { createSnapshot } from "../../src/workflows/operations.js";
-import { NS, fakeSession } from "../helpers/fake-platform.js";
+import { errorOf, fakeSession, NS } from "../helpers/fake-platform.js";
 
 const yes = { confirmed: true };
-const errorOf = async (p: Promise<unknown>): Promise<VmsnapError> => {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof VmsnapError, String(e));
-    return e;
-  }
-  assert.fail("expected an error");
-};
 
 describe("create: plan", () => {
   it("plans without writing: a dry run of the manifest, the preview, a yes/no question", async () => {

@@ -4,7 +4,6 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { phrase } from "../../src/core/advice.js";
 import { verifyConfirmation, type ConfirmationAnswer } from "../../src/core/confirmation.js";
-import { VmsnapError } from "../../src/core/errors.js";
 import { cliWords, mcpWords } from "../../src/report/words.js";
 import { planCreateMany } from "../../src/workflows/bulk-create.js";
 import { planClone } from "../../src/workflows/clone.js";
@@ -14,17 +13,8 @@ import { planDiskRestore, planDiskSnapshot } from "../../src/workflows/disk.js";
 import { execute, type Plan } from "../../src/workflows/execute.js";
 import { planRestore } from "../../src/workflows/restore.js";
 import type { Session } from "../../src/workflows/session.js";
-import { fakeSession, putDiskSnapshot } from "../helpers/fake-platform.js";
+import { errorOf, fakeSession, putDiskSnapshot } from "../helpers/fake-platform.js";
 
-const errorOf = async (p: Promise<unknown>): Promise<VmsnapError> => {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof VmsnapError, String(e));
-    return e;
-  }
-  assert.fail("expected an error");
-};
 const typed = (name: string): ConfirmationAnswer => ({ confirmed: true, typedName: name });
 
 describe("delete", () => {

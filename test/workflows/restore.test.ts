@@ -9,12 +9,11 @@ import {
   verifyConfirmation,
   type ConfirmationAnswer,
 } from "../../src/core/confirmation.js";
-import { VmsnapError } from "../../src/core/errors.js";
 import { cliWords, mcpWords } from "../../src/report/words.js";
 import { execute } from "../../src/workflows/execute.js";
 import { restoreSnapshot } from "../../src/workflows/operations.js";
 import { planRestore } from "../../src/workflows/restore.js";
-import { NS, fakeSession, type FakeOptions } from "../helpers/fake-platform.js";
+import { errorOf, type FakeOptions, fakeSession, NS } from "../helpers/fake-platform.js";
 
 const answer = (snapshot: string, more: Partial<ConfirmationAnswer> = {}): ConfirmationAnswer => ({
   confirmed: true,
@@ -22,15 +21,6 @@ const answer = (snapshot: string, more: Partial<ConfirmationAnswer> = {}): Confi
   finalYes: true,
   ...more,
 });
-const errorOf = async (p: Promise<unknown>): Promise<VmsnapError> => {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof VmsnapError, String(e));
-    return e;
-  }
-  assert.fail("expected an error");
-};
 const setup = (o: FakeOptions = {}, running = false) =>
   fakeSession({ vms: [{ name: "db", running }, { name: "web" }], snapshots: { snap: "db" }, ...o });
 

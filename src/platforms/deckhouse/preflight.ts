@@ -2,12 +2,11 @@
 // snapshotted), attached images (never in snapshots), the guest agent against requiredConsistency,
 // configuration waiting for a restart, and operations in progress on the VM.
 import { advice, option, phrase } from "../../core/advice.js";
-import { notFound } from "../../core/errors.js";
 import { quantityBytes } from "../../core/quantity.js";
 import { API_VERSION } from "../../core/api-version.js";
 import type { Finding, Preflight, PreflightVolume, VirtualMachine } from "../../core/schema.js";
 import { Deckhouse, keyOf } from "../../kube/resources.js";
-import { obj, str } from "../json.js";
+import { byVmOrder, obj, str, vmNotFound } from "../json.js";
 import type { PreflightOptions, VmState } from "../types.js";
 import type { DeckhouseApi } from "./api.js";
 import {
@@ -72,16 +71,12 @@ export async function listVms(
         reasons,
       };
     })
-    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+    .sort(byVmOrder);
 }
 
 export async function getVm(api: DeckhouseApi, namespace: string, name: string): Promise<VmState> {
   const vm = await api.readVm(namespace, name);
-  if (!vm)
-    throw notFound(
-      `VirtualMachine ${namespace}/${name} not found`,
-      advice`list the VMs with ${{ do: "list-vms", namespace }}`,
-    );
+  if (!vm) throw vmNotFound(namespace, name);
   return {
     namespace,
     name,
@@ -105,11 +100,7 @@ export async function preflight(
     api.kube.list(Deckhouse.vmSnapshots, namespace),
     restoreOperations(api, namespace),
   ]);
-  if (!vm)
-    throw notFound(
-      `VirtualMachine ${namespace}/${name} not found`,
-      advice`list the VMs with ${{ do: "list-vms", namespace }}`,
-    );
+  if (!vm) throw vmNotFound(namespace, name);
   const problems: Finding[] = [];
   const warnings: Finding[] = [];
   const running = vmRunning(vm);

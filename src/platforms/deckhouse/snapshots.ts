@@ -14,7 +14,7 @@ import {
   type ResourceType,
 } from "../../kube/resources.js";
 import { waitForObject } from "../../kube/watch.js";
-import { arr, obj, str } from "../json.js";
+import { arr, bySnapshotOrder, conditionsOf, obj, str } from "../json.js";
 import type { CreateOptions, Manifest, WaitOptions } from "../types.js";
 import type { DeckhouseApi } from "./api.js";
 import { disksOf, manifest, ownerSnapshot, snapshotState, vmNameOf } from "./model.js";
@@ -106,12 +106,7 @@ export function toSnapshot(
         ? (str(status.virtualMachineSnapshotSecretName) ?? null)
         : (str(status.volumeSnapshotName) ?? null),
     error: st.phase === "Failed" ? (st.message ?? st.reason ?? "failed") : null,
-    conditions: arr(status.conditions).map((c) => ({
-      type: str(c.type) ?? "",
-      status: str(c.status) ?? "",
-      ...(str(c.reason) ? { reason: str(c.reason) } : {}),
-      ...(str(c.message) ? { message: str(c.message) } : {}),
-    })),
+    conditions: conditionsOf(status),
     diagnosis,
   };
 }
@@ -151,12 +146,7 @@ export async function listSnapshots(
     ...standalone.map((s) => toSnapshot(api.ctx.words, s, "disk", { diskVm })),
   ]
     .filter((s) => !scope.vm || s.vm === scope.vm)
-    .sort(
-      (a, b) =>
-        a.namespace.localeCompare(b.namespace) ||
-        (a.createdAt ?? "").localeCompare(b.createdAt ?? "") ||
-        a.name.localeCompare(b.name),
-    );
+    .sort(bySnapshotOrder);
 }
 
 export async function getSnapshot(

@@ -1,7 +1,7 @@
 // KubeVirt / OpenShift Virtualization behind the SnapshotPlatform interface.
-import { advice } from "../../core/advice.js";
 import { notFound } from "../../core/errors.js";
 import { goDuration, parseDuration } from "../../core/duration.js";
+import { vmNotFound, bySnapshotOrder, byVmOrder } from "../json.js";
 import type { Preflight, Snapshot, VirtualMachine } from "../../core/schema.js";
 import {
   Core,
@@ -114,16 +114,12 @@ export class KubeVirtPlatform implements SnapshotPlatform {
             .map((s) => s.reason ?? `${s.name ?? "volume"}: not snapshottable`),
         };
       })
-      .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+      .sort(byVmOrder);
   }
 
   async getVm(namespace: string, name: string): Promise<VmState> {
     const vm = await this.readVm(namespace, name);
-    if (!vm)
-      throw notFound(
-        `VirtualMachine ${namespace}/${name} not found`,
-        advice`list the VMs with ${{ do: "list-vms", namespace }}`,
-      );
+    if (!vm) throw vmNotFound(namespace, name);
     return this.vmState(vm);
   }
 
@@ -150,11 +146,7 @@ export class KubeVirtPlatform implements SnapshotPlatform {
       this.kube.list(KubeVirt.snapshots, namespace),
       this.storage.load(),
     ]);
-    if (!vm)
-      throw notFound(
-        `VirtualMachine ${namespace}/${name} not found`,
-        advice`list the VMs with ${{ do: "list-vms", namespace }}`,
-      );
+    if (!vm) throw vmNotFound(namespace, name);
     return analyse({
       vm,
       vmi,
@@ -217,12 +209,7 @@ export class KubeVirtPlatform implements SnapshotPlatform {
     return list.items
       .filter((s) => !scope.vm || sourceVmOf(s) === scope.vm)
       .map((s) => toSnapshot(s))
-      .sort(
-        (a, b) =>
-          a.namespace.localeCompare(b.namespace) ||
-          (a.createdAt ?? "").localeCompare(b.createdAt ?? "") ||
-          a.name.localeCompare(b.name),
-      );
+      .sort(bySnapshotOrder);
   }
 
   async getSnapshot(namespace: string, name: string): Promise<Snapshot | undefined> {

@@ -1,8 +1,8 @@
 // VM Operator VMs and their preflight: cluster nodes and shared SCSI controllers cannot be
 // snapshotted, the snapshot limit per VM, VMware Tools (quiescing), a revert in progress.
 import { advice, option, phrase } from "../../core/advice.js";
-import { notFound } from "../../core/errors.js";
 import { API_VERSION } from "../../core/api-version.js";
+import { vmNotFound, byVmOrder } from "../json.js";
 import type { Finding, Preflight, VirtualMachine } from "../../core/schema.js";
 import { quantityBytes } from "../../core/quantity.js";
 import { Core } from "../../kube/resources.js";
@@ -60,16 +60,12 @@ export async function listVms(
         reasons: blockers,
       };
     })
-    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+    .sort(byVmOrder);
 }
 
 export async function getVm(api: VmopApi, namespace: string, name: string): Promise<VmState> {
   const vm = await api.readVm(namespace, name);
-  if (!vm)
-    throw notFound(
-      `VirtualMachine ${namespace}/${name} not found`,
-      advice`list the VMs with ${{ do: "list-vms", namespace }}`,
-    );
+  if (!vm) throw vmNotFound(namespace, name);
   const state = powerState(vm);
   return {
     namespace,
@@ -88,11 +84,7 @@ export async function preflight(api: VmopApi, namespace: string, name: string): 
     api.kube.list(api.t.snapshots, namespace, { labelSelector: `${VM_NAME_LABEL}=${name}` }),
     api.kube.list(Core.pvcs, namespace),
   ]);
-  if (!vm)
-    throw notFound(
-      `VirtualMachine ${namespace}/${name} not found`,
-      advice`list the VMs with ${{ do: "list-vms", namespace }}`,
-    );
+  if (!vm) throw vmNotFound(namespace, name);
   const problems: Finding[] = [];
   const warnings: Finding[] = [];
   const state = powerState(vm);

@@ -2,6 +2,7 @@
 // one), their manifests (quiesce whenever VMware Tools can), and the wait until one is ready.
 import { API_VERSION } from "../../core/api-version.js";
 import { notFound } from "../../core/errors.js";
+import { conditionsOf, bySnapshotOrder } from "../json.js";
 import type { Snapshot } from "../../core/schema.js";
 import { keyOf, type KubeObject } from "../../kube/resources.js";
 import { waitForObject } from "../../kube/watch.js";
@@ -78,12 +79,7 @@ export function toSnapshot(s: KubeObject, all: KubeObject[], vm?: KubeObject): S
     excludedVolumes: [],
     contentName: str(status.uniqueID) ?? null,
     error: st.error,
-    conditions: arr(status.conditions).map((c) => ({
-      type: str(c.type) ?? "",
-      status: str(c.status) ?? "",
-      ...(str(c.reason) ? { reason: str(c.reason) } : {}),
-      ...(str(c.message) ? { message: str(c.message) } : {}),
-    })),
+    conditions: conditionsOf(status),
     diagnosis,
     tree: { parent, children, current },
   };
@@ -114,12 +110,7 @@ export async function listSnapshots(
         vmByKey.get(`${s.metadata.namespace}/${String(obj(s.spec).vmName)}`),
       ),
     )
-    .sort(
-      (a, b) =>
-        a.namespace.localeCompare(b.namespace) ||
-        (a.createdAt ?? "").localeCompare(b.createdAt ?? "") ||
-        a.name.localeCompare(b.name),
-    );
+    .sort(bySnapshotOrder);
 }
 
 export async function getSnapshot(
