@@ -7,7 +7,7 @@ import { makePlan, pinsAt, type PlanBase, type Pins } from "../core/plan.js";
 import { API_VERSION } from "../core/api-version.js";
 import type { Clone } from "../core/schema.js";
 import type { Manifest, SnapshotPlatform } from "../platforms/types.js";
-import { dryRun, preview, step } from "./common.js";
+import { createAndWait, dryRun, preview, step } from "./common.js";
 import { planDiskRestore, type DiskRestorePlan } from "./disk.js";
 import type { Session } from "./session.js";
 
@@ -87,7 +87,16 @@ export async function planClone(
       needs: { kind: "yes-no", action: "clone" },
       subject: { manifest: manifest.body },
       pins: pinsAt(at),
-      planned: cloneResult(ns, snapName, target, cloneName, "DryRun", null),
+      planned: {
+        apiVersion: API_VERSION,
+        kind: "Clone",
+        namespace: ns,
+        snapshot: snapName,
+        target,
+        phase: "DryRun",
+        cloneName,
+        durationMs: null,
+      },
     },
     {
       platform,
@@ -99,44 +108,25 @@ export async function planClone(
   );
 }
 
-function cloneResult(
-  namespace: string,
-  snapshot: string,
-  target: string,
-  cloneName: string,
-  phase: string,
-  durationMs: number | null,
-): Clone {
-  return {
-    apiVersion: API_VERSION,
-    kind: "Clone",
-    namespace,
-    snapshot,
-    target,
-    phase,
-    cloneName,
-    durationMs,
-  };
-}
-
-export async function executeClone(
+export function executeClone(
   session: Session,
   plan: ClonePlan,
   o: { signal?: AbortSignal } = {},
 ): Promise<Clone> {
-  const started = Date.now();
   const { namespace, snapshot, target, cloneName } = plan.planned;
-  const result = (phase: string) =>
-    cloneResult(namespace, snapshot, target, cloneName, phase, Date.now() - started);
-  session.progress(`cloning ${snapshot} into ${target}`);
-  await step(() => session.guard.create(plan.manifest.type, plan.manifest.body));
-  if (!plan.wait) return result("Pending");
-  const done = await step(() =>
-    plan.platform.waitClone(namespace, cloneName, {
-      timeoutMs: plan.timeoutMs,
-      onProgress: session.progress,
-      signal: o.signal,
-    }),
-  );
-  return result(done.phase);
+  return createAndWait(session, {
+    planned: plan.planned,
+    manifest: plan.manifest,
+    progress: `cloning ${snapshot} into ${target}`,
+    wait: plan.wait
+      ? async () =>
+          (
+            await plan.platform.waitClone(namespace, cloneName, {
+              timeoutMs: plan.timeoutMs,
+              onProgress: session.progress,
+              signal: o.signal,
+            })
+          ).phase
+      : undefined,
+  });
 }

@@ -40,3 +40,18 @@ export function ageText(seconds: number | null): string {
   if (m) return `${m}m${seconds % 60}s`;
   return `${seconds}s`;
 }
+
+/**
+ * Executes a plan of one object to create (a clone, a new disk): create it, wait for it unless not
+ * to be waited for, and report the planned result with the phase reached and the duration.
+ */
+export async function createAndWait<R extends { phase: string; durationMs: number | null }>(
+  session: Session,
+  o: { planned: R; manifest: Manifest; progress: string; wait?: () => Promise<string> },
+): Promise<R> {
+  const started = Date.now();
+  session.progress(o.progress);
+  await step(() => session.guard.create(o.manifest.type, o.manifest.body));
+  const phase = o.wait ? await step(o.wait) : "Pending";
+  return { ...o.planned, phase, durationMs: Date.now() - started };
+}

@@ -17,7 +17,7 @@ import { API_VERSION } from "../core/api-version.js";
 import type { Clone, Snapshot } from "../core/schema.js";
 import type { DiskSnapshotSupport, Manifest, SnapshotPlatform } from "../platforms/types.js";
 import { plannedSnapshot } from "./create.js";
-import { dryRun, preview, step } from "./common.js";
+import { createAndWait, dryRun, preview, step } from "./common.js";
 import type { Session } from "./session.js";
 import { DEFAULT_SNAPSHOT_TIMEOUT_MS, waitForSnapshotWith } from "./wait.js";
 
@@ -205,7 +205,17 @@ export async function planDiskRestore(
       needs: { kind: "yes-no", action: "clone" },
       subject: { manifest: manifest.body },
       pins: pinsAt(pins ? new Date(pins.at) : session.now()),
-      planned: diskClone(ns, snapName, target, "DryRun", null),
+      planned: {
+        apiVersion: API_VERSION,
+        kind: "Clone",
+        namespace: ns,
+        snapshot: snapName,
+        target,
+        targetKind: "VirtualDisk",
+        phase: "DryRun",
+        cloneName: target,
+        durationMs: null,
+      },
     },
     {
       platform,
@@ -217,50 +227,30 @@ export async function planDiskRestore(
   );
 }
 
-function diskClone(
-  namespace: string,
-  snapshot: string,
-  target: string,
-  phase: string,
-  durationMs: number | null,
-): Clone {
-  return {
-    apiVersion: API_VERSION,
-    kind: "Clone",
-    namespace,
-    snapshot,
-    target,
-    targetKind: "VirtualDisk",
-    phase,
-    cloneName: target,
-    durationMs,
-  };
-}
-
 export async function executeDiskRestore(
   session: Session,
   plan: DiskRestorePlan,
   o: { signal?: AbortSignal } = {},
 ): Promise<Clone> {
-  const started = Date.now();
-  const { platform, manifest } = plan;
+  const { platform } = plan;
   const { namespace, snapshot, target } = plan.planned;
-  const result = (phase: string) =>
-    diskClone(namespace, snapshot, target, phase, Date.now() - started);
-  session.progress(`restoring ${snapshot} into new disk ${target}`);
-  await step(() => session.guard.create(manifest.type, manifest.body));
-  if (!plan.wait) return result("Pending");
-  const phase = await step(() =>
-    platform.disks.waitDisk(namespace, target, {
-      timeoutMs: plan.timeoutMs,
-      onProgress: session.progress,
-      signal: o.signal,
-    }),
-  );
-  if (phase === "Failed")
+  const result = await createAndWait(session, {
+    planned: plan.planned,
+    manifest: plan.manifest,
+    progress: `restoring ${snapshot} into new disk ${target}`,
+    wait: plan.wait
+      ? () =>
+          platform.disks.waitDisk(namespace, target, {
+            timeoutMs: plan.timeoutMs,
+            onProgress: session.progress,
+            signal: o.signal,
+          })
+      : undefined,
+  });
+  if (result.phase === "Failed")
     throw operationFailed(
       `disk ${target} failed to restore from ${snapshot}`,
       `see its conditions: \`kubectl describe -n ${namespace} ${platform.disks.diskType.plural}.${platform.disks.diskType.group} ${target}\``,
     );
-  return result(phase);
+  return result;
 }
