@@ -59,7 +59,9 @@ log(
 let passed = 0;
 let failed = 0;
 let skipped = 0;
-const stream = run({ files, concurrency: 2, timeout: 300_000 });
+// The limit is per test file. A file of MCP transport tests runs ~110 s on a loaded 2-core
+// machine; 10 minutes leaves room for a slow CI host without hiding a hang.
+const stream = run({ files, concurrency: 2, timeout: 600_000 });
 stream.on("test:pass", (ev) => {
   if (ev.details.type === "suite") return;
   if (ev.skip || ev.todo) skipped++;
