@@ -98,6 +98,11 @@ export async function runCommand(
     for (const [kind, value] of names) if (value !== undefined) validateName(kind, value);
     validate();
     if (g.namespace !== undefined) validateName("namespace", g.namespace);
+    if (g.namespace !== undefined && cmd.opts<{ allNamespaces?: boolean }>().allNamespaces)
+      throw invalidInput(
+        "-n/--namespace and -A/--all-namespaces contradict each other",
+        "give one of them",
+      );
     session = await Session.open({
       kubeconfig: g.kubeconfig,
       context: g.context,
