@@ -64,8 +64,10 @@ export class CliConfirmation implements ConfirmationPort {
       return { confirmed: await this.yesNo("Proceed?") };
     }
     this.show(request);
+    // Once: a warning the preview already shows is not printed again.
     for (const w of request.warnings.filter(
-      (w) => w.startsWith("warning") || request.kind === "typed-name",
+      (w) =>
+        (w.startsWith("warning") || request.kind === "typed-name") && !request.preview.includes(w),
     )) {
       if (!this.o.quiet) this.o.output.write(`! ${w}\n`);
     }

@@ -91,12 +91,18 @@ export async function runCommand(
     io.stderr,
     g.quiet ? "off" : io.stderr.isTTY ? "spinner" : g.verbose ? "lines" : "off",
   );
+  const interrupts = io.ownsProcess ? catchInterrupts(io, progress) : undefined;
   let session: Session | undefined;
   try {
     format = parseOutputFormat(g.output ?? "table");
     for (const [kind, value] of names) if (value !== undefined) validateName(kind, value);
     validate();
     if (g.namespace !== undefined) validateName("namespace", g.namespace);
+    if (g.namespace !== undefined && cmd.opts<{ allNamespaces?: boolean }>().allNamespaces)
+      throw invalidInput(
+        "-n/--namespace and -A/--all-namespaces contradict each other",
+        "give one of them",
+      );
     session = await Session.open({
       kubeconfig: g.kubeconfig,
       context: g.context,
@@ -111,6 +117,7 @@ export async function runCommand(
       }),
       progress: progress.update,
       words: cliWords,
+      interrupt: interrupts?.interrupt,
     });
     const result = await body(session);
     progress.stop();
@@ -133,6 +140,7 @@ export async function runCommand(
     io.exitCode = e.exitCode;
   } finally {
     session?.close();
+    interrupts?.release();
   }
   // A one-shot command is done once its result is written: exit as soon as the output is flushed
   // instead of waiting for the event loop to drain (socket teardown), so that `create` returns
@@ -141,6 +149,47 @@ export async function runCommand(
   for (const stream of [process.stdout, process.stderr])
     await new Promise<void>((resolve) => stream.write("", () => resolve()));
   process.exit();
+}
+
+/**
+ * Ctrl-C and SIGTERM become the workflow's interrupt (src/workflows/interrupt.ts decides what it
+ * means): the first stops at the next safe point and cleans up, the second abandons the cleanup
+ * (the report says what is left), a third exits at once.
+ */
+function catchInterrupts(
+  io: ReturnType<typeof ioOf>,
+  progress: { stop(): void },
+): { interrupt: { signal: AbortSignal; abandon: AbortSignal }; release(): void } {
+  const first = new AbortController();
+  const second = new AbortController();
+  let count = 0;
+  const say = (line: string) => {
+    progress.stop();
+    io.stderr.write(`${line}\n`);
+  };
+  const onSignal = (name: NodeJS.Signals) => {
+    count++;
+    if (count === 1) {
+      say(
+        `${name}: stopping at the next safe point and cleaning up (interrupt again to stop cleaning up)`,
+      );
+      first.abort(name);
+    } else if (count === 2) {
+      say(`${name} again: not waiting for the cleanup; reporting what is left`);
+      second.abort(name);
+    } else {
+      say(`${name} a third time: exiting now; vmsnap may have left work unfinished`);
+      process.exit(3);
+    }
+  };
+  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM"];
+  for (const s of signals) process.on(s, onSignal);
+  return {
+    interrupt: { signal: first.signal, abandon: second.signal },
+    release: () => {
+      for (const s of signals) process.off(s, onSignal);
+    },
+  };
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -1,6 +1,9 @@
 // Kubeconfig resolution is delegated to @kubernetes/client-node so that KUBECONFIG merging,
 // contexts, exec/OIDC plugins and in-cluster config behave exactly as kubectl's do.
 import type { KubeConfig } from "@kubernetes/client-node";
+import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import path from "node:path";
 import { advice, option } from "../core/advice.js";
 import { ErrorCode, VmsnapError } from "../core/errors.js";
 
@@ -23,6 +26,20 @@ export async function loadKubeConfig(options: KubeConfigOptions = {}): Promise<R
   // Lazy import: the client library is large and most CLI paths (--help, --version) never need it.
   const { KubeConfig } = await import("@kubernetes/client-node");
   const kubeConfig = new KubeConfig();
+  // Nothing to load: client-node would fall back to http://localhost:8080 and fail with its own
+  // words. kubectl says there is no configuration; so does vmsnap (cluster unreachable, exit 8).
+  const home = path.join(homedir(), ".kube", "config");
+  if (
+    !options.kubeconfig &&
+    !process.env.KUBECONFIG &&
+    !process.env.KUBERNETES_SERVICE_HOST &&
+    !existsSync(home)
+  )
+    throw new VmsnapError(
+      ErrorCode.Unreachable,
+      `no kubeconfig: KUBECONFIG is not set and ${home} does not exist (and vmsnap is not running in a cluster)`,
+      advice`point vmsnap at the cluster: ${option("kubeconfig")}, or KUBECONFIG (kubectl uses the same)`,
+    );
   try {
     if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
     else kubeConfig.loadFromDefault();

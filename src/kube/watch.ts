@@ -253,8 +253,10 @@ export async function waitForObject<T extends KubeObject>(
   );
   const onAbort = () => fail(new Error("aborted"));
   options.signal?.addEventListener("abort", onAbort);
+  if (options.signal?.aborted) onAbort();
   try {
-    await informer.start();
+    // An abort (or the deadline) during the initial list ends the wait too.
+    await Promise.race([informer.start(), done]);
     check();
     return await done;
   } finally {

@@ -4,7 +4,7 @@
 // confirmed, and executes it — the same plan → consent → execute as every face.
 import type { z } from "zod";
 import { verifyConfirmation } from "../core/confirmation.js";
-import { operationFailed } from "../core/errors.js";
+import { invalidInput, operationFailed } from "../core/errors.js";
 import { validateName, type NameKind } from "../core/names.js";
 import type { PlatformChoice } from "../core/platform-names.js";
 import type { Pins } from "../core/plan.js";
@@ -175,6 +175,8 @@ export async function runTool(
   try {
     for (const [kind, value] of tool.names(args))
       if (value !== undefined) validateName(kind, value);
+    if (args.allNamespaces === true && args.namespace !== undefined)
+      throw invalidInput("give either namespace or allNamespaces, not both");
     if (options.readOnly && tool.kind !== "read")
       throw operationFailed(`${tool.name} is not available: the server is read-only`);
     session = await Session.open({
@@ -185,8 +187,6 @@ export async function runTool(
       progress,
       words: mcpWords,
     });
-    if (args.allNamespaces === true && args.namespace)
-      throw operationFailed("give either namespace or allNamespaces, not both");
     tool.validate?.(args);
     if (tool.kind === "read") {
       const object = await tool.read(session, args);

@@ -12,7 +12,8 @@ import { KubeApiError } from "../kube/client.js";
 import { mayHaveBeenProcessed } from "../kube/retry.js";
 import type { CreateOptions, Manifest, SnapshotPlatform, VmState } from "../platforms/types.js";
 import { dryRun, preview, step } from "./common.js";
-import { dryRunStop, startVm, stopVm } from "./run-state.js";
+import { checkpoint, interrupted, unlessAborted } from "./interrupt.js";
+import { dryRunStop, sendStop, startVm, waitStopped } from "./run-state.js";
 import type { Session } from "./session.js";
 import { DEFAULT_SNAPSHOT_TIMEOUT_MS, waitForSnapshot } from "./wait.js";
 
@@ -229,6 +230,8 @@ function checkAdoptable(existing: Snapshot, vmName: string): void {
 
 export interface CreateExecution {
   signal?: AbortSignal;
+  /** A second interrupt: stop cleaning up (starting the VM again) and report now. */
+  abandon?: AbortSignal;
 }
 
 export async function executeCreate(
@@ -236,7 +239,7 @@ export async function executeCreate(
   plan: CreatePlan,
   options: CreateExecution = {},
 ): Promise<Snapshot> {
-  if (plan.existing) return followExisting(session, plan, plan.existing);
+  if (plan.existing) return followExisting(session, plan, plan.existing, options);
   const d = plan.draft!;
   return runCreate(session, d, { wait: plan.wait, timeoutMs: plan.timeoutMs, ...options });
 }
@@ -245,13 +248,25 @@ export async function executeCreate(
 export async function runCreate(
   session: Session,
   d: CreateDraft,
-  o: { wait: boolean; timeoutMs?: number; signal?: AbortSignal; onCreated?: () => void },
+  o: CreateExecution & { wait: boolean; timeoutMs?: number; onCreated?: () => void },
 ): Promise<Snapshot> {
   const ns = d.vm.namespace;
-  if (d.stopFirst) await stopVm(session, d.platform, d.vm, o.signal);
+  // How far it got, for the report of an interruption.
+  let stopSent = false;
+  let snapshot: "not-created" | "sent" | "created" = "not-created";
+  let restart: "restarted" | "failed" | "abandoned" | undefined;
   try {
+    if (d.stopFirst) {
+      stopSent = true;
+      await sendStop(session, d.platform, d.vm);
+      checkpoint(o.signal, "no snapshot was created");
+      await waitStopped(session, d.platform, d.vm, o.signal);
+    }
+    checkpoint(o.signal, "no snapshot was created");
     session.progress(`creating snapshot ${d.name}`);
+    snapshot = "sent";
     const taken = await step(() => createOnce(session, d.platform, d.manifest));
+    snapshot = "created";
     o.onCreated?.();
     if (taken) {
       checkAdoptable(taken, d.vm.name);
@@ -265,21 +280,87 @@ export async function runCreate(
     }
     const timeoutMs =
       o.timeoutMs ?? d.platform.snapshotDeadlineMs(d.manifest.body) ?? DEFAULT_SNAPSHOT_TIMEOUT_MS;
-    return await waitForSnapshot(session, d.platform, ns, d.name, timeoutMs, o.signal);
+    const ready = await waitForSnapshot(session, d.platform, ns, d.name, timeoutMs, o.signal);
+    checkpoint(o.signal, `snapshot ${ns}/${d.name} is ready`);
+    return ready;
+  } catch (err) {
+    if (!o.signal?.aborted) throw err;
+    if (stopSent) restart = await restartAfterInterrupt(session, d, o.abandon);
+    throw createInterrupted(session, d, o.signal, snapshot, restart);
   } finally {
-    if (d.stopFirst) await startVm(session, d.platform, d.vm);
+    if (stopSent && restart === undefined) await startVm(session, d.platform, d.vm);
   }
+}
+
+/** Starts the VM vmsnap stopped, unless a second interrupt abandons it. */
+async function restartAfterInterrupt(
+  session: Session,
+  d: CreateDraft,
+  abandon: AbortSignal | undefined,
+): Promise<"restarted" | "failed" | "abandoned"> {
+  return unlessAborted(startVm(session, d.platform, d.vm), abandon, () => "abandoned").then(
+    () => "restarted" as const,
+    (e: unknown) => (e === "abandoned" ? ("abandoned" as const) : ("failed" as const)),
+  );
+}
+
+/** The report of an interrupted create: the snapshot (if it exists, how to follow it) and the VM. */
+function createInterrupted(
+  session: Session,
+  d: CreateDraft,
+  signal: AbortSignal,
+  snapshot: "not-created" | "sent" | "created",
+  restart: "restarted" | "failed" | "abandoned" | undefined,
+): VmsnapError {
+  const ns = d.vm.namespace;
+  const follow = { do: "describe" as const, namespace: ns, snapshot: d.name };
+  const lines = [
+    {
+      "not-created": `snapshot ${d.name}: NOT created`,
+      sent: `snapshot ${d.name}: creation requested, not confirmed — it may exist`,
+      created: `snapshot ${d.name}: created; it is being taken in the cluster (vmsnap stopped waiting, not the snapshot)`,
+    }[snapshot],
+  ];
+  const start = d.platform.manualStart(d.vm);
+  if (restart)
+    lines.push(
+      {
+        restarted: `VM ${d.vm.name}: started again by vmsnap, as before`,
+        failed: `VM ${d.vm.name}: STOPPED by vmsnap (it was running); starting it again failed — start it with ${start}`,
+        abandoned: `VM ${d.vm.name}: STOPPED by vmsnap (it was running); starting it again was interrupted — it may be starting or still stopped; start it with ${start}`,
+      }[restart],
+    );
+  const hint =
+    snapshot === "not-created"
+      ? undefined
+      : advice`follow the snapshot with ${follow} until it is ready (or failed)`;
+  return interrupted(
+    signal,
+    `create of snapshot ${ns}/${d.name} of VM ${d.vm.name} stopped\nstate now:\n${lines.map((l) => `  - ${l}`).join("\n")}`,
+    hint,
+    { state: lines },
+  );
 }
 
 function followExisting(
   session: Session,
   plan: CreatePlan,
   existing: { snapshot: Snapshot; note: string },
+  o: CreateExecution,
 ): Promise<Snapshot> {
   session.progress(existing.note);
+  const { namespace, name } = existing.snapshot;
   return waitExisting(session, plan.platform, existing.snapshot, existing.note, {
     wait: plan.wait,
     timeoutMs: plan.timeoutMs,
+    signal: o.signal,
+  }).catch((err: unknown) => {
+    if (!o.signal?.aborted) throw err;
+    throw interrupted(
+      o.signal,
+      `snapshot ${namespace}/${name} exists; it is being taken in the cluster (vmsnap stopped waiting, not the snapshot)`,
+      advice`follow it with ${{ do: "describe", namespace, snapshot: name }} until it is ready (or failed)`,
+    );
   });
 }
 

@@ -41,7 +41,8 @@ export async function planDelete(
     );
   const siblings = await step(() => platform.listSnapshots({ namespace: ns, vm: snapshot.vm }));
   const usable = siblings.filter((s) => s.readyToUse && s.name !== name);
-  const wasOnlySnapshot = usable.length === 0;
+  // A snapshot that is not usable (Failed, not ready) loses no restore point when deleted.
+  const wasOnlySnapshot = snapshot.readyToUse && usable.length === 0;
   const warnings = wasOnlySnapshot
     ? [
         `this is the only usable snapshot of VM ${snapshot.vm}: after deleting it, the VM cannot be restored`,

@@ -8,7 +8,7 @@ import {
   type Consent,
   type ConfirmationPort,
 } from "../core/confirmation.js";
-import { cancelled } from "../core/errors.js";
+import { VmsnapError, cancelled } from "../core/errors.js";
 import { assertSealed } from "../core/plan.js";
 import { executeCreateMany, type CreateManyPlan } from "./bulk-create.js";
 import { executeClone, type ClonePlan } from "./clone.js";
@@ -22,6 +22,7 @@ import {
 } from "./disk.js";
 import type { RestorePlan } from "./restore.js";
 import { executeRestore } from "./restore-run.js";
+import { beforeAnyWrite, interrupted, type Interrupt } from "./interrupt.js";
 import type { Session } from "./session.js";
 
 export type Plan =
@@ -36,13 +37,13 @@ export type Plan =
 /** What executing a plan returns: the object its dry run reports, as done. */
 export type ResultOf<P extends Plan> = P["planned"];
 
-export interface ExecuteOptions {
-  /**
-   * Aborts the waits and stops before the next write; a restore then reports where it stands
-   * (its state lines) like any other interruption.
-   */
-  signal?: AbortSignal;
-}
+/**
+ * signal: aborts the waits and stops before the next write; the operation cleans up (a VM vmsnap
+ * stopped is started again when nothing was restored) and reports where it stands (Cancelled,
+ * exit 3). abandon: a second interrupt — stop cleaning up and report what is left. Both default to
+ * the session's (the CLI wires Ctrl-C and SIGTERM there).
+ */
+export type ExecuteOptions = Interrupt;
 
 /**
  * Asks the port about the plan's confirmation and verifies the answer: the Consent to this plan,
@@ -77,7 +78,10 @@ export async function execute<P extends Plan>(
     ? redeemConsent(consent, plan.confirmation.planDigest)
     : { stopVm: false };
   const p = plan as Plan;
-  const o = { signal: options.signal };
+  const o = {
+    signal: options.signal ?? session.interrupt.signal,
+    abandon: options.abandon ?? session.interrupt.abandon,
+  };
   const result = await (() => {
     switch (p.operation) {
       case "create":
@@ -95,7 +99,14 @@ export async function execute<P extends Plan>(
       case "delete":
         return executeDelete(session, p, o);
     }
-  })();
+  })().catch((err: unknown) => {
+    // Operations without a report of their own: what was sent may still be under way.
+    if (!o.signal?.aborted || (err instanceof VmsnapError && err.details?.interrupted)) throw err;
+    throw interrupted(
+      o.signal,
+      `vmsnap stopped waiting for the ${p.operation}; what it had sent may still be in progress`,
+    );
+  });
   return result as ResultOf<P>;
 }
 
@@ -106,9 +117,10 @@ export async function execute<P extends Plan>(
 export async function settle<P extends Plan>(
   session: Session,
   plan: P,
-  o: { dryRun?: boolean; port?: ConfirmationPort; signal?: AbortSignal } = {},
+  o: { dryRun?: boolean; port?: ConfirmationPort } & Interrupt = {},
 ): Promise<ResultOf<P>> {
   if (o.dryRun) return plan.planned;
-  const consent = await confirmPlan(plan, o.port ?? session.confirmation);
-  return execute(session, plan, consent, { signal: o.signal });
+  const signal = o.signal ?? session.interrupt.signal;
+  const consent = await beforeAnyWrite(confirmPlan(plan, o.port ?? session.confirmation), signal);
+  return execute(session, plan, consent, { signal, abandon: o.abandon });
 }

@@ -16,6 +16,7 @@ import {
   type DiskSnapshotRequest,
 } from "./disk.js";
 import { settle, type Plan, type ResultOf } from "./execute.js";
+import { beforeAnyWrite } from "./interrupt.js";
 import { planRestore, type RestoreRequest } from "./restore.js";
 import type { Session } from "./session.js";
 
@@ -27,7 +28,8 @@ async function oneCall<R extends { dryRun?: boolean }, P extends Plan>(
   req: R,
   port: ConfirmationPort | undefined,
 ): Promise<{ result: ResultOf<P>; preview: string }> {
-  const plan = await planner(session, req);
+  // Planning reads and dry-runs only: an interrupt ends it at once.
+  const plan = await beforeAnyWrite(planner(session, req), session.interrupt.signal);
   const result = await settle(session, plan, { dryRun: req.dryRun, port });
   return { result, preview: plan.preview };
 }

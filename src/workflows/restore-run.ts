@@ -11,6 +11,7 @@ import { mayHaveBeenProcessed } from "../kube/retry.js";
 import { ConcurrentRestoreError } from "../platforms/errors.js";
 import type { Manifest, RestoreAction, SnapshotPlatform, VmState } from "../platforms/types.js";
 import { step } from "./common.js";
+import { checkpoint, interrupted, unlessAborted } from "./interrupt.js";
 import type { RestorePlan } from "./restore.js";
 import { applyRunState, sendStop, waitStopped } from "./run-state.js";
 import type { Session } from "./session.js";
@@ -25,6 +26,8 @@ export interface RestoreSteps {
   wait: boolean;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** A second interrupt: stop cleaning up (starting the VM again) and report now. */
+  abandon?: AbortSignal;
 }
 
 export interface RestoreOutcome {
@@ -39,6 +42,7 @@ type VmStage =
   | "stopped"
   | "restarted"
   | "restart-failed"
+  | "restart-abandoned"
   | "start-sent";
 type SafetyStage = "skipped" | "not-taken" | "sent" | "created" | "ready";
 type RestoreStage = "not-created" | "sent" | "created" | "refused" | "complete";
@@ -67,6 +71,7 @@ export class RestoreProgress {
       stopped: `VM ${vm.name}: STOPPED by vmsnap (it was running)`,
       restarted: `VM ${vm.name}: started again by vmsnap, as before the restore`,
       "restart-failed": `VM ${vm.name}: STOPPED by vmsnap (it was running); starting it again failed`,
+      "restart-abandoned": `VM ${vm.name}: STOPPED by vmsnap (it was running); starting it again was interrupted — it may be starting or still stopped`,
       "start-sent": `VM ${vm.name}: the start request was sent but its answer was lost — it may be starting or still stopped`,
     };
     const safetyLine: Record<SafetyStage, string> = {
@@ -110,6 +115,7 @@ export class RestoreProgress {
       "stopping",
       "stopped",
       "restart-failed",
+      "restart-abandoned",
       "start-sent",
     ].includes(this.vm);
     const startAfter = vm.running && leftStopped ? `; then start the VM again with ${start}` : "";
@@ -135,7 +141,7 @@ export class RestoreProgress {
 export async function executeRestore(
   session: Session,
   plan: RestorePlan,
-  o: { stopVm: boolean; signal?: AbortSignal },
+  o: { stopVm: boolean; signal?: AbortSignal; abandon?: AbortSignal },
 ): Promise<Restore> {
   const started = Date.now();
   const steps: RestoreSteps = {
@@ -147,6 +153,7 @@ export async function executeRestore(
     wait: plan.wait,
     timeoutMs: plan.timeoutMs,
     signal: o.signal,
+    abandon: o.abandon,
   };
   const { stopped, restarted } = await runRestoreSteps(
     session,
@@ -171,25 +178,44 @@ export async function runRestoreSteps(
 ): Promise<RestoreOutcome> {
   const ns = s.vm.namespace;
   try {
-    return await steps(session, platform, s, progress);
+    const outcome = await steps(session, platform, s, progress);
+    // Interrupted during the last step (it was let finish): done, but reported as interrupted.
+    checkpoint(s.signal, "the restore had completed");
+    return outcome;
   } catch (raw) {
-    const err = toVmsnapError(raw);
+    // An interrupt ends a wait with whatever error; it is the interrupt that is reported.
+    const err = s.signal?.aborted
+      ? raw instanceof VmsnapError && raw.details?.interrupted
+        ? raw
+        : interrupted(s.signal, `the restore of VM ${ns}/${s.vm.name} was stopped`)
+      : toVmsnapError(raw);
     // Nothing was restored: put the VM back as it was, unless another restore is under way
     // (starting the VM would get in its way).
+    let why = "";
     if (
       progress.restore === "not-created" &&
       (progress.vm === "stopped" || progress.vm === "stopping") &&
       err.code !== ErrorCode.Conflict
     ) {
-      progress.vm = await applyRunState(session, s.vm, platform.runStateChange(s.vm, true)).then(
+      session.progress(`starting VM ${s.vm.name} again (vmsnap stopped it)`);
+      progress.vm = await unlessAborted(
+        applyRunState(session, s.vm, platform.runStateChange(s.vm, true)),
+        s.abandon,
+        () => "abandoned",
+      ).then(
         () => "restarted" as const,
-        () => "restart-failed" as const,
+        (e: unknown) => (e === "abandoned" ? "restart-abandoned" : "restart-failed"),
       );
-    }
+    } else if (
+      s.signal?.aborted &&
+      (progress.restore === "sent" || progress.restore === "created") &&
+      progress.vm !== "untouched"
+    )
+      why = `\nthe VM was not started again: restore ${s.action.name} may still be in progress, and starting the VM would get in its way`;
     const state = progress.stateLines();
     throw new VmsnapError(
       err.code,
-      `${err.message}\nstate of VM ${ns}/${s.vm.name} now:\n${state.map((l) => `  - ${l}`).join("\n")}`,
+      `${err.message}${why}\nstate of VM ${ns}/${s.vm.name} now:\n${state.map((l) => `  - ${l}`).join("\n")}`,
       joinAdvice([err.advice, ["next: ", ...progress.nextSteps(platform)]]),
       { ...err.details, state },
     );
@@ -204,22 +230,27 @@ async function steps(
 ): Promise<RestoreOutcome> {
   const { vm, action, safety, signal } = s;
   const ns = vm.namespace;
+  const stopHere = () => checkpoint(signal, `the restore of VM ${ns}/${vm.name} was stopped`);
+  stopHere();
   if (s.mustStop) {
     progress.vm = "stop-sent";
     await sendStop(session, platform, vm);
     progress.vm = "stopping";
+    stopHere();
     await waitStopped(session, platform, vm, signal);
     progress.vm = "stopped";
   }
   if (safety) {
     const name = safety.body.metadata.name;
-    signal?.throwIfAborted();
+    stopHere();
     session.progress(`taking safety snapshot ${name}`);
     progress.safety = "sent";
     await createOrReadBack(session, platform, safety, "safety snapshot");
     progress.safety = "created";
+    stopHere();
     await waitForSnapshot(session, platform, ns, name, DEFAULT_SNAPSHOT_TIMEOUT_MS, signal).catch(
       (err: unknown) => {
+        if (signal?.aborted) throw err;
         throw new VmsnapError(
           toVmsnapError(err).code,
           `the safety snapshot ${name} did not complete, so the restore was not started: ${(err as Error).message}`,
@@ -236,13 +267,14 @@ async function steps(
       `a restore of VM ${vm.name} started meanwhile (${other}); this one was not started`,
     );
 
-  signal?.throwIfAborted();
+  stopHere();
   session.progress(`restoring ${vm.name} from ${s.snapshot}`);
   progress.restore = "sent";
   if (action.kind === "create")
     await createOrReadBack(session, platform, action.manifest, "restore");
   else await step(() => session.guard.patch(action.type, action.vm, ns, action.patch));
   progress.restore = "created";
+  stopHere();
   if (!s.wait) return { stopped: progress.vm === "stopped", restarted: false };
 
   await step(() =>
@@ -256,6 +288,7 @@ async function steps(
     if (err instanceof ConcurrentRestoreError) progress.restore = "refused";
     throw err;
   });
+  // From here the start is the cleanup: an interrupt lets it finish, then reports.
   progress.restore = "complete";
   if (progress.vm !== "stopped") return { stopped: false, restarted: false };
   session.progress(`starting VM ${vm.name} again`);

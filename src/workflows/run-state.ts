@@ -53,17 +53,6 @@ export async function waitStopped(
   );
 }
 
-/** Stops a VM (the user chose it) and waits until it is stopped. */
-export async function stopVm(
-  session: Session,
-  platform: SnapshotPlatform,
-  vm: VmState,
-  signal?: AbortSignal,
-): Promise<void> {
-  await sendStop(session, platform, vm);
-  await waitStopped(session, platform, vm, signal);
-}
-
 /** Puts the VM's run setting back after a stop vmsnap made. */
 export async function startVm(
   session: Session,

@@ -12,6 +12,7 @@ import { toVmsnapError } from "../kube/errors.js";
 import { limiterFromEnv } from "../kube/rate-limit.js";
 import { WriteGuard } from "../kube/write-guard.js";
 import { platformsFor } from "../platforms/index.js";
+import { beforeAnyWrite, type Interrupt } from "./interrupt.js";
 import type { PlatformContext, ProgressFn, SnapshotPlatform } from "../platforms/types.js";
 
 export interface SessionOptions {
@@ -25,6 +26,8 @@ export interface SessionOptions {
   now?: () => Date;
   /** How results name options and operations (default: neutral words). */
   words?: Words;
+  /** Interrupts of the operations run with this session (the CLI: Ctrl-C, SIGTERM). */
+  interrupt?: Interrupt;
 }
 
 /** The parts of a session, as Session.open makes them (tests assemble them from fakes). */
@@ -35,6 +38,7 @@ export interface SessionParts {
   namespace: string;
   confirmation?: ConfirmationPort;
   progress?: ProgressFn;
+  interrupt?: Interrupt;
 }
 
 export class Session {
@@ -44,6 +48,7 @@ export class Session {
   readonly namespace: string;
   readonly confirmation?: ConfirmationPort;
   readonly progress: ProgressFn;
+  readonly interrupt: Interrupt;
 
   private constructor(parts: SessionParts) {
     this.client = parts.client;
@@ -52,6 +57,7 @@ export class Session {
     this.namespace = parts.namespace;
     this.confirmation = parts.confirmation;
     this.progress = parts.progress ?? (() => {});
+    this.interrupt = parts.interrupt ?? {};
   }
 
   static async open(options: SessionOptions): Promise<Session> {
@@ -63,11 +69,12 @@ export class Session {
         kubeconfig: options.kubeconfig,
         context: options.context,
       });
+      const signal = options.interrupt?.signal;
       // Retries (429 Retry-After, transient network errors) are reported like progress.
       if (options.progress) client.onRetry = options.progress;
       client.limiter = limiterFromEnv();
       const namespace = validateName("namespace", options.namespace ?? client.defaultNamespace);
-      const discovery = await discover(client);
+      const discovery = await beforeAnyWrite(discover(client), signal);
       const ctx: PlatformContext = {
         kube: client,
         guard: new WriteGuard(client),
@@ -83,6 +90,7 @@ export class Session {
         namespace,
         confirmation: options.confirmation,
         progress: options.progress,
+        interrupt: options.interrupt,
       });
     } catch (err) {
       client?.close();

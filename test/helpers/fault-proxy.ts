@@ -19,7 +19,9 @@ export type Fault =
   /** Forward the request, let the API server process it, then close without an answer. */
   | { kind: "cut-after" }
   /** Answer a watch with an ERROR event carrying 410 Gone (resourceVersion too old). */
-  | { kind: "gone" };
+  | { kind: "gone" }
+  /** Hold the request this long, then forward it (a slow step, to interrupt it meanwhile). */
+  | { kind: "delay"; ms: number };
 
 export interface FaultRule {
   method?: string;
@@ -201,6 +203,12 @@ export class FaultProxy {
       if (rule.thenDown) this.down();
     };
     switch (f.kind) {
+      case "delay":
+        setTimeout(() => {
+          this.forward(req, res);
+          after();
+        }, f.ms);
+        return;
       case "status":
         req.resume();
         res.writeHead(f.code, {

@@ -1,7 +1,9 @@
 // Running the built CLI inside a real pseudo-terminal, without native modules: util-linux
 // `script` allocates the pty, forwards our writes to it and (-e) exits with the child's code.
 // The child sees isTTY on stdin, stdout and stderr, so the CLI's confirmation is interactive.
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { VMSNAP_USER } from "../../src/playground/identities.js";
 import { CLI } from "./cli.js";
 import { kubeconfigOf } from "./env.js";
@@ -38,6 +40,8 @@ export interface PtySession {
   readonly output: string;
   /** Kills the pty (the child gets SIGHUP). */
   kill(): void;
+  /** Sends a signal to the CLI process itself (script's child), e.g. SIGTERM from a supervisor. */
+  signal(name: NodeJS.Signals): void;
 }
 
 /** Quotes one word for /bin/sh. */
@@ -166,6 +170,15 @@ export function startPty(args: string[], options: PtyOptions = {}): PtySession {
     },
     kill() {
       if (!exited) child.kill("SIGKILL");
+    },
+    signal(name) {
+      // script runs the command through sh -c "… exec node …": its only child is the CLI.
+      const children = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8")
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean);
+      assert.equal(children.length, 1, `script's children: ${children.join(" ")}`);
+      process.kill(Number(children[0]), name);
     },
   };
 }

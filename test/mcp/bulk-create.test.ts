@@ -49,6 +49,13 @@ describe("vm_snapshot_create with a selector", () => {
     failed(await call("vm_snapshot_create", { vm: "x", selector: "app=x" }), "InvalidInput");
     failed(await call("vm_snapshot_create", { selector: "app=x", name: "one" }), "InvalidInput");
     failed(await call("vm_snapshot_create", { vm: "x", allNamespaces: true }), "InvalidInput");
+    // A namespace and every namespace at once is a contradiction in the input (issue 13).
+    for (const [tool, more] of [
+      ["vm_snapshot_create", { selector: "app=x" }],
+      ["vm_list", {}],
+      ["vm_snapshot_list", {}],
+    ] as const)
+      failed(await call(tool, { ...more, namespace: ns, allNamespaces: true }), "InvalidInput");
     assert.deepEqual((await writesIn([ns], since)).map(describeWrite), []);
   });
 

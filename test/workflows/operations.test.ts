@@ -35,6 +35,18 @@ describe("delete", () => {
     assert.deepEqual(kube.writes(), ["delete virtualmachinesnapshots only"]);
   });
 
+  it("a Failed snapshot is not usable: deleting it, even the VM's only one, warns of nothing (issue 13)", async () => {
+    const { session } = fakeSession({
+      vms: [{ name: "db" }],
+      snapshots: { bad: "db" },
+      failed: ["bad"],
+    });
+    const plan = await planDelete(session, { snapshot: "bad" });
+    assert.equal(plan.planned.wasOnlySnapshot, false);
+    assert.deepEqual(plan.lost, []);
+    assert.doesNotMatch(plan.preview, /only usable snapshot/);
+  });
+
   it("a missing snapshot: NotFound, advising the list in each face's words", async () => {
     const { session } = fakeSession({ vms: [{ name: "db" }] });
     const e = await errorOf(planDelete(session, { snapshot: "nope" }));

@@ -1,5 +1,7 @@
 // KubeVirt / OpenShift Virtualization behind the SnapshotPlatform interface.
-import { notFound } from "../../core/errors.js";
+import { advice } from "../../core/advice.js";
+import { notFound, operationFailed } from "../../core/errors.js";
+import { isFinalCsiError } from "../csi-errors.js";
 import { goDuration, parseDuration } from "../../core/duration.js";
 import { vmNotFound, bySnapshotOrder, byVmOrder } from "../json.js";
 import type { Preflight, Snapshot, VirtualMachine } from "../../core/schema.js";
@@ -315,6 +317,7 @@ export class KubeVirtPlatform implements SnapshotPlatform {
 
   async waitSnapshot(namespace: string, name: string, options: WaitOptions): Promise<Snapshot> {
     let lastPhase = "";
+    let terminal: string | undefined;
     const obj = await waitForObject(
       this.kube,
       KubeVirt.snapshots,
@@ -327,6 +330,10 @@ export class KubeVirtPlatform implements SnapshotPlatform {
             `it was deleted by someone else; create it again if it is still wanted`,
           );
         const st = snapshotStatusOf(s);
+        if (st.phase !== "Succeeded" && isFinalCsiError(st.error)) {
+          terminal = st.error!;
+          return true;
+        }
         return st.phase === "Failed" || (st.phase === "Succeeded" && st.readyToUse);
       },
       {
@@ -335,12 +342,24 @@ export class KubeVirtPlatform implements SnapshotPlatform {
         onChange: (s) => {
           if (!s) return;
           const st = snapshotStatusOf(s);
-          const phase = `${st.phase}${st.readyToUse ? ", ready" : ""}${st.error ? `, error: ${st.error}` : ""}`;
+          // Succeeded is KubeVirt's "taken": not yet ready to use until every volume is.
+          const state =
+            st.phase === "Succeeded"
+              ? st.readyToUse
+                ? "Succeeded, ready"
+                : "taken, waiting until it is ready"
+              : st.phase;
+          const phase = `${state}${st.error ? `, error: ${st.error}` : ""}`;
           if (phase !== lastPhase) options.onProgress?.(`snapshot ${name}: ${phase}`);
           lastPhase = phase;
         },
       },
     );
+    if (terminal)
+      throw operationFailed(
+        `snapshot ${namespace}/${name} cannot complete: the storage refused it (${terminal}); KubeVirt keeps it in progress until its failureDeadline`,
+        advice`see ${{ do: "describe", namespace, snapshot: name }} for the causes; delete it (${{ do: "delete", namespace, snapshot: name }}) once the storage is fixed, and take a new one`,
+      );
     // A ready snapshot with every volume included has nothing for the content and volume
     // snapshots to add (they only explain failures and excluded disks): no further reads.
     const st = snapshotStatusOf(obj!);
