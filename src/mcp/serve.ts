@@ -6,7 +6,7 @@
 // clients get a session (so that a confirmation form can be pushed to them), and a 2025-era
 // request without a session is served statelessly (no form can reach it: writes that need a
 // confirmation are refused).
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { toNodeHandler } from "@modelcontextprotocol/node";
 import {
@@ -33,6 +33,8 @@ export const MCP_PATH = "/mcp";
 const METADATA_PATH = "/.well-known/oauth-protected-resource";
 /** A 2025-era session idle this long (no request in flight) is closed. */
 const SESSION_IDLE_MS = 30 * 60_000;
+/** How long the gate trusts its last SelfSubjectReview of a token. */
+const IDENTITY_TTL_MS = 30_000;
 
 export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(\[[0-9a-fA-F:]+\]|[^:]+):(\d{1,5})$/.exec(listen);
@@ -117,6 +119,29 @@ export function createHttpHandler(
   }, 60_000);
   sweep.unref();
 
+  // Who a token is, for a short while: a 2025-era session makes several requests per call (the
+  // form's answer is one). The API server still checks the token on every request it serves.
+  const known = new Map<string, { username: string; until: number }>();
+  const identify = async (token: string): Promise<string | undefined> => {
+    const key = createHash("sha256").update(token).digest("hex");
+    const hit = known.get(key);
+    if (hit && hit.until > Date.now()) return hit.username;
+    const who = await whoAmI({
+      kubeconfig: options.kubeconfig,
+      context: options.context,
+      bearerToken: token,
+    }).catch((err: Error) => {
+      throw new OAuthError(
+        OAuthErrorCode.ServerError,
+        `cannot reach the Kubernetes API server: ${err.message}`,
+      );
+    });
+    if (!who.ok) return undefined;
+    for (const [k, v] of known) if (v.until <= Date.now()) known.delete(k);
+    known.set(key, { username: who.username, until: Date.now() + IDENTITY_TTL_MS });
+    return who.username;
+  };
+
   const metadataFor = (request: Request) =>
     http.publicUrl ?? new URL(MCP_PATH, new URL(request.url).origin);
   const gate = (request: Request) =>
@@ -124,17 +149,8 @@ export function createHttpHandler(
       resourceMetadataUrl: getOAuthProtectedResourceMetadataUrl(metadataFor(request)),
       verifier: {
         verifyAccessToken: async (token: string): Promise<AuthInfo> => {
-          const who = await whoAmI({
-            kubeconfig: options.kubeconfig,
-            context: options.context,
-            bearerToken: token,
-          }).catch((err: Error) => {
-            throw new OAuthError(
-              OAuthErrorCode.ServerError,
-              `cannot reach the Kubernetes API server: ${err.message}`,
-            );
-          });
-          if (!who.ok)
+          const username = await identify(token);
+          if (username === undefined)
             throw new OAuthError(
               OAuthErrorCode.InvalidToken,
               "the Kubernetes API server does not accept this token",
@@ -142,7 +158,7 @@ export function createHttpHandler(
           // The API server checks the token on every request; this is only the gate's view.
           return {
             token,
-            clientId: who.username,
+            clientId: username,
             scopes: [],
             expiresAt: Math.floor(Date.now() / 1000) + 300,
           };
