@@ -93,8 +93,11 @@ let violations = 0;
 process.stdout.write("\n");
 for (const identity of VMSNAP_IDENTITIES) {
   const writes = await env.controlPlane.audit.writesBy(identity.name);
+  // A SelfSubjectReview (MCP passthrough auth asks who a token is) creates nothing.
+  const review = (e: AuditEvent) => e.objectRef?.resource === "selfsubjectreviews";
   const bad = writes.filter(
-    (e) => outsideSpec(e) || (identity === READER && succeeded(e)) || identity === FUZZ,
+    (e) =>
+      outsideSpec(e) || (identity === READER && succeeded(e) && !review(e)) || identity === FUZZ,
   );
   writesChecked += writes.length;
   violations += bad.length;

@@ -124,7 +124,8 @@ export class KubeClient {
   }
 
   static async fromConfig(options: KubeConfigOptions = {}): Promise<KubeClient> {
-    const simple = loadSimpleConnection(options);
+    // A caller's bearer token (MCP passthrough) replaces the user: client-node builds that config.
+    const simple = options.bearerToken ? undefined : loadSimpleConnection(options);
     if (simple)
       return new KubeClient(undefined, simple.server, simple.namespace, simple.requestOptions);
     const resolved = await loadKubeConfig(options);

@@ -12,6 +12,11 @@ export interface KubeConfigOptions {
   kubeconfig?: string;
   /** Context name (overrides current-context). */
   context?: string;
+  /**
+   * Authenticate with this bearer token instead of the context's user (the MCP server's
+   * passthrough auth: the caller's own credential, the server's cluster and CA).
+   */
+  bearerToken?: string;
 }
 
 export interface ResolvedKubeConfig {
@@ -71,6 +76,23 @@ export async function loadKubeConfig(options: KubeConfigOptions = {}): Promise<R
   const context = kubeConfig.getContextObject(kubeConfig.getCurrentContext());
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error("kubeconfig has no current cluster");
+  if (options.bearerToken) {
+    const caller = new KubeConfig();
+    caller.loadFromOptions({
+      clusters: [cluster],
+      users: [{ name: "bearer", token: options.bearerToken }],
+      contexts: [
+        { name: "bearer", cluster: cluster.name, user: "bearer", namespace: context?.namespace },
+      ],
+      currentContext: "bearer",
+    });
+    return {
+      kubeConfig: caller,
+      namespace: context?.namespace || "default",
+      server: cluster.server,
+      contextName: "bearer",
+    };
+  }
   return {
     kubeConfig,
     namespace: context?.namespace || "default",

@@ -8,7 +8,13 @@ import {
 } from "@modelcontextprotocol/server";
 import { createRequire } from "node:module";
 import { ELICIT_KEY, type McpCallContext } from "./confirmation.js";
-import { runTool, type ServerOptions, type ToolDefinition } from "./tool.js";
+import {
+  runTool,
+  servingOptions,
+  type Caller,
+  type ServerOptions,
+  type ToolDefinition,
+} from "./tool.js";
 import { TOOLS } from "./tools/index.js";
 
 const CAPABILITIES_KEY = "io.modelcontextprotocol/clientCapabilities";
@@ -33,8 +39,19 @@ export function exposedTools(options: Pick<ServerOptions, "readOnly">): ToolDefi
   return TOOLS.filter((t) => !options.readOnly || t.kind === "read");
 }
 
-export function createServerFactory(options: ServerOptions) {
-  return (requestCtx: McpRequestContext): McpServer => {
+/** The factory's context; `session`: a 2025-era HTTP session (it can carry a form to the client). */
+export type FactoryContext = McpRequestContext & { session?: boolean };
+
+/** The caller a verified bearer token stands for (passthrough auth; see serve.ts). */
+function callerOf(auth: { token: string; clientId: string } | undefined): Caller | undefined {
+  return auth ? { token: auth.token, name: auth.clientId } : undefined;
+}
+
+export function createServerFactory(given: ServerOptions) {
+  // One approval store for every request this server serves (2026-07-28 rounds are separate
+  // HTTP requests, each served by a fresh instance).
+  const options = servingOptions(given);
+  return (requestCtx: FactoryContext): McpServer => {
     const server = new McpServer(
       { name: "vmsnap", version: version() },
       {
@@ -59,12 +76,17 @@ export function createServerFactory(options: ServerOptions) {
           const caps =
             requestCtx.era === "legacy" ? server.server.getClientCapabilities() : envelopeCaps;
           const view = inputResponse(ctx.mcpReq.inputResponses, ELICIT_KEY);
+          const caller = callerOf(ctx.http?.authInfo ?? requestCtx.authInfo);
           const call: McpCallContext = {
             era: requestCtx.era,
-            http: Boolean(requestCtx.requestInfo),
+            // stdio (no HTTP request) or a 2025-era HTTP session can carry a form to the client.
+            canPush: !requestCtx.requestInfo || requestCtx.session === true,
+            caller: caller?.name,
             clientCanElicit: Boolean(caps?.elicitation),
-            elicitInput: (params) =>
-              ctx.mcpReq.elicitInput(params as Parameters<typeof ctx.mcpReq.elicitInput>[0]),
+            elicitInput: (params, timeoutMs) =>
+              ctx.mcpReq.elicitInput(params as Parameters<typeof ctx.mcpReq.elicitInput>[0], {
+                timeout: timeoutMs,
+              }),
             inputResponse:
               view.kind === "elicit" ? { action: view.action, content: view.content } : undefined,
             requestState: ctx.mcpReq.requestState<string>(),
@@ -81,7 +103,7 @@ export function createServerFactory(options: ServerOptions) {
               })
               .catch(() => undefined);
           };
-          const outcome = await runTool(tool, args, options, call, progress);
+          const outcome = await runTool(tool, args, options, call, progress, caller);
           if (outcome.kind === "input") {
             return inputRequired({
               inputRequests: {

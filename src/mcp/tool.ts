@@ -16,12 +16,13 @@ import { errorObject } from "../report/errors.js";
 import { renderText, type OutputObject } from "../report/render.js";
 import { mcpWords } from "../report/words.js";
 import {
+  FORM_TIMEOUT_MS,
   McpConfirmation,
   type ConfirmationMode,
   type McpCallContext,
   type TokenArgs,
 } from "./confirmation.js";
-import type { TokenStore } from "./tokens.js";
+import { TokenStore } from "./tokens.js";
 
 export type ToolKind = "read" | "additive" | "destructive";
 
@@ -59,6 +60,23 @@ export interface ServerOptions {
   confirmation: ConfirmationMode;
   readOnly: boolean;
   tokens: TokenStore;
+  /** 2026-07-28 approvals; made once per server from formTimeoutMs when not given. */
+  approvals?: TokenStore;
+  /** How long the human has to answer a form (default FORM_TIMEOUT_MS, 10 minutes). */
+  formTimeoutMs?: number;
+  /**
+   * none: the server's kubeconfig credentials serve every request; passthrough (HTTP only): each
+   * request's bearer token is the Kubernetes credential, with the server's cluster.
+   */
+  auth?: "none" | "passthrough";
+}
+
+/** The authenticated caller of one HTTP request (passthrough auth). */
+export interface Caller {
+  /** The bearer token, used as the Kubernetes credential. */
+  token: string;
+  /** The user name the API server knows the token by. */
+  name: string;
 }
 
 export interface CallResult {
@@ -164,12 +182,23 @@ async function runWrite(
   }
 }
 
+/** ServerOptions as a running server holds them: one approval store for all its requests. */
+export type ServingOptions = ServerOptions & { approvals: TokenStore };
+
+export function servingOptions(options: ServerOptions): ServingOptions {
+  return {
+    ...options,
+    approvals: options.approvals ?? new TokenStore(options.formTimeoutMs ?? FORM_TIMEOUT_MS),
+  };
+}
+
 export async function runTool(
   tool: ToolDefinition,
   args: Record<string, unknown>,
-  options: ServerOptions,
+  options: ServingOptions,
   call: McpCallContext,
   progress: (message: string) => void,
+  caller?: Caller,
 ): Promise<Outcome> {
   let session: Session | undefined;
   try {
@@ -183,6 +212,7 @@ export async function runTool(
       kubeconfig: options.kubeconfig,
       context: options.context,
       namespace: (args.namespace as string | undefined) ?? options.namespace,
+      bearerToken: caller?.token,
       platform: options.platform,
       progress,
       words: mcpWords,
@@ -192,13 +222,16 @@ export async function runTool(
       const object = await tool.read(session, args);
       return resultOf(object as Record<string, unknown>, text(object));
     }
-    const confirmation = new McpConfirmation(
-      options.confirmation,
-      tool.name,
+    const formTimeoutMs = options.formTimeoutMs ?? FORM_TIMEOUT_MS;
+    const confirmation = new McpConfirmation({
+      mode: options.confirmation,
+      tool: tool.name,
       call,
-      options.tokens,
-      args as TokenArgs,
-    );
+      tokens: options.tokens,
+      approvals: options.approvals,
+      args: args as TokenArgs,
+      formTimeoutMs,
+    });
     return await runWrite(tool, args, session, confirmation);
   } catch (err) {
     return { kind: "result", result: errorResult(tool, err) };

@@ -18,6 +18,8 @@ import type { PlatformContext, ProgressFn, SnapshotPlatform } from "../platforms
 export interface SessionOptions {
   kubeconfig?: string;
   context?: string;
+  /** Use this bearer token as the credential, with the kubeconfig's cluster (MCP passthrough). */
+  bearerToken?: string;
   namespace?: string;
   platform?: PlatformChoice;
   /** Asked by the one-call operations (createSnapshot, restoreSnapshot, …). */
@@ -68,6 +70,7 @@ export class Session {
       client = await KubeClient.fromConfig({
         kubeconfig: options.kubeconfig,
         context: options.context,
+        bearerToken: options.bearerToken,
       });
       const signal = options.interrupt?.signal;
       // Retries (429 Retry-After, transient network errors) are reported like progress.

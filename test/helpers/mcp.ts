@@ -16,9 +16,8 @@ import {
   type ElicitResult,
 } from "@modelcontextprotocol/client";
 import { StdioClientTransport, getDefaultEnvironment } from "@modelcontextprotocol/client/stdio";
-import { createMcpHandler } from "@modelcontextprotocol/server";
 import type { z } from "zod";
-import { createServerFactory } from "../../src/mcp/server.js";
+import { createHttpHandler } from "../../src/mcp/serve.js";
 import { TokenStore } from "../../src/mcp/tokens.js";
 import type { ServerOptions } from "../../src/mcp/tool.js";
 import type { ConfirmationMode } from "../../src/mcp/confirmation.js";
@@ -109,14 +108,36 @@ export function serverOptions(o: Partial<ServerOptions> & { namespace: string })
   };
 }
 
-/** In-process: createMcpHandler(createServerFactory(options)) served through handler.fetch. */
+/** Every HTTP request an in-process client sent: its method, headers and body. */
+export interface SentRequest {
+  method: string;
+  headers: Headers;
+  body: string;
+}
+
+/**
+ * In-process: the HTTP surface `vmsnap mcp --transport http` serves (createHttpHandler), called
+ * through its fetch face. `sent` records the client's requests (to replay one).
+ */
 export async function connectInProcess(
   options: ServerOptions,
   o: ClientOptions = {},
-): Promise<McpConnection> {
-  const handler = createMcpHandler(createServerFactory(options));
-  const transport = new StreamableHTTPClientTransport(new URL("http://vmsnap.test/mcp"), {
-    fetch: (url, init) => handler.fetch(new Request(url, init)),
+): Promise<McpConnection & { sent: SentRequest[]; fetch: (r: Request) => Promise<Response> }> {
+  const handler = createHttpHandler(options, "127.0.0.1");
+  const sent: SentRequest[] = [];
+  const transport = new StreamableHTTPClientTransport(new URL("http://localhost/mcp"), {
+    fetch: async (url, init) => {
+      // As on the wire: an HTTP request names its Host (the server checks it).
+      const headers = new Headers(init?.headers);
+      headers.set("host", new URL(url).host);
+      const request = new Request(url, { ...init, headers });
+      sent.push({
+        method: request.method,
+        headers: new Headers(request.headers),
+        body: request.method === "POST" ? await request.clone().text() : "",
+      });
+      return handler.fetch(request);
+    },
   });
   const { client, forms, answer } = newClient(o);
   await client.connect(transport);
@@ -125,6 +146,8 @@ export async function connectInProcess(
     client,
     forms,
     answer,
+    sent,
+    fetch: (r) => handler.fetch(r),
     close: async () => {
       await client.close().catch(() => undefined);
       await handler.close();
@@ -138,6 +161,10 @@ export interface McpProcessOptions {
   readOnly?: boolean;
   /** Defaults to vmsnap-user's kubeconfig. */
   kubeconfig?: string;
+  /** HTTP: the --listen address (default 127.0.0.1:0). */
+  listen?: string;
+  /** More flags for `vmsnap mcp`. */
+  args?: string[];
 }
 
 function mcpArgs(o: McpProcessOptions, transport: string[]): string[] {
@@ -151,6 +178,7 @@ function mcpArgs(o: McpProcessOptions, transport: string[]): string[] {
     ...transport,
     ...(o.confirmation ? ["--confirmation", o.confirmation] : []),
     ...(o.readOnly ? ["--read-only"] : []),
+    ...(o.args ?? []),
   ];
 }
 
@@ -188,11 +216,11 @@ export interface HttpServerProcess {
   close: () => Promise<void>;
 }
 
-/** Starts `vmsnap mcp --transport http --listen 127.0.0.1:0` and waits for its address line. */
+/** Starts `vmsnap mcp --transport http --listen 127.0.0.1:0 …` and waits for its address line. */
 export async function startHttpServer(o: McpProcessOptions): Promise<HttpServerProcess> {
   const child = spawn(
     process.execPath,
-    mcpArgs(o, ["--transport", "http", "--listen", "127.0.0.1:0"]),
+    mcpArgs(o, ["--transport", "http", "--listen", o.listen ?? "127.0.0.1:0"]),
     {
       env: { ...process.env, NO_COLOR: "1" },
       stdio: ["ignore", "pipe", "pipe"],
@@ -206,6 +234,7 @@ export async function startHttpServer(o: McpProcessOptions): Promise<HttpServerP
       20_000,
     );
     child.stderr.on("data", (d: Buffer) => {
+      if (process.env.VMSNAP_TEST_MCP_STDERR) process.stderr.write(d);
       stderr += d.toString();
       const m = /MCP server on (http:\/\/\S+)/.exec(stderr);
       if (m) {
@@ -229,10 +258,19 @@ export async function startHttpServer(o: McpProcessOptions): Promise<HttpServerP
   };
 }
 
-/** A client over Streamable HTTP to a running server. */
-export async function connectHttp(url: string, c: ClientOptions = {}): Promise<McpConnection> {
+/** A client over Streamable HTTP to a running server (with a bearer token, if given). */
+export async function connectHttp(
+  url: string,
+  c: ClientOptions = {},
+  token?: string,
+): Promise<McpConnection> {
   const { client, forms, answer } = newClient(c);
-  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  await client.connect(
+    new StreamableHTTPClientTransport(
+      new URL(url),
+      token ? { authProvider: { token: () => Promise.resolve(token) } } : {},
+    ),
+  );
   assert.equal(client.getProtocolEra(), c.era ?? "modern");
   return { client, forms, answer, close: () => client.close() };
 }
@@ -383,11 +421,15 @@ export function effectiveDryRun(e: AuditEvent): boolean {
 }
 
 /**
- * Real (non-dry-run) writes by vmsnap-user since the instant, in the namespaces or cluster-wide
+ * Real (non-dry-run) writes by the identity (vmsnap-user) since the instant, in the namespaces or cluster-wide
  * (other test files run concurrently as the same identity in their own namespaces).
  */
-export async function writesIn(namespaces: string[], since: Date): Promise<AuditEvent[]> {
-  return (await requestsSince(since)).filter(
+export async function writesIn(
+  namespaces: string[],
+  since: Date,
+  user = VMSNAP_USER.name,
+): Promise<AuditEvent[]> {
+  return (await requestsSince(since, user)).filter(
     (e) => WRITE_VERBS.has(e.verb) && !effectiveDryRun(e) && inScope(e, namespaces),
   );
 }

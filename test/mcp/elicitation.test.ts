@@ -2,7 +2,7 @@
 // answers a form the server itself asks. Whatever the answer short of an exact confirmation —
 // declined, cancelled, a wrong name, no final yes, cancel for a running VM — nothing is written
 // (audit log) and nothing changes (data fingerprints, snapshots still there). A client that cannot
-// elicit, and a 2025-era client over (stateless) HTTP, get a clear refusal.
+// elicit, and a 2025-era HTTP request without a session, get a clear refusal.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { KubeClient } from "../../src/kube/client.js";
@@ -298,18 +298,35 @@ describe("clients that cannot be asked", () => {
     }
   }
 
-  it("a 2025-era client over HTTP (stateless: nothing can be pushed) is refused, never asked", async () => {
+  it("a 2025-era HTTP request without a session (nothing can be pushed to it) is refused, never asked", async () => {
+    const vm = `ne-${++n}`;
+    await makeVm(c, ns, vm);
     const conn = await connectInProcess(serverOptions({ namespace: ns }), { era: "legacy" });
-    conn.answer(() => assert.fail("no form can be pushed over stateless HTTP"));
     try {
-      for (const [name, args, vm] of await calls()) {
-        const since = new Date();
-        const r = await conn.client.callTool({ name, arguments: args });
-        await assertNoWritesIn([ns], since);
-        await assertUntouched(vm);
-        const e = failed(r, "Cancelled");
-        assert.match(e!.message, /2025-era HTTP/, name);
-      }
+      // A client that never initialized a session: one stateless POST, as curl would send it.
+      const since = new Date();
+      const res = await conn.fetch(
+        new Request("http://localhost/mcp", {
+          method: "POST",
+          headers: {
+            host: "localhost",
+            "content-type": "application/json",
+            accept: "application/json, text/event-stream",
+            "mcp-protocol-version": "2025-06-18",
+          },
+          body: JSON.stringify({
+            jsonrpc: "2.0",
+            id: 7,
+            method: "tools/call",
+            params: { name: "vm_snapshot_create", arguments: { vm, name: `${vm}-new` } },
+          }),
+        }),
+      );
+      const text = await res.text();
+      assert.match(text, /2025-era HTTP request without a session/, text);
+      assert.match(text, /"isError":true/, text);
+      await assertNoWritesIn([ns], since);
+      assert.deepEqual(await snapshotsOf(c, ns, vm), []);
       assert.equal(conn.forms.length, 0, "no form was pushed");
     } finally {
       await conn.close();

@@ -1,14 +1,13 @@
 // The built `vmsnap mcp` over its real transports: stdio (the client spawns the process; the
 // connection is stateful, so elicitation works in both protocol eras) and Streamable HTTP (a real
-// child process on a loopback port; elicitation in the 2026-07-28 era, a clear refusal for
-// 2025-era clients, which HTTP serves statelessly). Plus the start-up refusals: a non-loopback
+// child process on a loopback port; elicitation in both eras: 2025-era clients get a session).
+// Plus the start-up refusals: a non-loopback
 // --listen without --allow-remote-bind, and invalid flags (exit 2).
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { request } from "node:http";
 import type { KubeClient } from "../../src/kube/client.js";
-import { KubeVirt } from "../../src/kube/resources.js";
 import { ensureSimStorage } from "../../src/playground/fixtures.js";
 import { Restore, Snapshot, VirtualMachineList } from "../../src/core/schema.js";
 import { adminClient, kubeconfigOf, newNamespace } from "../helpers/env.js";
@@ -228,7 +227,7 @@ describe("Streamable HTTP (a real `vmsnap mcp --transport http` process)", () =>
     }
   });
 
-  it("legacy (2025 era): reads work; a write that needs a confirmation is refused, no write", async () => {
+  it("legacy (2025 era): reads work; a session carries the confirmation form (issue 13)", async () => {
     await makeVm(c, ns, "hl");
     const mcp = await connectHttp(server.url, { era: "legacy" });
     mcp.answer(accept({ confirm: true }));
@@ -237,18 +236,19 @@ describe("Streamable HTTP (a real `vmsnap mcp --transport http` process)", () =>
       assert.equal(tools.length, 8);
       ok(await mcp.client.callTool({ name: "vm_list", arguments: {} }), VirtualMachineList);
       const since = new Date();
-      const e = failed(
+      const snap = done(
         await mcp.client.callTool({
           name: "vm_snapshot_create",
           arguments: { vm: "hl", name: "hl-snap" },
         }),
-        "Cancelled",
+        "snapshot",
+        Snapshot,
       );
-      assert.match(e!.message, /2025-era HTTP/);
-      assert.match(e!.hint ?? "", /confirmation mode token/);
-      assert.equal(mcp.forms.length, 0);
-      await assertNoWritesIn([ns], since);
-      assert.equal(await c.getIfExists(KubeVirt.snapshots, "hl-snap", ns), undefined);
+      assert.equal(snap.readyToUse, true);
+      assert.equal(mcp.forms.length, 1, "the human was asked");
+      assert.deepEqual((await writesIn([ns], since)).map(describeWrite), [
+        "create virtualmachinesnapshots hl-snap",
+      ]);
     } finally {
       await mcp.close();
     }
