@@ -1,8 +1,8 @@
 // The commander program: global options (SPEC §6) and one registration module per command.
 import { Command, CommanderError } from "commander";
-import path from "node:path";
 import { registerCheck } from "./commands/check.js";
 import { registerClone } from "./commands/clone.js";
+import { registerCompletion } from "./commands/completion.js";
 import { registerCreate } from "./commands/create.js";
 import { registerCreateDisk } from "./commands/create-disk.js";
 import { registerDelete } from "./commands/delete.js";
@@ -14,14 +14,13 @@ import { registerRestore } from "./commands/restore.js";
 import { registerRestoreDisk } from "./commands/restore-disk.js";
 import { registerVms } from "./commands/vms.js";
 import { attachIo, processIo, type CliIo } from "./io.js";
+import { invokedName } from "./invocation.js";
 
 import { version } from "./version.js";
 
 export function buildProgram(io: CliIo = processIo()): Command {
   // Invoked as kubectl-vmsnap, kubectl shows it as `kubectl vmsnap`.
-  const invokedAs = path.basename(process.argv[1] ?? "vmsnap").startsWith("kubectl-")
-    ? "kubectl vmsnap"
-    : "vmsnap";
+  const invokedAs = invokedName().startsWith("kubectl") ? "kubectl vmsnap" : "vmsnap";
   const program = new Command(invokedAs)
     .description("Safe virtual-machine snapshots on Kubernetes virtualization platforms")
     .version(version(), "--version")
@@ -57,6 +56,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
     registerDelete,
     registerMcp,
     registerPlayground,
+    registerCompletion,
   ]) {
     register(program);
   }
