@@ -83,7 +83,16 @@ after(async () => {
 describe("vmsnap __complete (cobra's protocol)", () => {
   it("commands and flags come from the program; hidden ones stay hidden", async () => {
     const top = await complete("");
-    for (const c of ["vms", "check", "create", "list", "describe", "restore", "delete", "completion"])
+    for (const c of [
+      "vms",
+      "check",
+      "create",
+      "list",
+      "describe",
+      "restore",
+      "delete",
+      "completion",
+    ])
       assert.ok(top.values.includes(c), `${c} in ${top.values.join(" ")}`);
     assert.ok(!top.values.some((v) => v.startsWith("__")), top.values.join(" "));
     assert.equal(top.directive, NO_FILES);
@@ -183,7 +192,7 @@ describe("vmsnap __complete (cobra's protocol)", () => {
 /** Runs a bash snippet after sourcing `vmsnap completion bash`; prints COMPREPLY one a line. */
 async function bashComplete(words: string[]): Promise<string[]> {
   const script = [
-    'source <(vmsnap completion bash) || exit 9',
+    "source <(vmsnap completion bash) || exit 9",
     `COMP_WORDS=(${words.map(shellQuote).join(" ")})`,
     `COMP_CWORD=${words.length - 1}`,
     `COMP_LINE=${shellQuote(words.join(" "))}`,
@@ -207,7 +216,10 @@ describe("vmsnap completion bash|zsh|fish, in the real shells", () => {
     ]);
     // bash splits --output=j into "--output" "=" "j" and replaces only "j".
     assert.deepEqual(await bashComplete(["vmsnap", "list", "--output", "=", "j"]), ["json"]);
-    assert.deepEqual(await bashComplete(["vmsnap", "-n", ns, "delete", "db-", "--confirm", ""]), []);
+    assert.deepEqual(
+      await bashComplete(["vmsnap", "-n", ns, "delete", "db-", "--confirm", ""]),
+      [],
+    );
   });
 
   it("bash: TAB in an interactive shell completes a VM name", async () => {
