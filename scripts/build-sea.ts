@@ -200,7 +200,12 @@ async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       // A lock older than any build is left from a killed one.
-      const age = Date.now() - (await stat(lock).then((s) => s.mtimeMs, () => Date.now()));
+      const age =
+        Date.now() -
+        (await stat(lock).then(
+          (s) => s.mtimeMs,
+          () => Date.now(),
+        ));
       if (age > 20 * 60_000) await rm(lock, { recursive: true, force: true });
       else await new Promise((r) => setTimeout(r, 1000));
     }

@@ -5,9 +5,7 @@ import { isSea } from "node:sea";
 export function registerPlayground(program: Command): void {
   const pg = program
     .command("playground")
-    .description(
-      "a local kube-apiserver + etcd with simulated KubeVirt controllers and sample VMs",
-    )
+    .description("a local kube-apiserver + etcd with simulated KubeVirt controllers and sample VMs")
     .hook("preAction", (cmd) => {
       // The playground reads crds/ and deploy/ beside the package and runs the CLI from dist/.
       if (isSea())
