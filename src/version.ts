@@ -1,5 +1,5 @@
 // The package version, read without loading anything else (`vmsnap --version` is the fast path).
-// The single executable (scripts/build-sea.ts) has no package.json beside it: its bundler defines
+// The single executable (scripts/sea/build.ts) has no package.json beside it: its bundler defines
 // VMSNAP_VERSION instead.
 import { createRequire } from "node:module";
 

@@ -1,15 +1,16 @@
-// The single executable (Node SEA) and its krew plugin: built from this checkout (scripts/build-sea.ts,
+// The single executable (Node SEA) and its krew plugin: built from this checkout (scripts/sea/build.ts,
 // Node 24 from the npm registry), installed with real krew (built from its Go module) exactly as
 // a user would — `kubectl krew install --manifest … --archive …` — and run as `kubectl vmsnap`
 // against the real API server, without node on PATH.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { mkdtemp, open, readFile, readlink, rm, symlink } from "node:fs/promises";
+import { execFile, spawn } from "node:child_process";
+import { mkdtemp, open, readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { buildRelease, PLUGIN_BINARY, type Release } from "../../scripts/build-sea.js";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import { buildRelease, PLUGIN_BINARY, type Release } from "../../scripts/sea/build.js";
 import { findBinaries } from "../../src/playground/binaries.js";
 import { KubeVirt } from "../../src/kube/resources.js";
 import { vmManifest } from "../../src/playground/fixtures.js";
@@ -83,6 +84,95 @@ describe("single executable (Node SEA)", () => {
       json.items.map((i) => i.name),
       ["single"],
     );
+  });
+
+  it("compiles the CLI with the code cache built in (amd64)", async () => {
+    const r = await exec(amd64().binary, ["-n", ns, "vms"], {
+      env: { ...bareEnv, VMSNAP_SEA_DEBUG: "1" },
+    });
+    assert.match(r.stderr, /^vmsnap: vmsnap\.js: code cache used$/m);
+  });
+
+  it("loads a library when a command needs it: client-node for an exec-plugin kubeconfig", async () => {
+    const user = parseYaml(await readFile(kubeconfigOf(VMSNAP_USER.name), "utf8")) as {
+      users: { user: { token?: string } }[];
+    };
+    const token = user.users[0]!.user.token!;
+    const plugin = path.join(work, "credential-plugin");
+    await writeFile(
+      plugin,
+      `#!/bin/sh\nprintf '%s' '${JSON.stringify({ apiVersion: "client.authentication.k8s.io/v1", kind: "ExecCredential", status: { token } })}'\n`,
+      { mode: 0o755 },
+    );
+    const kc = parseYaml(await readFile(kubeconfigOf(VMSNAP_USER.name), "utf8")) as {
+      users: { user: Record<string, unknown> }[];
+    };
+    kc.users[0]!.user = {
+      exec: {
+        apiVersion: "client.authentication.k8s.io/v1",
+        command: plugin,
+        interactiveMode: "Never",
+      },
+    };
+    const kubeconfig = path.join(work, "exec-kubeconfig");
+    await writeFile(kubeconfig, stringifyYaml(kc));
+    const r = await exec(amd64().binary, ["-n", ns, "vms"], {
+      env: { ...bareEnv, KUBECONFIG: kubeconfig, VMSNAP_SEA_DEBUG: "1" },
+    });
+    assert.match(r.stdout, /^single\s+Stopped/m);
+    assert.match(r.stderr, /lib\/client-node\.js/);
+    assert.doesNotMatch(r.stderr, /Warning/i);
+  });
+
+  it("serves MCP: zod and the MCP SDK load from their own assets", async () => {
+    const child = spawn(amd64().binary, ["mcp", "--read-only"], {
+      env: bareEnv,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const lines: string[] = [];
+    let buffer = "";
+    const next = () =>
+      new Promise<Record<string, unknown>>((resolve, reject) => {
+        const check = () => {
+          const line = lines.shift();
+          if (line) return resolve(JSON.parse(line) as Record<string, unknown>);
+          child.stdout.once("data", check);
+        };
+        child.once("exit", (code) => reject(new Error(`mcp exited ${code}`)));
+        check();
+      });
+    child.stdout.on("data", (d: Buffer) => {
+      buffer += d.toString();
+      const parts = buffer.split("\n");
+      buffer = parts.pop()!;
+      lines.push(...parts.filter(Boolean));
+    });
+    try {
+      const send = (msg: object) => child.stdin.write(`${JSON.stringify(msg)}\n`);
+      send({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: {
+          protocolVersion: "2025-06-18",
+          capabilities: {},
+          clientInfo: { name: "test", version: "1" },
+        },
+      });
+      const init = (await next()) as { result: { serverInfo: { name: string } } };
+      assert.equal(init.result.serverInfo.name, "vmsnap");
+      send({ jsonrpc: "2.0", method: "notifications/initialized" });
+      send({ jsonrpc: "2.0", id: 2, method: "tools/list" });
+      const tools = (await next()) as { result: { tools: { name: string }[] } };
+      assert.deepEqual(tools.result.tools.map((t) => t.name).sort(), [
+        "vm_list",
+        "vm_snapshot_check",
+        "vm_snapshot_get",
+        "vm_snapshot_list",
+      ]);
+    } finally {
+      child.kill();
+    }
   });
 
   it("is kubectl_complete-vmsnap too: completes from the cluster when started by that name", async () => {
