@@ -189,20 +189,29 @@ describe("vmsnap __complete (cobra's protocol)", () => {
   });
 });
 
-/** Runs a bash snippet after sourcing `vmsnap completion bash`; prints COMPREPLY one a line. */
-async function bashComplete(words: string[]): Promise<string[]> {
+/**
+ * Calls a bash completion function as bash does on TAB (COMP_WORDS, COMP_CWORD, COMP_LINE,
+ * COMP_POINT), after the setup lines; returns COMPREPLY, one candidate a line.
+ */
+async function bashCompletion(setup: string[], fn: string, words: string[]): Promise<string[]> {
   const script = [
-    "source <(vmsnap completion bash) || exit 9",
+    ...setup,
     `COMP_WORDS=(${words.map(shellQuote).join(" ")})`,
     `COMP_CWORD=${words.length - 1}`,
     `COMP_LINE=${shellQuote(words.join(" "))}`,
     "COMP_POINT=${#COMP_LINE}",
-    "__vmsnap_complete",
+    fn,
     'printf "%s\\n" "${COMPREPLY[@]}"',
   ].join("\n");
   const { stdout } = await exec("bash", ["--norc", "--noprofile", "-c", script], { env });
-  return stdout.split("\n").filter(Boolean);
+  return stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => l.trim());
 }
+
+const bashComplete = (words: string[]) =>
+  bashCompletion(["source <(vmsnap completion bash) || exit 9"], "__vmsnap_complete", words);
 
 describe("vmsnap completion bash|zsh|fish, in the real shells", () => {
   it("bash: the completion function fills COMPREPLY from the cluster", async () => {
@@ -274,23 +283,16 @@ describe("vmsnap completion bash|zsh|fish, in the real shells", () => {
     ].join("\n");
     const { stdout } = await exec("fish", ["--no-config", "-c", script], { env });
     const [vms, snaps] = stdout.split("---\n");
-    assert.deepEqual(
-      vms!
+    // fish prints "value<TAB>description".
+    const values = (text: string) =>
+      text
         .split("\n")
         .filter(Boolean)
         .map((l) => l.split("\t")[0])
-        .sort(),
-      ["db", "web"],
-    );
+        .sort();
+    assert.deepEqual(values(vms!), ["db", "web"]);
     assert.match(vms!, /web\tStopped/);
-    assert.deepEqual(
-      snaps!
-        .split("\n")
-        .filter(Boolean)
-        .map((l) => l.split("\t")[0])
-        .sort(),
-      ["web-before-upgrade", "web-later"],
-    );
+    assert.deepEqual(values(snaps!), ["web-before-upgrade", "web-later"]);
   });
 });
 
@@ -308,24 +310,13 @@ describe("kubectl vmsnap: kubectl completes the plugin through kubectl_complete-
   it("bash with kubectl's own completion script completes `kubectl vmsnap` arguments", async () => {
     const words = ["kubectl", "vmsnap", "-n", ns, "restore", "web", "web-"];
     // kubectl's bash completion needs the bash-completion package, as its documentation says.
-    const script = [
+    const setup = [
       "source /usr/share/bash-completion/bash_completion || exit 8",
       "source <(kubectl completion bash) || exit 9",
-      `COMP_WORDS=(${words.map(shellQuote).join(" ")})`,
-      `COMP_CWORD=${words.length - 1}`,
-      `COMP_LINE=${shellQuote(words.join(" "))}`,
-      "COMP_POINT=${#COMP_LINE}",
-      "__start_kubectl kubectl",
-      'printf "%s\\n" "${COMPREPLY[@]}"',
-    ].join("\n");
-    const { stdout } = await exec("bash", ["--norc", "--noprofile", "-c", script], { env });
-    assert.deepEqual(
-      stdout
-        .split("\n")
-        .filter(Boolean)
-        .map((l) => l.trim())
-        .sort(),
-      ["web-before-upgrade", "web-later"],
-    );
+    ];
+    assert.deepEqual((await bashCompletion(setup, "__start_kubectl kubectl", words)).sort(), [
+      "web-before-upgrade",
+      "web-later",
+    ]);
   });
 });
