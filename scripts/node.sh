@@ -41,10 +41,13 @@ vmsnap_ensure_node() { # [arch]
   echo "$dir/bin/node"
 }
 
-# The machine's node is new enough: nothing to do.
+# The machine's own node (not ours from the cache, which npm scripts and this script may have put
+# first on PATH) is new enough: nothing to install.
 vmsnap_system_node_ok() {
-  local major
-  major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null)" || return 1
+  local node_path major
+  node_path="$(command -v node 2>/dev/null)" || return 1
+  case "$(readlink -f "$node_path")" in */vmsnap/node-v*) return 1 ;; esac
+  major="$("$node_path" -p 'process.versions.node.split(".")[0]' 2>/dev/null)" || return 1
   [ "${major:-0}" -ge "$VMSNAP_NODE_MIN_MAJOR" ]
 }
 

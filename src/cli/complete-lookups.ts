@@ -51,14 +51,27 @@ export function clusterLookups(): Lookups & { close(): void } {
       }
     },
     async contexts(t) {
-      const { KubeConfig } = await import("@kubernetes/client-node");
-      const kc = new KubeConfig();
-      if (t.kubeconfig) kc.loadFromFile(t.kubeconfig);
-      else kc.loadFromDefault();
-      return kc.getContexts().map((c) => ({
-        value: c.name,
-        description: c.namespace ? `cluster ${c.cluster}, namespace ${c.namespace}` : c.cluster,
-      }));
+      // Only the names are needed: they are read from each kubeconfig file kubectl would merge
+      // (the first file that names a context wins, as in kubectl), without client-node.
+      const [{ readFile }, { parse }, { kubeconfigFiles }] = await Promise.all([
+        import("node:fs/promises"),
+        import("yaml"),
+        import("../kube/kubeconfig-fast.js"),
+      ]);
+      const seen = new Map<string, Candidate>();
+      for (const file of kubeconfigFiles(t.kubeconfig)) {
+        const doc = parse(await readFile(file, "utf8").catch(() => "")) as {
+          contexts?: { name?: unknown; context?: { cluster?: unknown; namespace?: unknown } }[];
+        } | null;
+        for (const c of doc?.contexts ?? []) {
+          if (typeof c?.name !== "string" || seen.has(c.name)) continue;
+          const where = [c.context?.cluster, c.context?.namespace].filter(
+            (x): x is string => typeof x === "string",
+          );
+          seen.set(c.name, { value: c.name, description: where.join(", ") || undefined });
+        }
+      }
+      return [...seen.values()];
     },
     async vms(t) {
       const session = await open(t);

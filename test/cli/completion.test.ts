@@ -4,10 +4,11 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { parse as parseYaml } from "yaml";
 import { findBinaries } from "../../src/playground/binaries.js";
 import { KubeVirt, apiVersionOf } from "../../src/kube/resources.js";
 import { vmManifest } from "../../src/playground/fixtures.js";
@@ -147,8 +148,34 @@ describe("vmsnap __complete (cobra's protocol)", () => {
 
     assert.ok((await complete("-n", "")).values.includes(ns));
     assert.ok((await complete("--namespace", ns.slice(0, 6))).values.includes(ns));
-    const contexts = await complete("--context", "");
-    assert.ok(contexts.values.length > 0, "the kubeconfig's contexts");
+  });
+
+  it("contexts come from every kubeconfig file kubectl would merge, the first one winning", async () => {
+    const mine = parseYaml(await readFile(kubeconfigOf(VMSNAP_USER.name), "utf8")) as {
+      contexts: { name: string }[];
+    };
+    const own = mine.contexts.map((c) => c.name);
+    const dir = await mkdtemp(path.join(tmpdir(), "compl-ctx-"));
+    const other = path.join(dir, "other");
+    await writeFile(
+      other,
+      [
+        "apiVersion: v1",
+        "kind: Config",
+        `contexts: [{name: staging, context: {cluster: c2, user: u2, namespace: apps}}, {name: ${own[0]}, context: {cluster: shadowed}}]`,
+        "",
+      ].join("\n"),
+    );
+    const merged = await runCli(["__complete", "--context", ""], {
+      env: { KUBECONFIG: `${kubeconfigOf(VMSNAP_USER.name)}:${other}` },
+    });
+    const c = parse(merged.stdout);
+    assert.deepEqual(c.values, [...own, "staging"]);
+    assert.equal(c.descriptions.get("staging"), "c2, apps");
+    assert.notEqual(c.descriptions.get(own[0]!), "shadowed");
+    const only = await complete("--kubeconfig", other, "--context", "st");
+    assert.deepEqual(only.values, ["staging"]);
+    await rm(dir, { recursive: true, force: true });
   });
 
   it("a confirmation is never completed for the human", async () => {
