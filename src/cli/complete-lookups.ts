@@ -2,8 +2,6 @@
 // namespace, through the same session and read workflows as `vmsnap vms` and `vmsnap list`.
 // Nothing is written; any failure (unreachable, forbidden) is left to the caller as "no candidates".
 import { presetConfirmation } from "../core/confirmation.js";
-import { ErrorCode } from "../core/errors.js";
-import { Core, Deckhouse } from "../kube/resources.js";
 import type { Session } from "../workflows/session.js";
 import type { Candidate, Lookups, Target } from "./complete.js";
 
@@ -16,7 +14,7 @@ export function clusterLookups(): Lookups & { close(): void } {
       s = (async () => {
         const [{ Session }, { parsePlatformChoice }] = await Promise.all([
           import("../workflows/session.js"),
-          import("../platforms/index.js"),
+          import("../core/platform-names.js"),
         ]);
         return Session.open({
           kubeconfig: t.kubeconfig,
@@ -37,41 +35,15 @@ export function clusterLookups(): Lookups & { close(): void } {
 
   return {
     async namespaces(t) {
-      const session = await open(t);
-      try {
-        const list = await session.client.list(Core.namespaces);
-        return list.items.map((n) => ({ value: n.metadata.name }));
-      } catch (err) {
-        // Least-privilege users may not list namespaces: offer those that hold VMs instead.
-        const { toVmsnapError } = await import("../kube/errors.js");
-        if (toVmsnapError(err).code !== ErrorCode.Forbidden) throw err;
-        const { listVms } = await import("../workflows/read.js");
-        const vms = await listVms(session, undefined, { allNamespaces: true });
-        return [...new Set(vms.items.map((v) => v.namespace))].map((value) => ({ value }));
-      }
+      const { namespaceNames } = await import("../workflows/lookups.js");
+      return (await namespaceNames(await open(t))).map((value) => ({ value }));
     },
     async contexts(t) {
-      // Only the names are needed: they are read from each kubeconfig file kubectl would merge
-      // (the first file that names a context wins, as in kubectl), without client-node.
-      const [{ readFile }, { parse }, { kubeconfigFiles }] = await Promise.all([
-        import("node:fs/promises"),
-        import("yaml"),
-        import("../kube/kubeconfig-fast.js"),
-      ]);
-      const seen = new Map<string, Candidate>();
-      for (const file of kubeconfigFiles(t.kubeconfig)) {
-        const doc = parse(await readFile(file, "utf8").catch(() => "")) as {
-          contexts?: { name?: unknown; context?: { cluster?: unknown; namespace?: unknown } }[];
-        } | null;
-        for (const c of doc?.contexts ?? []) {
-          if (typeof c?.name !== "string" || seen.has(c.name)) continue;
-          const where = [c.context?.cluster, c.context?.namespace].filter(
-            (x): x is string => typeof x === "string",
-          );
-          seen.set(c.name, { value: c.name, description: where.join(", ") || undefined });
-        }
-      }
-      return [...seen.values()];
+      const { kubeconfigContexts } = await import("../workflows/lookups.js");
+      return (await kubeconfigContexts(t.kubeconfig)).map((c) => ({
+        value: c.name,
+        description: c.where.join(", ") || undefined,
+      }));
     },
     async vms(t) {
       const session = await open(t);
@@ -100,10 +72,8 @@ export function clusterLookups(): Lookups & { close(): void } {
       return out;
     },
     async disks(t) {
-      const session = await open(t);
-      if (!session.platforms.some((p) => p.name === "deckhouse")) return [];
-      const list = await session.client.list(Deckhouse.disks, session.namespace);
-      return list.items.map((d) => ({ value: d.metadata.name }));
+      const { diskNames } = await import("../workflows/lookups.js");
+      return (await diskNames(await open(t))).map((value) => ({ value }));
     },
     close() {
       for (const s of sessions.values()) void s.then((x) => x.close()).catch(() => {});
