@@ -31,12 +31,19 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .option("--context <name>", "kubeconfig context")
     .option("-n, --namespace <ns>", "namespace (default: the context's namespace)")
     .option("--platform <name>", "auto|kubevirt|deckhouse|vmoperator", "auto")
-    .option("-o, --output <format>", "table|wide|json|yaml|name", "table")
+    .option(
+      "-o, --output <format>",
+      "table|wide|json|yaml|name|jsonpath=TEMPLATE|custom-columns=SPEC (as kubectl's)",
+      "table",
+    )
+    .option("--no-headers", "tables and custom columns without their header line")
+    .option("--sort-by <jsonpath>", "sort list items by this field, e.g. .createdAt")
     .option("--no-color", "no colors")
     .option("-q, --quiet", "no progress, no previews")
     .option("-v, --verbose", "progress lines even without a TTY")
-    .showHelpAfterError()
-    // Before the commands are added: they inherit it.
+    // Every command's help lists the global flags too. Before the commands are added: they
+    // inherit it.
+    .configureHelp({ showGlobalOptions: true })
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
@@ -60,7 +67,10 @@ export function buildProgram(io: CliIo = processIo()): Command {
   ]) {
     register(program);
   }
-  for (const cmd of program.commands) cmd.exitOverride();
+  // A usage error is one line and where to read more, as kubectl's ("See 'kubectl get -h'").
+  program.showHelpAfterError(`See '${invokedAs} --help'.`);
+  for (const cmd of program.commands)
+    cmd.exitOverride().showHelpAfterError(`See '${invokedAs} ${cmd.name()} --help'.`);
   return program;
 }
 
