@@ -67,8 +67,9 @@ function optionValueKind(opt: Option): ValueKind {
   if (long === "--kubeconfig") return { kind: "files" };
   if (long === "--dir") return { kind: "dirs" };
   if (opt.argChoices?.length) return { kind: "choices", values: opt.argChoices };
-  // The flags document their values as "a|b|c …" (--output, --platform, --consistency, …).
-  const choices = /^([a-z][a-z0-9-]*(?:\|[a-z][a-z0-9-]*)+)(?:\s|$)/.exec(opt.description ?? "");
+  // The flags document their values as "a|b|c …" (--output, --platform, --consistency, …);
+  // values that take a template (jsonpath=TEMPLATE) are not offered.
+  const choices = /^([a-z][a-z0-9-]*(?:\|[a-z][a-z0-9-]*)+)(?=\s|$|\|)/.exec(opt.description ?? "");
   if (choices) return { kind: "choices", values: choices[1]!.split("|") };
   return { kind: "none" };
 }

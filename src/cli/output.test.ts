@@ -513,6 +513,17 @@ describe("Restore, Clone, Deletion, Error", () => {
       /To undo: vmsnap restore -n prod db-1 db-1-pre-restore-20250601-120000 --stop\n$/,
     );
   });
+  it("restore report: the volumes that now use a new claim", () => {
+    assert.doesNotMatch(table(restore), /new claim/);
+    const one = table({
+      ...restore,
+      claimsReplaced: [{ volume: "rootdisk", before: "db-1-root", after: "restore-1a2b-rootdisk" }],
+    });
+    assert.match(
+      one,
+      /^The VM now uses a new claim, restored from the snapshot \(the old one is left as it was\):\n {2}- rootdisk: db-1-root → restore-1a2b-rootdisk\n/m,
+    );
+  });
   it("restore dry run", () => {
     const out = table({ ...restore, phase: "DryRun", durationMs: null, safetySnapshot: null });
     assert.match(out, /^Dry run: would restore VM prod\/db-1 .*nothing was changed\n/);

@@ -67,9 +67,9 @@ describe("kubectl printers", () => {
     assert.equal(tabwrite([["A", "B"]]), "A     B\n");
   });
 
-  it("sort-by: natural order for strings, numbers as numbers, stable", () => {
+  it("sort-by: strings in byte order (as kubectl), numbers as numbers, stable", () => {
     const names = (o: typeof list) => o.items.map((i) => i.name);
-    assert.deepEqual(names(sortItems(list, ".name")), ["db-1", "web-2", "web-10"]);
+    assert.deepEqual(names(sortItems(list, ".name")), ["db-1", "web-10", "web-2"]);
     assert.deepEqual(names(sortItems(list, "{.size}")), ["web-2", "web-10", "db-1"]);
     assert.deepEqual(names(sortItems(list, "vm")), ["db-1", "web-10", "web-2"]);
     // Not a list: unchanged.

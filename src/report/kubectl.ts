@@ -200,27 +200,16 @@ export function tabwrite(rows: string[][]): string {
 // ---------------------------------------------------------------------------------------------
 // --sort-by=EXPR
 
-/** Natural order as kubectl's sorter (github.com/fvbommel/sortorder): digit runs as numbers. */
-function naturalLess(a: string, b: string): number {
-  const chunks = (s: string) => s.match(/\d+|\D+/g) ?? [];
-  const x = chunks(a);
-  const y = chunks(b);
-  for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const p = x[i]!;
-    const q = y[i]!;
-    if (p === q) continue;
-    const numeric = /^\d/.test(p) && /^\d/.test(q);
-    if (numeric && Number(p) !== Number(q)) return Number(p) - Number(q);
-    return p < q ? -1 : 1;
-  }
-  return x.length - y.length;
+/** Strings in byte order, as kubectl 1.33's sorter compares them (web-10 before web-2). */
+function stringLess(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function compareValues(a: Json, b: Json): number {
   if (a === undefined || b === undefined) return a === b ? 0 : a === undefined ? -1 : 1;
   if (typeof a === "number" && typeof b === "number") return a - b;
   if (typeof a === "boolean" && typeof b === "boolean") return Number(a) - Number(b);
-  return naturalLess(text(a), text(b));
+  return stringLess(text(a), text(b));
 }
 
 /**

@@ -494,6 +494,14 @@ function restoreReport(r: Restore, ctx: Ctx): string {
       dry ? "VM configuration the restore changes back:" : "VM configuration changed back:",
       ...bullets(r.specChanges),
     );
+  const replaced = r.claimsReplaced ?? [];
+  if (replaced.length > 0)
+    lines.push(
+      replaced.length === 1
+        ? "The VM now uses a new claim, restored from the snapshot (the old one is left as it was):"
+        : "The VM now uses new claims, restored from the snapshot (the old ones are left as they were):",
+      ...bullets(replaced.map((c) => `${c.volume}: ${c.before} → ${c.after}`)),
+    );
   if (r.volumesNotInSnapshot.length > 0)
     lines.push(
       paint(ctx, "yellow", "Volumes not in the snapshot:"),

@@ -62,6 +62,8 @@ describe("the playground demo (scripts/demo.sh)", () => {
     );
     assert.match(restore, /spec\.template\.spec\.domain\.memory\.guest: 8Gi → 2Gi/);
     assert.match(restore, /^Restored VM demo\/db from snapshot db-before-upgrade/m);
+    assert.match(restore, /^The VM now uses a new claim, restored from the snapshot/m);
+    assert.match(restore, /^ {2}- rootdisk: \S+ → restore-[0-9a-f-]+-rootdisk$/m);
     assert.match(
       restore,
       /^To undo: vmsnap restore -n demo db db-pre-restore-\d{8}-\d{6} --stop$/m,
