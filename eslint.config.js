@@ -76,7 +76,7 @@ function layer(name, forbidden, extra = {}) {
 const above = (name) => LAYERS.filter((l) => l !== name);
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "coverage/"] },
+  { ignores: ["dist/", "node_modules/", "coverage/", "release/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -84,6 +84,11 @@ export default tseslint.config(
       "@typescript-eslint/no-explicit-any": "error",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
     },
+  },
+  {
+    // The single executable's scripts are CommonJS by necessity (scripts/sea/).
+    files: ["**/*.cjs"],
+    rules: { "@typescript-eslint/no-require-imports": "off" },
   },
   // Type-aware rules: a promise is awaited, returned or explicitly voided; none is passed where a
   // plain callback is expected.

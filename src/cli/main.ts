@@ -1,7 +1,15 @@
 #!/usr/bin/env node
-// vmsnap CLI entry point (also installed as kubectl-vmsnap). Commands register themselves from
-// one module each; their heavy dependencies load lazily inside the action handlers.
+// vmsnap CLI entry point (also installed as kubectl-vmsnap and kubectl_complete-vmsnap). Commands
+// register themselves from one module each; their heavy dependencies load lazily inside the
+// action handlers. No top-level await: the single executable bundles this file as CommonJS.
+import module from "node:module";
+import { isSea } from "node:sea";
+import { KUBECTL_COMPLETION, invokedName } from "./invocation.js";
 import { version } from "./version.js";
+
+// V8's compile cache (Node ≥ 22.1, kept in the OS temp directory) makes every start after the
+// first one skip compiling the modules again; the single executable carries its own code cache.
+if (!isSea()) module.enableCompileCache?.();
 
 // A closed pipe (`vmsnap … | head`) is not an error.
 for (const stream of [process.stdout, process.stderr]) {
@@ -11,10 +19,16 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-// `--version` alone answers before commander and the command modules load.
-if (process.argv.length === 3 && process.argv[2] === "--version") {
+const args = process.argv.slice(2);
+if (args.length === 1 && args[0] === "--version") {
+  // `--version` alone answers before commander and the command modules load.
   process.stdout.write(`${version()}\n`);
+} else if (invokedName() === KUBECTL_COMPLETION) {
+  void import("./complete.js").then(({ completeMain }) => completeMain(args));
+} else if (args[0] === "__complete" || args[0] === "__completeNoDesc") {
+  void import("./complete.js").then(({ completeMain }) =>
+    completeMain(args.slice(1), { descriptions: args[0] === "__complete" }),
+  );
 } else {
-  const { main } = await import("./program.js");
-  await main(process.argv.slice(2));
+  void import("./program.js").then(({ main }) => main(args));
 }

@@ -303,17 +303,32 @@ describe("json and yaml", () => {
 });
 
 describe("name", () => {
-  it("prints kind/name lines like kubectl", () => {
+  it("prints kind.group/name lines like kubectl, naming the platform's resource", () => {
     assert.equal(
       render(vmList, "name", plain),
-      "virtualmachine/db-1\nvirtualmachine/web\nvirtualmachine/new-vm\n",
+      "virtualmachine.kubevirt.io/db-1\nvirtualmachine.kubevirt.io/web\nvirtualmachine.kubevirt.io/new-vm\n",
     );
     assert.equal(
       render(snapshotList, "name", plain),
-      "snapshot/db-1-snapshot-20250601-115500\nsnapshot/web-snapshot-20250601-100000\n",
+      "virtualmachinesnapshot.snapshot.kubevirt.io/db-1-snapshot-20250601-115500\nvirtualmachinesnapshot.snapshot.kubevirt.io/web-snapshot-20250601-100000\n",
     );
-    assert.equal(render(snapshot, "name", plain), "snapshot/db-1-snapshot-20250601-115500\n");
-    assert.equal(render(preflight, "name", plain), "preflight/db-1\n");
+    assert.equal(
+      render(snapshot, "name", plain),
+      "virtualmachinesnapshot.snapshot.kubevirt.io/db-1-snapshot-20250601-115500\n",
+    );
+    assert.equal(
+      render({ ...snapshot, platform: "deckhouse", disk: "root" }, "name", plain),
+      "virtualdisksnapshot.virtualization.deckhouse.io/db-1-snapshot-20250601-115500\n",
+    );
+    assert.equal(
+      render(
+        { ...vmList, items: vmList.items.map((v) => ({ ...v, platform: "vmoperator" as const })) },
+        "name",
+        plain,
+      ).split("\n")[0],
+      "virtualmachine.vmoperator.vmware.com/db-1",
+    );
+    assert.equal(render(preflight, "name", plain), "virtualmachine.kubevirt.io/db-1\n");
     assert.equal(render(restore, "name", plain), "restore/db-1-restore-20250601-120000\n");
     assert.equal(render(clone, "name", plain), "clone/db-1-copy-clone\n");
     assert.equal(render(deletion, "name", plain), "snapshot/new-vm-snap\n");
@@ -496,6 +511,17 @@ describe("Restore, Clone, Deletion, Error", () => {
     assert.match(
       out,
       /To undo: vmsnap restore -n prod db-1 db-1-pre-restore-20250601-120000 --stop\n$/,
+    );
+  });
+  it("restore report: the volumes that now use a new claim", () => {
+    assert.doesNotMatch(table(restore), /new claim/);
+    const one = table({
+      ...restore,
+      claimsReplaced: [{ volume: "rootdisk", before: "db-1-root", after: "restore-1a2b-rootdisk" }],
+    });
+    assert.match(
+      one,
+      /^The VM now uses a new claim, restored from the snapshot \(the old one is left as it was\):\n {2}- rootdisk: db-1-root → restore-1a2b-rootdisk\n/m,
     );
   });
   it("restore dry run", () => {

@@ -1,8 +1,8 @@
 // The commander program: global options (SPEC §6) and one registration module per command.
 import { Command, CommanderError } from "commander";
-import path from "node:path";
 import { registerCheck } from "./commands/check.js";
 import { registerClone } from "./commands/clone.js";
+import { registerCompletion } from "./commands/completion.js";
 import { registerCreate } from "./commands/create.js";
 import { registerCreateDisk } from "./commands/create-disk.js";
 import { registerDelete } from "./commands/delete.js";
@@ -14,14 +14,13 @@ import { registerRestore } from "./commands/restore.js";
 import { registerRestoreDisk } from "./commands/restore-disk.js";
 import { registerVms } from "./commands/vms.js";
 import { attachIo, processIo, type CliIo } from "./io.js";
+import { invokedName } from "./invocation.js";
 
 import { version } from "./version.js";
 
 export function buildProgram(io: CliIo = processIo()): Command {
   // Invoked as kubectl-vmsnap, kubectl shows it as `kubectl vmsnap`.
-  const invokedAs = path.basename(process.argv[1] ?? "vmsnap").startsWith("kubectl-")
-    ? "kubectl vmsnap"
-    : "vmsnap";
+  const invokedAs = invokedName().startsWith("kubectl") ? "kubectl vmsnap" : "vmsnap";
   const program = new Command(invokedAs)
     .description("Safe virtual-machine snapshots on Kubernetes virtualization platforms")
     .version(version(), "--version")
@@ -32,12 +31,19 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .option("--context <name>", "kubeconfig context")
     .option("-n, --namespace <ns>", "namespace (default: the context's namespace)")
     .option("--platform <name>", "auto|kubevirt|deckhouse|vmoperator", "auto")
-    .option("-o, --output <format>", "table|wide|json|yaml|name", "table")
+    .option(
+      "-o, --output <format>",
+      "table|wide|json|yaml|name|jsonpath=TEMPLATE|custom-columns=SPEC (as kubectl's)",
+      "table",
+    )
+    .option("--no-headers", "tables and custom columns without their header line")
+    .option("--sort-by <jsonpath>", "sort list items by this field, e.g. .createdAt")
     .option("--no-color", "no colors")
     .option("-q, --quiet", "no progress, no previews")
     .option("-v, --verbose", "progress lines even without a TTY")
-    .showHelpAfterError()
-    // Before the commands are added: they inherit it.
+    // Every command's help lists the global flags too. Before the commands are added: they
+    // inherit it.
+    .configureHelp({ showGlobalOptions: true })
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
@@ -57,10 +63,14 @@ export function buildProgram(io: CliIo = processIo()): Command {
     registerDelete,
     registerMcp,
     registerPlayground,
+    registerCompletion,
   ]) {
     register(program);
   }
-  for (const cmd of program.commands) cmd.exitOverride();
+  // A usage error is one line and where to read more, as kubectl's ("See 'kubectl get -h'").
+  program.showHelpAfterError(`See '${invokedAs} --help'.`);
+  for (const cmd of program.commands)
+    cmd.exitOverride().showHelpAfterError(`See '${invokedAs} ${cmd.name()} --help'.`);
   return program;
 }
 

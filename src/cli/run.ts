@@ -14,6 +14,9 @@ export interface GlobalOptions {
   namespace?: string;
   platform?: string;
   output?: string;
+  /** false with --no-headers */
+  headers?: boolean;
+  sortBy?: string;
   color?: boolean;
   quiet?: boolean;
   verbose?: boolean;
@@ -66,7 +69,7 @@ export async function runCommand(
   const io = ioOf(cmd);
   // Lazy imports keep `--help` and `--version` fast.
   const [
-    { parseOutputFormat, render },
+    { parseOutputFormat, render, isTable, loadKubectlPrinters },
     { Session },
     { CliConfirmation },
     { Progress },
@@ -97,6 +100,10 @@ export async function runCommand(
     format = parseOutputFormat(g.output ?? "table");
     for (const [kind, value] of names) if (value !== undefined) validateName(kind, value);
     validate();
+    // Loaded before any request, so that a bad template or column spec fails first.
+    const kubectl = await loadKubectlPrinters(format, g.sortBy);
+    if (format.startsWith("custom-columns="))
+      kubectl?.parseCustomColumns(format.slice("custom-columns=".length));
     if (g.namespace !== undefined) validateName("namespace", g.namespace);
     if (g.namespace !== undefined && cmd.opts<{ allNamespaces?: boolean }>().allNamespaces)
       throw invalidInput(
@@ -121,13 +128,19 @@ export async function runCommand(
     });
     const result = await body(session);
     progress.stop();
-    if (result.preface && (format === "table" || format === "wide"))
-      io.stdout.write(`${result.preface}\n\n`);
+    if (result.preface && isTable(format)) io.stdout.write(`${result.preface}\n\n`);
     const human = format === "table" || format === "wide";
     io.stdout.write(
       human && result.text !== undefined
         ? result.text
-        : render(result.object, format, { color, allNamespaces: result.allNamespaces }),
+        : render(result.object, format, {
+            color,
+            allNamespaces: result.allNamespaces,
+            namespace: result.allNamespaces ? undefined : session.namespace,
+            noHeaders: g.headers === false,
+            sortBy: g.sortBy,
+            kubectl,
+          }),
     );
     io.exitCode = result.exitCode ?? 0;
   } catch (err) {

@@ -1,7 +1,2 @@
-// The package version, read without loading anything else (`vmsnap --version` is the fast path).
-import { createRequire } from "node:module";
-
-export function version(): string {
-  const require = createRequire(import.meta.url);
-  return (require("../../package.json") as { version: string }).version;
-}
+// The CLI's version: the package's (src/version.ts).
+export { version } from "../version.js";

@@ -19,3 +19,31 @@ export function parsePlatformChoice(value: string | undefined): PlatformChoice {
     `use auto, ${PLATFORM_NAMES.slice(0, -1).join(", ")} or ${PLATFORM_NAMES.at(-1)}`,
   );
 }
+
+/**
+ * The resources each platform's VMs and snapshots are, as kubectl names them (`kind.group`):
+ * `-o name` prints them so that kubectl accepts its lines.
+ */
+const KUBECTL_RESOURCES: Record<PlatformName, Record<"vm" | "snapshot", string>> = {
+  kubevirt: {
+    vm: "virtualmachine.kubevirt.io",
+    snapshot: "virtualmachinesnapshot.snapshot.kubevirt.io",
+  },
+  deckhouse: {
+    vm: "virtualmachine.virtualization.deckhouse.io",
+    snapshot: "virtualmachinesnapshot.virtualization.deckhouse.io",
+  },
+  vmoperator: {
+    vm: "virtualmachine.vmoperator.vmware.com",
+    snapshot: "virtualmachinesnapshot.vmoperator.vmware.com",
+  },
+};
+
+export function kubectlResource(
+  platform: PlatformName,
+  what: "vm" | "snapshot" | "diskSnapshot",
+): string {
+  // Only Deckhouse snapshots a single disk (VirtualDiskSnapshot).
+  if (what === "diskSnapshot") return "virtualdisksnapshot.virtualization.deckhouse.io";
+  return KUBECTL_RESOURCES[platform][what];
+}

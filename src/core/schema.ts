@@ -166,6 +166,12 @@ export const Restore = z.object({
   snapshotAgeSeconds: z.number().nullable(),
   specChanges: z.array(z.string()).describe("VM configuration that the restore changes back"),
   volumesNotInSnapshot: z.array(z.string()),
+  claimsReplaced: z
+    .array(z.object({ volume: z.string(), before: z.string(), after: z.string() }))
+    .optional()
+    .describe(
+      "after a restore: the volumes that now use a new claim (KubeVirt restores into new claims; the old ones are left as they were)",
+    ),
   durationMs: z.number().nullable(),
 });
 export type Restore = z.infer<typeof Restore>;

@@ -2,6 +2,7 @@
 // node:https carries the requests. Every object is addressed by its full REST path.
 import https from "node:https";
 import http from "node:http";
+import { createSecureContext, type ConnectionOptions } from "node:tls";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { loadKubeConfig, type KubeConfigOptions } from "./config.js";
 import { loadSimpleConnection } from "./kubeconfig-fast.js";
@@ -106,6 +107,9 @@ export class KubeClient {
   /** Client-side rate limit (src/kube/rate-limit.ts): every request, watches included, takes a token. */
   limiter?: Pick<TokenBucket, "take">;
 
+  /** The TLS options of every connection (one secure context for all of them). */
+  private readonly tls: TlsOptions;
+
   private constructor(
     /** undefined when the kubeconfig took the fast path (src/kube/kubeconfig-fast.ts). */
     readonly kubeConfig: KubeConfig | undefined,
@@ -114,7 +118,8 @@ export class KubeClient {
     private readonly requestOptions: https.RequestOptions,
   ) {
     const isHttps = server.startsWith("https:");
-    const tls = pickTls(requestOptions) as https.AgentOptions;
+    this.tls = isHttps ? sharedTls(requestOptions) : {};
+    const tls = this.tls as https.AgentOptions;
     this.agent = isHttps
       ? new https.Agent({ keepAlive: true, maxSockets: 32, ...tls })
       : new http.Agent({ keepAlive: true, maxSockets: 32 });
@@ -192,7 +197,7 @@ export class KubeClient {
     return new Promise((resolve, reject) => {
       const req = mod.request(
         {
-          ...pickTls(this.requestOptions),
+          ...this.tls,
           method,
           hostname: url.hostname,
           port: url.port,
@@ -338,6 +343,27 @@ function pickTls(opts: https.RequestOptions): https.RequestOptions {
   if (rejectUnauthorized !== undefined) out.rejectUnauthorized = rejectUnauthorized;
   if (servername !== undefined) out.servername = servername;
   return out;
+}
+
+/**
+ * The TLS options with the CA, client certificate and key parsed once into a secure context that
+ * every connection shares — instead of once per connection, which a command that sends its
+ * requests in parallel pays for each of them. Material that does not parse is left to each
+ * connection, which reports it as before.
+ */
+type TlsOptions = https.RequestOptions & Pick<ConnectionOptions, "secureContext">;
+
+function sharedTls(opts: https.RequestOptions): TlsOptions {
+  const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = pickTls(opts);
+  try {
+    const secureContext = createSecureContext({ ca, cert, key, pfx, passphrase });
+    const out: TlsOptions = { secureContext };
+    if (rejectUnauthorized !== undefined) out.rejectUnauthorized = rejectUnauthorized;
+    if (servername !== undefined) out.servername = servername;
+    return out;
+  } catch {
+    return pickTls(opts);
+  }
 }
 
 function readBody(res: http.IncomingMessage): Promise<string> {

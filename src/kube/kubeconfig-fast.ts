@@ -44,19 +44,25 @@ function named(list: unknown, name: string, field: string): Entry | undefined {
   return value && typeof value === "object" ? (value as Entry) : undefined;
 }
 
+/** The kubeconfig files kubectl reads, in order: --kubeconfig, else KUBECONFIG's list, else ~/.kube/config. */
+export function kubeconfigFiles(
+  kubeconfig: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): string[] {
+  if (kubeconfig) return [kubeconfig];
+  const fromEnv = env.KUBECONFIG;
+  if (fromEnv !== undefined && fromEnv !== "") return fromEnv.split(path.delimiter).filter(Boolean);
+  const home = path.join(homedir(), ".kube", "config");
+  return existsSync(home) ? [home] : [];
+}
+
 /** The one kubeconfig file kubectl would read, or undefined when the choice is not that simple. */
 export function kubeconfigFile(
   options: KubeConfigOptions,
   env: NodeJS.ProcessEnv = process.env,
 ): string | undefined {
-  if (options.kubeconfig) return options.kubeconfig;
-  const fromEnv = env.KUBECONFIG;
-  if (fromEnv !== undefined && fromEnv !== "") {
-    const files = fromEnv.split(path.delimiter).filter(Boolean);
-    return files.length === 1 ? files[0] : undefined;
-  }
-  const home = path.join(homedir(), ".kube", "config");
-  return existsSync(home) ? home : undefined;
+  const files = kubeconfigFiles(options.kubeconfig, env);
+  return files.length === 1 ? files[0] : undefined;
 }
 
 function material(entry: Entry, key: string, dir: string): Buffer | undefined {

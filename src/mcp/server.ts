@@ -6,7 +6,6 @@ import {
   type McpRequestContext,
   type ServerContext,
 } from "@modelcontextprotocol/server";
-import { createRequire } from "node:module";
 import { ELICIT_KEY, type McpCallContext } from "./confirmation.js";
 import {
   runTool,
@@ -16,12 +15,9 @@ import {
   type ToolDefinition,
 } from "./tool.js";
 import { TOOLS } from "./tools/index.js";
+import { version } from "../version.js";
 
 const CAPABILITIES_KEY = "io.modelcontextprotocol/clientCapabilities";
-
-function version(): string {
-  return (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
-}
 
 function annotations(tool: ToolDefinition) {
   return {

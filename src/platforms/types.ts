@@ -114,6 +114,11 @@ export interface SnapshotPlatform {
   }): Promise<Snapshot[]>;
   /** With diagnosis of failures (reads the snapshot's content and volume snapshots). */
   getSnapshot(namespace: string, name: string): Promise<Snapshot | undefined>;
+  /**
+   * The claims (or disks) the VM's volumes use, volume by volume: compared before and after a
+   * restore, they tell the user which volumes now use a new claim.
+   */
+  volumeClaims?(vm: VmState): { volume: string; claim: string }[];
   /** The name of a restore of this VM that is in progress, if any. */
   restoreInProgress(vm: VmState): Promise<string | undefined>;
 

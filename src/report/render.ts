@@ -40,6 +40,10 @@ export interface TextOptions {
   wide?: boolean;
   /** -A was given: show the NAMESPACE column even when every item shares one namespace. */
   allNamespaces?: boolean;
+  /** The namespace that was listed, named when nothing was found in it. */
+  namespace?: string;
+  /** Tables without their header line (--no-headers). */
+  noHeaders?: boolean;
 }
 
 /** The object as text for people: tables, reports, the error with its hint. */
@@ -49,6 +53,8 @@ export function renderText(obj: OutputObject, opts: TextOptions): string {
     now: opts.now ?? new Date(),
     wide: opts.wide ?? false,
     allNamespaces: opts.allNamespaces ?? false,
+    namespace: opts.namespace,
+    noHeaders: opts.noHeaders ?? false,
     words: opts.words,
   };
   switch (obj.kind) {
@@ -142,6 +148,8 @@ interface Ctx {
   now: Date;
   wide: boolean;
   allNamespaces: boolean;
+  namespace: string | undefined;
+  noHeaders: boolean;
   words: Words;
 }
 
@@ -207,11 +215,25 @@ function table(ctx: Ctx, header: string[], rows: Cell[][], indent = ""): string 
       })
       .join("")
       .trimEnd();
-  return [line(header.map((text) => ({ text }))), ...norm.map(line)].join("\n") + "\n";
+  const lines = norm.map(line);
+  if (!ctx.noHeaders) lines.unshift(line(header.map((text) => ({ text }))));
+  return lines.length > 0 ? lines.join("\n") + "\n" : "";
 }
 
 function showNamespace(ctx: Ctx, items: readonly { namespace: string }[]): boolean {
   return ctx.allNamespaces || new Set(items.map((i) => i.namespace)).size > 1;
+}
+
+/** A PLATFORM column where platforms mix (-o wide always has one for VMs). */
+function showPlatform(items: readonly { platform: string }[]): boolean {
+  return new Set(items.map((i) => i.platform)).size > 1;
+}
+
+/** "No snapshots found in namespace X." — kubectl's "No resources found in X namespace." */
+function noneFound(what: string, ctx: Ctx): string {
+  return ctx.namespace && !ctx.allNamespaces
+    ? `No ${what} found in namespace ${clean(ctx.namespace)}.\n`
+    : `No ${what} found.\n`;
 }
 
 /** kubectl-describe-like "Label:  value" lines with aligned values. */
@@ -235,11 +257,13 @@ function findings(items: readonly Finding[]): string[] {
 // Lists
 
 function vmTable(vms: VirtualMachineList, ctx: Ctx): string {
-  if (vms.items.length === 0) return "No virtual machines found.\n";
+  if (vms.items.length === 0) return noneFound("virtual machines", ctx);
   const ns = showNamespace(ctx, vms.items);
+  const platform = showPlatform(vms.items) && !ctx.wide;
   const header = [
     ...(ns ? ["NAMESPACE"] : []),
     "NAME",
+    ...(platform ? ["PLATFORM"] : []),
     "STATUS",
     "AGENT",
     "SNAPSHOTS",
@@ -260,6 +284,7 @@ function vmTable(vms: VirtualMachineList, ctx: Ctx): string {
     return [
       ...(ns ? [vm.namespace] : []),
       vm.name,
+      ...(platform ? [vm.platform] : []),
       { text: vm.status, style: phaseStyle(vm.status) },
       yesNo(vm.guestAgent),
       String(vm.snapshotCount),
@@ -272,12 +297,14 @@ function vmTable(vms: VirtualMachineList, ctx: Ctx): string {
 }
 
 function snapshotTable(snapshots: SnapshotList, ctx: Ctx): string {
-  if (snapshots.items.length === 0) return "No snapshots found.\n";
+  if (snapshots.items.length === 0) return noneFound("snapshots", ctx);
   const ns = showNamespace(ctx, snapshots.items);
+  const platform = showPlatform(snapshots.items);
   const header = [
     ...(ns ? ["NAMESPACE"] : []),
     "NAME",
     "VM",
+    ...(platform ? ["PLATFORM"] : []),
     "PHASE",
     "READY",
     "CONSISTENCY",
@@ -288,6 +315,7 @@ function snapshotTable(snapshots: SnapshotList, ctx: Ctx): string {
     ...(ns ? [s.namespace] : []),
     s.name,
     s.disk !== undefined ? `${s.vm || NONE} (disk ${s.disk})` : s.vm,
+    ...(platform ? [s.platform] : []),
     { text: s.phase, style: phaseStyle(s.phase) },
     { text: yesNo(s.readyToUse), style: s.readyToUse ? "green" : "yellow" },
     { text: s.consistency, style: consistencyStyle(s.consistency) },
@@ -371,7 +399,14 @@ function describeSnapshot(s: Snapshot, ctx: Ctx): string {
       orNone(c.reason),
       orNone(c.message),
     ]);
-    lines.push(table(ctx, ["TYPE", "STATUS", "REASON", "MESSAGE"], rows, "  ").trimEnd());
+    lines.push(
+      table(
+        { ...ctx, noHeaders: false },
+        ["TYPE", "STATUS", "REASON", "MESSAGE"],
+        rows,
+        "  ",
+      ).trimEnd(),
+    );
   }
   if (s.diagnosis.length > 0) lines.push("Diagnosis:", ...bullets(s.diagnosis));
   return lines.join("\n") + "\n";
@@ -416,7 +451,7 @@ function preflightReport(p: Preflight, ctx: Ctx): string {
       { text: yesNo(v.included), style: v.included ? "green" : "yellow" },
       orNone(v.reason),
     ]);
-    lines.push(table(ctx, header, rows).trimEnd());
+    lines.push(table({ ...ctx, noHeaders: false }, header, rows).trimEnd());
   }
   if (p.problems.length > 0)
     lines.push("", paint(ctx, "red", "Problems:"), ...findings(p.problems));
@@ -458,6 +493,14 @@ function restoreReport(r: Restore, ctx: Ctx): string {
     lines.push(
       dry ? "VM configuration the restore changes back:" : "VM configuration changed back:",
       ...bullets(r.specChanges),
+    );
+  const replaced = r.claimsReplaced ?? [];
+  if (replaced.length > 0)
+    lines.push(
+      replaced.length === 1
+        ? "The VM now uses a new claim, restored from the snapshot (the old one is left as it was):"
+        : "The VM now uses new claims, restored from the snapshot (the old ones are left as they were):",
+      ...bullets(replaced.map((c) => `${c.volume}: ${c.before} → ${c.after}`)),
     );
   if (r.volumesNotInSnapshot.length > 0)
     lines.push(

@@ -4,6 +4,7 @@ import { notFound } from "../core/errors.js";
 import { validateName } from "../core/names.js";
 import { API_VERSION } from "../core/api-version.js";
 import type { Preflight, Snapshot, SnapshotList, VirtualMachineList } from "../core/schema.js";
+import { bySnapshotOrder, byVmOrder } from "../platforms/json.js";
 import { step } from "./common.js";
 import type { Session } from "./session.js";
 
@@ -25,7 +26,10 @@ export async function listVms(
         session.platforms.map((p) => p.listVms({ namespace, labelSelector: scope.labelSelector })),
       ),
     )
-  ).flat();
+  )
+    .flat()
+    // Each platform lists in this order; where several answer, their lists are merged into it.
+    .sort(byVmOrder);
   const filtered = vm ? items.filter((i) => i.name === vm) : items;
   if (vm && filtered.length === 0)
     throw notFound(`VirtualMachine ${session.namespace}/${vm} not found`);
@@ -53,7 +57,15 @@ export async function listSnapshots(
         ),
       ),
     )
-  ).flat();
+  )
+    .flat()
+    .sort(bySnapshotOrder);
+  // `list VM` of a VM that is not there is a not-found (exit 4), not an empty list — unless
+  // snapshots of it remain (the VM was deleted): those are listed.
+  if (vm !== undefined && items.length === 0 && !scope.allNamespaces)
+    await step(async () =>
+      (await session.platformForVm(session.namespace, vm)).getVm(session.namespace, vm),
+    );
   return { apiVersion: API_VERSION, kind: "SnapshotList", items };
 }
 

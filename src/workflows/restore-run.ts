@@ -161,13 +161,33 @@ export async function executeRestore(
     steps,
     new RestoreProgress(steps, session.words),
   );
+  const claimsReplaced = plan.wait ? await replacedClaims(plan.platform, plan.vm) : undefined;
   return {
     ...plan.planned,
     phase: "Succeeded",
     stoppedVm: stopped,
     restartedVm: restarted,
+    ...(claimsReplaced ? { claimsReplaced } : {}),
     durationMs: Date.now() - started,
   };
+}
+
+/**
+ * The volumes whose claim the restore replaced (the VM read again, compared with the VM as
+ * planned). A failed read leaves the report without them: the restore itself is done.
+ */
+async function replacedClaims(
+  platform: SnapshotPlatform,
+  before: VmState,
+): Promise<{ volume: string; before: string; after: string }[] | undefined> {
+  if (!platform.volumeClaims) return undefined;
+  const after = await platform.getVm(before.namespace, before.name).catch(() => undefined);
+  if (!after) return undefined;
+  const was = new Map(platform.volumeClaims(before).map((v) => [v.volume, v.claim]));
+  return platform
+    .volumeClaims(after)
+    .filter((v) => was.has(v.volume) && was.get(v.volume) !== v.claim)
+    .map((v) => ({ volume: v.volume, before: was.get(v.volume)!, after: v.claim }));
 }
 
 export async function runRestoreSteps(

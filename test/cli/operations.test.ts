@@ -375,6 +375,11 @@ describe("vmsnap restore", () => {
     assert.match(res.safetySnapshot ?? "", /^db-pre-restore-\d{8}-\d{6}$/);
     assert.ok(typeof res.durationMs === "number");
     assert.deepEqual(await fingerprints("db"), original);
+    // KubeVirt restores into new claims: the report names them, volume by volume.
+    const replaced = res.claimsReplaced ?? [];
+    assert.equal(replaced.length, 2, JSON.stringify(replaced));
+    for (const c of replaced) assert.match(c.after, new RegExp(`^restore-.+-${c.volume}$`));
+    assert.ok(replaced.every((c) => c.before !== c.after));
     const restore = await c.get(KubeVirt.restores, res.restoreName, ns);
     assert.equal((restore.status as Json).complete, true);
 

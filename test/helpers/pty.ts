@@ -18,6 +18,8 @@ export interface PtyOptions {
   columns?: number;
   /** Default timeout of expect() and done(). */
   timeoutMs?: number;
+  /** Runs this command line instead of the CLI (e.g. an interactive shell); args are ignored. */
+  command?: string[];
 }
 
 export interface PtyResult {
@@ -64,7 +66,7 @@ export function startPty(args: string[], options: PtyOptions = {}): PtySession {
   const command = [
     `stty cols ${cols} rows 50 2>/dev/null;`,
     "exec",
-    ...[process.execPath, CLI, ...args].map(shellQuote),
+    ...(options.command ?? [process.execPath, CLI, ...args]).map(shellQuote),
   ].join(" ");
   const child = spawn("script", ["-q", "-e", "-f", "-c", command, "/dev/null"], {
     env: {

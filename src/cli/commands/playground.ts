@@ -1,12 +1,20 @@
 // `vmsnap playground up|down|status|env` — a real local control plane with simulated platforms.
 import type { Command } from "commander";
+import { isSea } from "node:sea";
 
 export function registerPlayground(program: Command): void {
   const pg = program
     .command("playground")
-    .description(
-      "a local kube-apiserver + etcd with simulated KubeVirt controllers and sample VMs",
-    );
+    .description("a local kube-apiserver + etcd with simulated KubeVirt controllers and sample VMs")
+    .hook("preAction", (cmd) => {
+      // The playground reads crds/ and deploy/ beside the package and runs the CLI from dist/.
+      if (isSea())
+        cmd.error(
+          "error: the playground is not part of the single executable\n" +
+            "hint: install the npm package (or run from a clone: bash scripts/demo.sh) to use it",
+          { exitCode: 2 },
+        );
+    });
 
   pg.command("up")
     .description("start the playground (idempotent) and print how to use it")

@@ -22,7 +22,7 @@ import type {
 } from "../types.js";
 import { DeckhouseApi, type RestoreApi } from "./api.js";
 import { diskSupport } from "./disks.js";
-import { vmPhase } from "./model.js";
+import { disksOf, vmPhase } from "./model.js";
 import * as vms from "./preflight.js";
 import * as restores from "./restore.js";
 import * as snapshots from "./snapshots.js";
@@ -50,6 +50,11 @@ export class DeckhousePlatform implements SnapshotPlatform {
 
   listVms(scope: { namespace?: string; labelSelector?: string }): Promise<VirtualMachine[]> {
     return vms.listVms(this.api, scope);
+  }
+
+  volumeClaims(vm: VmState): { volume: string; claim: string }[] {
+    // A Deckhouse VM names its disks (VirtualDisk); the disk is what a restore may replace.
+    return disksOf(vm.raw).map((d) => ({ volume: d, claim: d }));
   }
 
   getVm(namespace: string, name: string): Promise<VmState> {

@@ -119,6 +119,12 @@ export class KubeVirtPlatform implements SnapshotPlatform {
       .sort(byVmOrder);
   }
 
+  volumeClaims(vm: VmState): { volume: string; claim: string }[] {
+    return volumesOf(vm.raw).flatMap((v) =>
+      v.claimName ? [{ volume: v.name, claim: v.claimName }] : [],
+    );
+  }
+
   async getVm(namespace: string, name: string): Promise<VmState> {
     const vm = await this.readVm(namespace, name);
     if (!vm) throw vmNotFound(namespace, name);

@@ -17,7 +17,7 @@ import type {
   WaitOptions,
 } from "../types.js";
 import { VmopApi } from "./api.js";
-import { obj, powerState, str } from "./model.js";
+import { claimsOf, obj, powerState, str } from "./model.js";
 import * as vms from "./preflight.js";
 import * as restores from "./restore.js";
 import * as snapshots from "./snapshots.js";
@@ -35,6 +35,10 @@ export class VmOperatorPlatform implements SnapshotPlatform {
 
   listVms(scope: { namespace?: string; labelSelector?: string }): Promise<VirtualMachine[]> {
     return vms.listVms(this.api, scope);
+  }
+
+  volumeClaims(vm: VmState): { volume: string; claim: string }[] {
+    return claimsOf(vm.raw).map((c) => ({ volume: c.name, claim: c.claimName }));
   }
 
   getVm(namespace: string, name: string): Promise<VmState> {
