@@ -96,7 +96,8 @@ export interface SnapshotPlatform {
 
   listVms(scope: { namespace?: string; labelSelector?: string }): Promise<VirtualMachine[]>;
   /** Throws NotFound when the VM does not exist. */
-  getVm(namespace: string, name: string): Promise<VmState>;
+  /** `fresh`: read it again from the API server (the state changed since this invocation read it). */
+  getVm(namespace: string, name: string, read?: { fresh?: boolean }): Promise<VmState>;
   preflight(namespace: string, vm: string, options?: PreflightOptions): Promise<Preflight>;
   /**
    * Bulk preflight of every VM matching a selector with a constant number of requests (lists per

@@ -181,7 +181,9 @@ async function replacedClaims(
   before: VmState,
 ): Promise<{ volume: string; before: string; after: string }[] | undefined> {
   if (!platform.volumeClaims) return undefined;
-  const after = await platform.getVm(before.namespace, before.name).catch(() => undefined);
+  const after = await platform
+    .getVm(before.namespace, before.name, { fresh: true })
+    .catch(() => undefined);
   if (!after) return undefined;
   const was = new Map(platform.volumeClaims(before).map((v) => [v.volume, v.claim]));
   return platform

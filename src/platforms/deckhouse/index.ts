@@ -57,7 +57,8 @@ export class DeckhousePlatform implements SnapshotPlatform {
     return disksOf(vm.raw).map((d) => ({ volume: d, claim: d }));
   }
 
-  getVm(namespace: string, name: string): Promise<VmState> {
+  getVm(namespace: string, name: string, read?: { fresh?: boolean }): Promise<VmState> {
+    if (read?.fresh) this.api.forget();
     return vms.getVm(this.api, namespace, name);
   }
 

@@ -125,7 +125,8 @@ export class KubeVirtPlatform implements SnapshotPlatform {
     );
   }
 
-  async getVm(namespace: string, name: string): Promise<VmState> {
+  async getVm(namespace: string, name: string, read?: { fresh?: boolean }): Promise<VmState> {
+    if (read?.fresh) this.onceReads = undefined;
     const vm = await this.readVm(namespace, name);
     if (!vm) throw vmNotFound(namespace, name);
     return this.vmState(vm);

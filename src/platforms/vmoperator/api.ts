@@ -20,6 +20,11 @@ export class VmopApi {
   private get once(): ReadOnce {
     return (this.onceReads ??= new ReadOnce(this.ctx.kube));
   }
+  /** The state changed (a wait saw it): read objects again. */
+  forget(): void {
+    this.onceReads = undefined;
+  }
+
   readVm(namespace: string, name: string): Promise<KubeObject | undefined> {
     return this.once.get(this.t.vms, namespace, name);
   }

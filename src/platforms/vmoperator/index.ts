@@ -41,7 +41,8 @@ export class VmOperatorPlatform implements SnapshotPlatform {
     return claimsOf(vm.raw).map((c) => ({ volume: c.name, claim: c.claimName }));
   }
 
-  getVm(namespace: string, name: string): Promise<VmState> {
+  getVm(namespace: string, name: string, read?: { fresh?: boolean }): Promise<VmState> {
+    if (read?.fresh) this.api.forget();
     return vms.getVm(this.api, namespace, name);
   }
 
