@@ -19,7 +19,8 @@ import type {
   SnapshotPlatform,
   VmState,
 } from "../platforms/types.js";
-import { planDigest, preview, withoutGeneratedName } from "./common.js";
+import { validateLabels } from "../core/labels.js";
+import { planDigest, preview, withMarks, withoutGeneratedName, type Marks } from "./common.js";
 import {
   DEFAULT_SNAPSHOT_TIMEOUT_MS,
   applyRunState,
@@ -31,8 +32,10 @@ import type { Session } from "./session.js";
 
 const DEADLINE_GRACE_MS = 5_000;
 
-export interface BulkCreateRequest extends CreateOptions {
+export interface BulkCreateRequest extends CreateOptions, Marks {
   selector: string;
+  /** The snapshot name of each VM (default `<vm>-snapshot-<time>`). */
+  nameFor?: (vm: { namespace: string; name: string }) => string;
   allNamespaces?: boolean;
   stop?: boolean;
   dryRun?: boolean;
@@ -80,6 +83,8 @@ export async function createSnapshotsBySelector(
   const selector = validateSelector(req.selector);
   const parallel = validateParallel(req.parallel);
   validateQuiesceTimeout(req.quiesceTimeout);
+  validateLabels(req.labels);
+  validateLabels(req.annotations, "annotation");
   const scopeNs = req.allNamespaces ? undefined : session.namespace;
   const where = scopeNs ? `namespace ${scopeNs}` : "any namespace";
 
@@ -101,7 +106,7 @@ export async function createSnapshotsBySelector(
     found,
     parallel,
     async ({ platform, vm, preflight, error }) => {
-      const name = defaultSnapshotName(vm.name, now);
+      const name = req.nameFor?.(vm) ?? defaultSnapshotName(vm.name, now);
       const item: SnapshotBatchItem = {
         namespace: vm.namespace,
         vm: vm.name,
@@ -130,7 +135,10 @@ export async function createSnapshotsBySelector(
       }
       plan.stopFirst = Boolean(req.stop && vm.running);
       try {
-        plan.manifest = await platform.snapshotManifest(vm.namespace, name, vm.name, req, vm);
+        plan.manifest = withMarks(
+          await platform.snapshotManifest(vm.namespace, name, vm.name, req, vm),
+          req,
+        );
       } catch (err) {
         item.message = toVmsnapError(err).message;
         return plan;

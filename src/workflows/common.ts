@@ -63,6 +63,31 @@ export function ageText(seconds: number | null): string {
   return `${seconds}s`;
 }
 
+/** Labels and annotations a caller adds to what it creates (a snapshot policy's marks). */
+export interface Marks {
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+/** The manifest with the caller's marks added; the platform's own keys win on a clash. */
+export function withMarks(m: Manifest, marks: Marks): Manifest {
+  if (!marks.labels && !marks.annotations) return m;
+  const meta = m.body.metadata;
+  return {
+    ...m,
+    body: {
+      ...m.body,
+      metadata: {
+        ...meta,
+        ...(marks.labels ? { labels: { ...marks.labels, ...meta.labels } } : {}),
+        ...(marks.annotations
+          ? { annotations: { ...marks.annotations, ...meta.annotations } }
+          : {}),
+      },
+    },
+  };
+}
+
 /** A manifest with its generated name left out of the digest (the name is not what is judged). */
 export function withoutGeneratedName(body: KubeObject, generated: boolean): unknown {
   return generated ? { ...body, metadata: { ...body.metadata, name: "<generated>" } } : body;

@@ -15,13 +15,22 @@ import type {
 } from "../platforms/types.js";
 import { KubeApiError } from "../kube/client.js";
 import { mayHaveBeenProcessed } from "../kube/retry.js";
-import { dryRun, planDigest, preview, step, withoutGeneratedName } from "./common.js";
+import { validateLabels } from "../core/labels.js";
+import {
+  dryRun,
+  planDigest,
+  preview,
+  step,
+  withMarks,
+  withoutGeneratedName,
+  type Marks,
+} from "./common.js";
 import type { Session } from "./session.js";
 
 export const DEFAULT_SNAPSHOT_TIMEOUT_MS = 5 * 60_000;
 const DEADLINE_GRACE_MS = 5_000;
 
-export interface CreateRequest extends CreateOptions {
+export interface CreateRequest extends CreateOptions, Marks {
   vm: string;
   name?: string;
   /** Stop a running VM for an offline snapshot, and start it again afterwards. */
@@ -68,6 +77,8 @@ export function plannedSnapshot(
 export async function createSnapshot(session: Session, req: CreateRequest): Promise<CreateResult> {
   const vmName = validateName("VM", req.vm);
   validateQuiesceTimeout(req.quiesceTimeout);
+  validateLabels(req.labels);
+  validateLabels(req.annotations, "annotation");
   const name = validateName("snapshot", req.name ?? defaultSnapshotName(vmName, session.now()));
   const ns = session.namespace;
   const platform = await step(() => session.platformForVm(ns, vmName));
@@ -92,7 +103,10 @@ export async function createSnapshot(session: Session, req: CreateRequest): Prom
       { preflight: pre },
     );
   }
-  const manifest = await step(() => platform.snapshotManifest(ns, name, vmName, req, vm));
+  const manifest = withMarks(
+    await step(() => platform.snapshotManifest(ns, name, vmName, req, vm)),
+    req,
+  );
   const facts = [
     `VM ${ns}/${vmName}: ${vm.status}; expected consistency: ${stopFirst ? "consistent (VM stopped)" : pre.expectedConsistency}`,
     `volumes: ${

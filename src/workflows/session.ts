@@ -6,7 +6,7 @@ import { KubeClient } from "../kube/client.js";
 import { discover } from "../kube/discovery.js";
 import { toVmsnapError } from "../kube/errors.js";
 import { limiterFromEnv } from "../kube/rate-limit.js";
-import { WriteGuard } from "../kube/write-guard.js";
+import { WriteGuard, type AllowedWrite } from "../kube/write-guard.js";
 import { platformsFor, type PlatformChoice } from "../platforms/index.js";
 import type { PlatformContext, ProgressFn, SnapshotPlatform } from "../platforms/types.js";
 import { ErrorCode, notFound } from "../core/errors.js";
@@ -19,6 +19,10 @@ export interface SessionOptions {
   confirmation: ConfirmationPort;
   progress?: ProgressFn;
   now?: () => Date;
+  /** The writes this session may make (default: SPEC §2's; the policy controller: its own). */
+  allowedWrites?: AllowedWrite[];
+  /** User-Agent of its requests (the policy controller names its replica). */
+  userAgent?: string;
 }
 
 export class Session {
@@ -43,11 +47,12 @@ export class Session {
       // Retries (429 Retry-After, transient network errors) are reported like progress.
       if (options.progress) client.onRetry = options.progress;
       client.limiter = limiterFromEnv();
+      client.userAgent = options.userAgent;
       const namespace = validateName("namespace", options.namespace ?? client.defaultNamespace);
       const discovery = await discover(client);
       const ctx: PlatformContext = {
         kube: client,
-        guard: new WriteGuard(client),
+        guard: new WriteGuard(client, options.allowedWrites),
         discovery,
         now: options.now ?? (() => new Date()),
       };
