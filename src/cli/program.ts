@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import path from "node:path";
 import { registerCheck } from "./commands/check.js";
 import { registerClone } from "./commands/clone.js";
+import { registerController } from "./commands/controller.js";
 import { registerCreate } from "./commands/create.js";
 import { registerCreateDisk } from "./commands/create-disk.js";
 import { registerDelete } from "./commands/delete.js";
@@ -56,6 +57,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
     registerClone,
     registerDelete,
     registerMcp,
+    registerController,
     registerPlayground,
   ]) {
     register(program);
