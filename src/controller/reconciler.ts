@@ -82,6 +82,12 @@ export class PolicyReconciler {
   private readonly timers = new Map<string, { at: number; cancel: () => void }>();
   /** Deletions requested recently (platform/namespace/name → when): not requested again. */
   private readonly deleting = new Map<string, number>();
+  /**
+   * The status this leader last wrote, per policy: the base of the next reconcile. The watched
+   * copy can lag behind a write by a moment; reading it then would run a scheduled time twice
+   * or write an older status back. Only the leader writes a policy's status.
+   */
+  private readonly written = new Map<string, { uid?: string; status: SnapshotPolicyStatus }>();
 
   constructor(
     private readonly d: ReconcilerDeps,
@@ -102,11 +108,16 @@ export class PolicyReconciler {
     if (!policy || policy.metadata.deletionTimestamp) {
       this.timers.get(key)?.cancel();
       this.timers.delete(key);
+      this.written.delete(key);
       this.d.metrics?.forget(ns, name);
       return;
     }
     const spec = policy.spec as unknown as SnapshotPolicySpec;
-    const old = (policy.status ?? {}) as SnapshotPolicyStatus;
+    const memo = this.written.get(key);
+    const old =
+      memo && memo.uid === policy.metadata.uid
+        ? memo.status
+        : ((policy.status ?? {}) as SnapshotPolicyStatus);
     const next: SnapshotPolicyStatus = structuredClone(old);
     next.observedGeneration = policy.metadata.generation;
     const now = this.d.clock.now();
@@ -562,6 +573,10 @@ export class PolicyReconciler {
         { status: patch },
         { subresource: "status" },
       );
+      this.written.set(`${policy.metadata.namespace}/${policy.metadata.name}`, {
+        uid: policy.metadata.uid,
+        status: next,
+      });
     } catch (err) {
       if (err instanceof KubeApiError && err.code === 404) return; // deleted meanwhile
       throw err;

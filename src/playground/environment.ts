@@ -7,6 +7,7 @@ import { ControlPlane, type ControlPlaneInfo, type ControlPlaneOptions } from ".
 import { crdsDirFromEnv, installCrds, loadEnvironmentCrds } from "./crds.js";
 import { ADMIN, SIMULATOR } from "./identities.js";
 import { installRbacRoles, loadRbacRoles } from "./rbac.js";
+import { installControllerRbac } from "./controller.js";
 import { startSimulator, type Simulator } from "./simulator/index.js";
 
 export interface EnvironmentOptions extends ControlPlaneOptions {
@@ -44,6 +45,8 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     await installCrds(admin, crds);
     // The identities vmsnap runs as are bound to these roles (see identities.ts).
     await installRbacRoles(admin, await loadRbacRoles());
+    // The policy controller's identity gets exactly deploy/controller/'s RBAC.
+    await installControllerRbac(admin);
     if (options.simulate !== false) {
       const simClient = await clientFor(controlPlane.kubeconfig(SIMULATOR.name));
       clients.push(simClient);
