@@ -178,9 +178,9 @@ export class LeaseElector {
           ? old.acquireTime
           : microTime(now),
       renewTime: microTime(now),
+      // As client-go: every change of holder counts, a release in between included.
       leaseTransitions:
-        (old?.leaseTransitions ?? 0) +
-        (old?.holderIdentity && old.holderIdentity !== this.o.identity ? 1 : 0),
+        (old?.leaseTransitions ?? 0) + (old && old.holderIdentity !== this.o.identity ? 1 : 0),
     });
     if (!current) {
       try {
