@@ -144,7 +144,7 @@ export async function waitSnapshots(
   ns: string,
   predicate: (snaps: Json[]) => boolean,
   what: string,
-  timeoutMs = 30_000,
+  timeoutMs = 60_000,
 ): Promise<Json[]> {
   const informer = new Informer(c, type, { namespace: ns });
   const current = () => informer.list() as Json[];
@@ -198,14 +198,20 @@ export const live = (snaps: Json[]) =>
     .map((s) => s.metadata.name as string)
     .sort();
 
+/** Waits for the policy's status; a timeout shows the status it had (per VM, conditions). */
 export async function waitPolicy(
   c: KubeClient,
   ns: string,
   name: string,
   predicate: (p: Json) => boolean,
-  timeoutMs = 30_000,
+  timeoutMs = 60_000,
 ): Promise<Json> {
-  return waitFor(c, Vmsnap.snapshotPolicies, name, ns, predicate, timeoutMs);
+  return waitFor(c, Vmsnap.snapshotPolicies, name, ns, predicate, timeoutMs).catch(
+    async (err: Error) => {
+      const p = (await c.getIfExists(Vmsnap.snapshotPolicies, name, ns)) as Json | undefined;
+      throw new Error(`${err.message}; status: ${JSON.stringify(p?.status)}`);
+    },
+  );
 }
 
 export const condition = (p: Json, type: string): Json | undefined =>

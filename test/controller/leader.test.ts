@@ -125,12 +125,13 @@ describe("policy controller: leader election on a Lease", () => {
       "the leader took the snapshot",
     );
 
-    // The leader crashes: it stops renewing without releasing the Lease.
+    // The leader crashes: it stops renewing without releasing the Lease (a renewal already on
+    // its way completes, as it would on the wire).
+    await a.halt();
+    const crashed = Date.now();
     const lastRenew = Date.parse(
       ((await c.get(Vmsnap.leases, `test-${ns}`, CONTROLLER_NAMESPACE)) as Json).spec.renewTime,
     );
-    const crashed = Date.now();
-    await a.halt();
     const took = await becomesLeader(b, 3 * LEASE_MS);
     assert.ok(
       took - lastRenew >= LEASE_MS - 100,
