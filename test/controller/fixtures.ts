@@ -51,6 +51,11 @@ export function nextMonday(): Date {
 
 export const DAY = 86_400_000;
 
+/** RFC 3339 without milliseconds, as the controller writes times. */
+export const iso = (t: Date) => t.toISOString().replace(/\.\d{3}Z$/, "Z");
+/** YYYYMMDD-HHMMSS, as in snapshot names. */
+export const stamp = (t: Date) => iso(t).replace(/[-:]/g, "").replace("T", "-").replace("Z", "");
+
 /** A running VM with a guest agent (application-consistent on every platform), labelled. */
 export async function makeVm(
   c: KubeClient,
@@ -216,6 +221,25 @@ export async function waitPolicy(
 
 export const condition = (p: Json, type: string): Json | undefined =>
   ((p.status?.conditions ?? []) as Json[]).find((c) => c.type === type);
+
+/** Waits until the policy has run the time and its snapshots are ready, and the controller is idle. */
+export async function waitRun(
+  c: KubeClient,
+  controller: PolicyController,
+  ns: string,
+  policy: string,
+  at: Date,
+): Promise<Json> {
+  const p = await waitPolicy(
+    c,
+    ns,
+    policy,
+    (x) =>
+      x.status?.lastScheduleTime === iso(at) && condition(x, "SnapshotsReady")?.status === "True",
+  );
+  await settled(controller);
+  return p;
+}
 
 /** Every write request by the controller identity in the namespace (dry runs included). */
 export async function controllerWrites(ns: string, since: Date): Promise<AuditEvent[]> {

@@ -12,14 +12,15 @@ import {
   ManualClock,
   Vmsnap,
   assertOnlyOwnSnapshotsDeleted,
-  condition,
   live,
   makeVm,
   nextMonday,
   policyManifest,
   settled,
+  stamp,
   startController,
   waitPolicy,
+  waitRun,
   waitSnapshots,
 } from "./fixtures.js";
 
@@ -28,9 +29,7 @@ let ns: string;
 let controller: PolicyController;
 const start = nextMonday();
 const hour = (h: number) => new Date(start.getTime() + h * 3_600_000);
-const iso = (t: Date) => t.toISOString().replace(/\.\d{3}Z$/, "Z");
-const name = (h: number) =>
-  `app-hourly-${iso(hour(h)).replace(/[-:]/g, "").replace("T", "-").replace("Z", "")}`;
+const name = (h: number) => `app-hourly-${stamp(hour(h))}`;
 const clock = new ManualClock(new Date(start.getTime() + 1_800_000));
 
 before(async () => {
@@ -57,15 +56,7 @@ after(async () => {
 
 async function runAt(h: number): Promise<void> {
   clock.set(hour(h));
-  await waitPolicy(
-    c,
-    ns,
-    "hourly",
-    (p) =>
-      p.status?.lastScheduleTime === iso(hour(h)) &&
-      condition(p, "SnapshotsReady")?.status === "True",
-  );
-  await settled(controller);
+  await waitRun(c, controller, ns, "hourly", hour(h));
 }
 
 describe("policy controller: VM Operator's current snapshot is held", () => {

@@ -16,13 +16,16 @@ import { waitFor, type Json } from "../helpers/kube.js";
 import {
   ManualClock,
   Vmsnap,
+  iso,
   live,
   makeVm,
   nextMonday,
   policyManifest,
   settled,
+  stamp,
   startController,
   waitPolicy,
+  waitRun,
   waitSnapshots,
 } from "./fixtures.js";
 
@@ -35,7 +38,6 @@ let clock: ManualClock;
 const replicas: PolicyController[] = [];
 const start = nextMonday();
 const hour = (h: number) => new Date(start.getTime() + h * 3_600_000);
-const iso = (t: Date) => t.toISOString().replace(/\.\d{3}Z$/, "Z");
 
 before(async () => {
   c = await adminClient();
@@ -85,14 +87,7 @@ describe("policy controller: leader election on a Lease", () => {
 
     // The leader takes the 01:00 snapshot; the standby does nothing for several lease durations.
     clock.set(hour(1));
-    await waitPolicy(
-      c,
-      ns,
-      "hourly",
-      (p) =>
-        p.status?.lastScheduleTime === iso(hour(1)) &&
-        p.status.conditions?.some((x: Json) => x.type === "SnapshotsReady" && x.status === "True"),
-    );
+    await waitRun(c, a, ns, "hourly", hour(1));
     await new Promise((r) => setTimeout(r, 2 * LEASE_MS));
     assert.equal(a.isLeader, true);
     assert.equal(b.isLeader, false);
@@ -153,7 +148,6 @@ describe("policy controller: leader election on a Lease", () => {
       (s) => live(s).length === 2,
       "two snapshots",
     );
-    const stamp = (t: Date) => iso(t).replace(/[-:]/g, "").replace("T", "-").replace("Z", "");
     assert.deepEqual(live(snaps), [`web-hourly-${stamp(hour(1))}`, `web-hourly-${stamp(hour(2))}`]);
     const after = await requestsSince(new Date(crashed), CONTROLLER.name);
     assert.deepEqual(

@@ -19,14 +19,17 @@ import {
   Vmsnap,
   assertOnlyOwnSnapshotsDeleted,
   condition,
+  iso,
   isReady,
   live,
   makeVm,
   nextMonday,
   policyManifest,
   settled,
+  stamp,
   startController,
   waitPolicy,
+  waitRun,
   waitSnapshots,
   type PlatformName,
 } from "./fixtures.js";
@@ -37,8 +40,6 @@ before(async () => {
 });
 after(() => c?.close());
 
-const iso = (t: Date) => t.toISOString().replace(/\.\d{3}Z$/, "Z");
-const stamp = (t: Date) => iso(t).replace(/[-:]/g, "").replace("T", "-").replace("Z", "");
 
 /** Snapshots of the policy (by its label), live, per VM. */
 function byVm(snaps: Json[], policy = "nightly"): Record<string, string[]> {
@@ -172,15 +173,7 @@ for (const platform of ["kubevirt", "deckhouse", "vmoperator"] as PlatformName[]
       }
       for (let day = 1; day <= 21; day++) {
         clock.set(slot(day));
-        await waitPolicy(
-          c,
-          ns,
-          "nightly",
-          (x) =>
-            x.status?.lastScheduleTime === iso(slot(day)) &&
-            condition(x, "SnapshotsReady")?.status === "True",
-        );
-        await settled(controller);
+        await waitRun(c, controller, ns, "nightly", slot(day));
         if (day === 3 && platform === "kubevirt") {
           // A restore of the running VM that waits for it to stop: it holds day 2's snapshot.
           await c.create(KubeVirt.restores, {
