@@ -16,7 +16,7 @@ import { CONTROLLER } from "../src/playground/identities.js";
 import { pvcManifest, vmManifest, ensureSimStorage } from "../src/playground/fixtures.js";
 import { Core, KubeVirt, Vmsnap } from "../src/kube/resources.js";
 import { Informer } from "../src/kube/watch.js";
-import { mapLimit } from "../src/workflows/bulk-create.js";
+import { mapLimit } from "../src/core/concurrency.js";
 
 const { values: flags } = parseArgs({
   options: {

@@ -19,7 +19,7 @@ import { SIM } from "../src/playground/simulator/annotations.js";
 import { Core, KubeVirt, apiVersionOf, type KubeObject } from "../src/kube/resources.js";
 import { Informer } from "../src/kube/watch.js";
 import { TokenBucket } from "../src/kube/rate-limit.js";
-import { mapLimit } from "../src/workflows/bulk-create.js";
+import { mapLimit } from "../src/core/concurrency.js";
 
 const root = path.resolve(import.meta.dirname, "..");
 const CLI = path.join(root, "dist", "cli", "main.js");
@@ -86,7 +86,7 @@ async function run(
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("error", reject);
-    child.on("close", async (code) => {
+    const closed = async (code: number | null) => {
       const exitedAt = performance.now();
       const ms = exitedAt - start;
       let maxRssKiB: number | undefined;
@@ -95,7 +95,8 @@ async function run(
         await rm(memFile, { force: true });
       }
       resolve({ ms, exitedAt, maxRssKiB, code, stdout, stderr });
-    });
+    };
+    child.on("close", (code) => void closed(code).catch(reject));
     // A process may exit before reading its input (vmsnap --version): that is not an error.
     child.stdin.on("error", () => {});
     child.stdin.end(o.input ?? "");

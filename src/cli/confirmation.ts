@@ -1,5 +1,6 @@
 // The CLI's side of the confirmation port: typed answers on a TTY, or --yes / --confirm / --stop
-// for scripts. Without a TTY and without those flags it refuses. The decision itself is
+// for scripts. Without a TTY and without those flags it refuses — and its advice is to run the
+// command on a terminal, never to add the flags that skip the question. The decision itself is
 // verifyConfirmation's, in core.
 import { createInterface } from "node:readline/promises";
 import type { Readable, Writable } from "node:stream";
@@ -9,6 +10,9 @@ import type {
   ConfirmationRequest,
 } from "../core/confirmation.js";
 import { cancelled } from "../core/errors.js";
+
+/** The advice when no one can be asked: the same command on a terminal asks the human. */
+const ON_A_TERMINAL = "run the command on a terminal: vmsnap shows the plan there and asks you";
 
 export interface CliConfirmationOptions {
   yes?: boolean;
@@ -55,7 +59,7 @@ export class CliConfirmation implements ConfirmationPort {
       if (!interactive)
         throw cancelled(
           `refusing to ${request.action} without confirmation: no TTY`,
-          "pass --yes to confirm non-interactively",
+          ON_A_TERMINAL,
         );
       return { confirmed: await this.yesNo("Proceed?") };
     }
@@ -70,7 +74,7 @@ export class CliConfirmation implements ConfirmationPort {
       if (!interactive) {
         throw cancelled(
           `refusing to ${request.action} without confirmation: no TTY`,
-          `pass --confirm ${request.expectedName} to confirm non-interactively`,
+          ON_A_TERMINAL,
         );
       }
       const typed = await this.ask(`Type the snapshot name (${request.expectedName}) to confirm: `);
@@ -91,7 +95,7 @@ export class CliConfirmation implements ConfirmationPort {
     let finalYes = yes === true || (confirm !== undefined && !interactive);
     if (!finalYes) {
       if (!interactive)
-        throw cancelled("refusing to restore without a final confirmation: no TTY", "pass --yes");
+        throw cancelled("refusing to restore without a final confirmation: no TTY", ON_A_TERMINAL);
       finalYes = await this.yesNo(
         `Restore ${request.expectedName} now? This cannot be undone except from the safety snapshot.`,
       );

@@ -4,8 +4,6 @@ import type { Command } from "commander";
 import { goDuration, parseDuration } from "../core/duration.js";
 import { invalidInput } from "../core/errors.js";
 import { validateName, type NameKind } from "../core/names.js";
-import { API_VERSION } from "../core/api-version.js";
-import type { ErrorObject } from "../core/schema.js";
 import type { Session } from "../workflows/session.js";
 import type { OutputObject } from "./output.js";
 import { ioOf } from "./io.js";
@@ -37,6 +35,17 @@ export interface CommandResult {
   text?: string;
 }
 
+/** The preview shown before a dry run's result (the plan, validated, nothing written). */
+export function dryRunPreface(
+  dryRun: boolean | undefined,
+  preview: string,
+  nothing: "created" | "changed" | "deleted" = "created",
+): string | undefined {
+  return dryRun
+    ? `Dry run (validated by the API server, nothing ${nothing}):\n${preview}`
+    : undefined;
+}
+
 export function globalsOf(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals<GlobalOptions>();
 }
@@ -63,13 +72,17 @@ export async function runCommand(
     { Progress },
     { parsePlatformChoice },
     { toVmsnapError },
+    { cliWords },
+    { errorObject },
   ] = await Promise.all([
     import("./output.js"),
     import("../workflows/session.js"),
     import("./confirmation.js"),
     import("./progress.js"),
-    import("../platforms/index.js"),
-    import("../kube/errors.js"),
+    import("../core/platform-names.js"),
+    import("../workflows/errors.js"),
+    import("../report/words.js"),
+    import("../report/errors.js"),
   ]);
   let format: ReturnType<typeof parseOutputFormat> = "table";
   const color = g.color !== false && !io.env.NO_COLOR && Boolean(io.stdout.isTTY);
@@ -97,6 +110,7 @@ export async function runCommand(
         output: io.stderr,
       }),
       progress: progress.update,
+      words: cliWords,
     });
     const result = await body(session);
     progress.stop();
@@ -112,19 +126,10 @@ export async function runCommand(
   } catch (err) {
     progress.stop();
     const e = toVmsnapError(err);
-    if (format === "json" || format === "yaml") {
-      const obj: ErrorObject = {
-        apiVersion: API_VERSION,
-        kind: "Error",
-        code: e.code,
-        exitCode: e.exitCode,
-        message: e.message,
-        ...(e.hint ? { hint: e.hint } : {}),
-      };
+    const obj = errorObject(e, cliWords);
+    if (format === "json" || format === "yaml")
       io.stdout.write(render(obj, format, { color: false }));
-    } else {
-      io.stderr.write(`error: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ""}`);
-    }
+    else io.stderr.write(`error: ${obj.message}\n${obj.hint ? `hint: ${obj.hint}\n` : ""}`);
     io.exitCode = e.exitCode;
   } finally {
     session?.close();

@@ -9,7 +9,8 @@ import { Informer } from "../kube/watch.js";
 import { WriteGuard, CONTROLLER_ALLOWED_WRITES } from "../kube/write-guard.js";
 import { platformHolds, type PlatformHolds, type SnapshotHold } from "../platforms/holds.js";
 import { platformsFor } from "../platforms/index.js";
-import type { SnapshotPlatform } from "../platforms/types.js";
+import type { PlatformContext, SnapshotPlatform } from "../platforms/types.js";
+import { plainWords } from "../core/advice.js";
 import type { Snapshot } from "../core/schema.js";
 
 /** An informer's cache, also indexed by namespace (reconciles read one namespace at a time). */
@@ -77,11 +78,13 @@ export async function startSources(
   },
 ): Promise<Sources> {
   const discovery: Discovery = await discover(client);
-  const ctx = {
+  const ctx: PlatformContext = {
     kube: client,
     guard: new WriteGuard(client, CONTROLLER_ALLOWED_WRITES),
     discovery,
     now: options.now,
+    // The controller's messages (status, Events) are read by people: neutral words.
+    words: plainWords,
   };
   const scope = { namespace: options.namespace };
   const informers: Informer[] = [];

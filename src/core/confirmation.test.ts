@@ -1,6 +1,11 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { verifyConfirmation, type ConfirmationRequest } from "./confirmation.js";
+import {
+  Consent,
+  redeemConsent,
+  verifyConfirmation,
+  type ConfirmationRequest,
+} from "./confirmation.js";
 
 const restore = (vmRunning: boolean): ConfirmationRequest => ({
   kind: "restore",
@@ -61,9 +66,10 @@ describe("verifyConfirmation (the one place that decides)", () => {
       );
   });
   it("restore needs the name, the final yes, and for a running VM the stop choice", () => {
-    assert.deepEqual(
-      verifyConfirmation(restore(false), { confirmed: true, typedName: "snap-1", finalYes: true }),
-      { stopVm: false },
+    assert.equal(
+      verifyConfirmation(restore(false), { confirmed: true, typedName: "snap-1", finalYes: true })
+        .stopVm,
+      false,
     );
     assert.equal(
       code(() => verifyConfirmation(restore(false), { confirmed: true, typedName: "snap-1" })),
@@ -77,14 +83,14 @@ describe("verifyConfirmation (the one place that decides)", () => {
       7,
       "running, stop not chosen",
     );
-    assert.deepEqual(
+    assert.equal(
       verifyConfirmation(restore(true), {
         confirmed: true,
         typedName: "snap-1",
         stopVm: true,
         finalYes: true,
-      }),
-      { stopVm: true },
+      }).stopVm,
+      true,
     );
     assert.equal(
       code(() =>
@@ -97,5 +103,44 @@ describe("verifyConfirmation (the one place that decides)", () => {
       ),
       3,
     );
+  });
+});
+
+describe("Consent (only verifyConfirmation makes one; execute spends it)", () => {
+  it("is for one plan, once", () => {
+    const consent = verifyConfirmation(create, { confirmed: true });
+    assert.equal(
+      code(() => redeemConsent(consent, "other digest")),
+      3,
+      "another plan's digest",
+    );
+    assert.deepEqual(redeemConsent(consent, "d"), { stopVm: false });
+    assert.equal(
+      code(() => redeemConsent(consent, "d")),
+      3,
+      "spent",
+    );
+  });
+  it("cannot be forged: not by the constructor, not by a look-alike object", () => {
+    const Ctor = Consent as unknown as new (...args: unknown[]) => Consent;
+    assert.throws(() => new Ctor(Symbol("verifyConfirmation"), "d", true), TypeError);
+    const lookAlike = Object.assign(Object.create(Consent.prototype) as object, { stopVm: true });
+    assert.equal(
+      code(() => redeemConsent(lookAlike as Consent, "d")),
+      2,
+    );
+    assert.equal(
+      code(() => redeemConsent(null, "d")),
+      2,
+    );
+  });
+  it("carries the stop choice of a running VM's restore", () => {
+    const consent = verifyConfirmation(restore(true), {
+      confirmed: true,
+      typedName: "snap-1",
+      stopVm: true,
+      finalYes: true,
+    });
+    assert.deepEqual(redeemConsent(consent, "d"), { stopVm: true });
   });
 });

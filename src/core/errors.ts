@@ -1,4 +1,6 @@
-// Typed errors, each mapped once to the exit codes of SPEC §6 (and to MCP error codes).
+// Typed errors, each mapped once to the exit codes of SPEC §6 (and to MCP error codes). What the
+// user can do about an error is advice (src/core/advice.ts), phrased by the face that shows it.
+import { phrase, plainWords, toAdvice, type Advice } from "./advice.js";
 
 export const ErrorCode = {
   OperationFailed: "OperationFailed",
@@ -27,16 +29,26 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   NoPlatform: 8,
 };
 
+export type Hint = string | Advice;
+
 export class VmsnapError extends Error {
+  /** What the user can do about it, as data: each face phrases it. */
+  readonly advice?: Advice;
+
   constructor(
     readonly code: ErrorCode,
     message: string,
-    /** What the user can do about it. */
-    readonly hint?: string,
+    hint?: Hint,
     readonly details?: Record<string, unknown>,
   ) {
     super(message);
     this.name = `VmsnapError(${code})`;
+    this.advice = toAdvice(hint);
+  }
+
+  /** The advice in neutral words (faces use their own: src/report/words.ts). */
+  get hint(): string | undefined {
+    return phrase(this.advice, plainWords);
   }
 
   get exitCode(): number {
@@ -44,16 +56,15 @@ export class VmsnapError extends Error {
   }
 }
 
-export const invalidInput = (message: string, hint?: string) =>
+export const invalidInput = (message: string, hint?: Hint) =>
   new VmsnapError(ErrorCode.InvalidInput, message, hint);
-export const cancelled = (message: string, hint?: string) =>
+export const cancelled = (message: string, hint?: Hint) =>
   new VmsnapError(ErrorCode.Cancelled, message, hint);
-export const notFound = (message: string, hint?: string) =>
+export const notFound = (message: string, hint?: Hint) =>
   new VmsnapError(ErrorCode.NotFound, message, hint);
-export const conflict = (message: string, hint?: string) =>
-  new VmsnapError(ErrorCode.Conflict, message, hint);
-export const operationFailed = (
-  message: string,
-  hint?: string,
-  details?: Record<string, unknown>,
-) => new VmsnapError(ErrorCode.OperationFailed, message, hint, details);
+export const conflict = (message: string, hint?: Hint, details?: Record<string, unknown>) =>
+  new VmsnapError(ErrorCode.Conflict, message, hint, details);
+export const operationFailed = (message: string, hint?: Hint, details?: Record<string, unknown>) =>
+  new VmsnapError(ErrorCode.OperationFailed, message, hint, details);
+export const deadlineExceeded = (message: string, hint?: Hint, details?: Record<string, unknown>) =>
+  new VmsnapError(ErrorCode.DeadlineExceeded, message, hint, details);

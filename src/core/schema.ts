@@ -3,9 +3,10 @@
 import { z } from "zod";
 
 import { API_VERSION } from "./api-version.js";
+import { PLATFORM_NAMES } from "./platform-names.js";
 
 export { API_VERSION };
-export const Platform = z.enum(["kubevirt", "deckhouse", "vmoperator"]);
+export const Platform = z.enum(PLATFORM_NAMES);
 export type Platform = z.infer<typeof Platform>;
 
 const apiVersion = z.literal(API_VERSION);
@@ -89,7 +90,7 @@ export const SnapshotBatchItem = z.object({
   result: z
     .enum(["Ready", "Created", "DryRun", "Failed", "Skipped"])
     .describe(
-      "Ready: snapshot ready; Created: created, not waited for (--no-wait); Skipped: blocked before any write (preflight, name, dry run); Failed: the snapshot failed or timed out",
+      "Ready: snapshot ready; Created: created, not waited for; Skipped: blocked before any write (preflight, name, dry run); Failed: the snapshot failed or timed out",
     ),
   phase: z.string().nullable(),
   consistency: z.string(),

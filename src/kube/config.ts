@@ -1,6 +1,7 @@
 // Kubeconfig resolution is delegated to @kubernetes/client-node so that KUBECONFIG merging,
 // contexts, exec/OIDC plugins and in-cluster config behave exactly as kubectl's do.
 import type { KubeConfig } from "@kubernetes/client-node";
+import { advice, option } from "../core/advice.js";
 import { ErrorCode, VmsnapError } from "../core/errors.js";
 
 export interface KubeConfigOptions {
@@ -30,14 +31,14 @@ export async function loadKubeConfig(options: KubeConfigOptions = {}): Promise<R
     throw new VmsnapError(
       ErrorCode.Unreachable,
       `cannot load the kubeconfig ${where}: ${(err as Error).message}`,
-      "check --kubeconfig / KUBECONFIG (kubectl config view shows what kubectl sees)",
+      advice`check ${option("kubeconfig")} / KUBECONFIG (kubectl config view shows what kubectl sees)`,
     );
   }
   if (!kubeConfig.getCurrentCluster()) {
     throw new VmsnapError(
       ErrorCode.Unreachable,
       `the kubeconfig ${options.kubeconfig ?? process.env.KUBECONFIG ?? "~/.kube/config"} has no current cluster`,
-      "set a current context (kubectl config use-context NAME) or pass --context",
+      advice`set a current context (kubectl config use-context NAME) or give ${option("context")}`,
     );
   }
   if (options.context) {

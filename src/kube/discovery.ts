@@ -1,7 +1,8 @@
 // Platform detection from API discovery: one request (GET /apis) per invocation.
+import type { PlatformName } from "../core/platform-names.js";
 import type { KubeReader } from "./client.js";
 
-export type PlatformName = "kubevirt" | "deckhouse" | "vmoperator";
+export type { PlatformName };
 
 export interface ApiGroup {
   name: string;

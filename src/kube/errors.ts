@@ -1,5 +1,6 @@
 // Mapping transport and API errors to vmsnap's typed errors (and so to exit codes). A 403 names
 // the exact verb and resource that is missing; credentials never appear in messages.
+import { advice, option } from "../core/advice.js";
 import { ErrorCode, VmsnapError } from "../core/errors.js";
 import { KubeApiError, KubeUnreachableError } from "./client.js";
 import { DeadlineExceededError } from "./watch.js";
@@ -10,14 +11,14 @@ export function toVmsnapError(err: unknown): VmsnapError {
     return new VmsnapError(
       ErrorCode.DeadlineExceeded,
       err.message,
-      "raise --deadline, or check `vmsnap describe` for why it is slow",
+      advice`raise the deadline (${option("deadline")})`,
     );
   }
   if (err instanceof KubeUnreachableError) {
     return new VmsnapError(
       ErrorCode.Unreachable,
       err.message,
-      "check the kubeconfig (--kubeconfig, KUBECONFIG, --context) and that the cluster is up",
+      advice`check the kubeconfig (${option("kubeconfig")}, ${option("context")}) and that the cluster is up`,
     );
   }
   if (err instanceof KubeApiError) {

@@ -1,20 +1,19 @@
-// The MCP server's side of the confirmation port (SPEC §7). The human is asked by the server
-// itself — never by trusting the model:
+// The MCP server's side of the confirmation (SPEC §7): plan, then execute. The human is asked by
+// the server itself — never by trusting the model:
 // - elicit: an MCP elicitation form (pushed on 2025-era connections; an input_required round
-//   trip on 2026-07-28 ones, where the re-entered call re-plans and must find the same plan);
+//   trip on 2026-07-28 ones, whose second round plans again with the first plan's pins and must
+//   find the same plan);
 // - token: the first call returns the plan and a single-use, short-lived token bound to it; the
-//   second call carries the token and the name the human typed;
+//   second call plans again with the same pins and carries the token and the name the human typed;
 // - deny: destructive operations always refuse; additive ones proceed without a question.
-// Whatever the answer, core's verifyConfirmation decides.
+// decide() only collects an answer, or says what to return instead; core's verifyConfirmation
+// decides whether it confirms the plan.
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
-import type {
-  ConfirmationAnswer,
-  ConfirmationPort,
-  ConfirmationRequest,
-} from "../core/confirmation.js";
+import type { ConfirmationAnswer, ConfirmationRequest } from "../core/confirmation.js";
 import { ErrorCode, VmsnapError, cancelled } from "../core/errors.js";
-import type { TokenStore } from "./tokens.js";
+import type { Pins } from "../core/plan.js";
+import type { TokenRefusal, TokenStore } from "./tokens.js";
 
 export type ConfirmationMode = "elicit" | "token" | "deny";
 
@@ -45,42 +44,47 @@ export interface TokenArgs {
 
 export const ELICIT_KEY = "vmsnap-confirmation";
 
-/** Thrown to end the round: the tool returns input_required with this question. */
-export class InputNeeded extends Error {
-  constructor(
-    readonly question: string,
-    readonly requestedSchema: Record<string, unknown>,
-    readonly requestState: string,
-  ) {
-    super("input required");
-  }
-}
+/** What the server does about a plan's confirmation. */
+export type Decision =
+  /** The human's answer, to be verified by verifyConfirmation. */
+  | { kind: "answer"; answer: ConfirmationAnswer }
+  /** Token mode, first call: return the plan with a token; nothing is changed. */
+  | { kind: "challenge"; token: string; expiresAt: Date; requires: string[] }
+  /** 2026-07-28: end the round with this question; the client calls again with the answer. */
+  | {
+      kind: "input";
+      question: string;
+      requestedSchema: Record<string, unknown>;
+      requestState: string;
+    };
 
-/** Thrown in token mode on the first call: the tool returns the plan and the token. */
-export class TokenChallenge extends Error {
-  constructor(
-    readonly request: ConfirmationRequest,
-    readonly token: string,
-    readonly expiresAt: Date,
-    readonly requires: string[],
-  ) {
-    super("confirmation token issued");
-  }
-}
-
-// requestState travels through the client: sign it so a client cannot forge "same plan".
+// requestState travels through the client: sign it so a client cannot forge "same plan" or the
+// names the plan was shown with.
 const STATE_KEY = randomBytes(32);
-function sign(digest: string): string {
-  return `${digest}.${createHmac("sha256", STATE_KEY).update(digest).digest("hex")}`;
+const mac = (payload: string) => createHmac("sha256", STATE_KEY).update(payload).digest("hex");
+const PinsState = z.object({
+  d: z.string(),
+  p: z.object({ at: z.string(), attempt: z.number().optional() }),
+});
+
+function signState(digest: string, pins: Pins): string {
+  const payload = Buffer.from(JSON.stringify({ d: digest, p: pins })).toString("base64url");
+  return `${payload}.${mac(payload)}`;
 }
-function verifiedDigest(state: string | undefined): string | undefined {
+
+function verifiedState(state: string | undefined): { digest: string; pins: Pins } | undefined {
   if (!state) return undefined;
-  const [digest, mac] = state.split(".");
-  if (!digest || !mac) return undefined;
-  const expected = createHmac("sha256", STATE_KEY).update(digest).digest("hex");
-  return mac.length === expected.length && timingSafeEqual(Buffer.from(mac), Buffer.from(expected))
-    ? digest
-    : undefined;
+  const [payload, tag] = state.split(".");
+  if (!payload || !tag) return undefined;
+  const expected = mac(payload);
+  if (tag.length !== expected.length || !timingSafeEqual(Buffer.from(tag), Buffer.from(expected)))
+    return undefined;
+  try {
+    const parsed = PinsState.safeParse(JSON.parse(Buffer.from(payload, "base64url").toString()));
+    return parsed.success ? { digest: parsed.data.d, pins: parsed.data.p } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The form (flat JSON Schema, as elicitation requires) for each kind of confirmation. */
@@ -168,7 +172,10 @@ export function answerFrom(
   }
 }
 
-export class McpConfirmation implements ConfirmationPort {
+export class McpConfirmation {
+  /** Token mode, second call: the plan the presented token was issued for. */
+  private claimed?: { digest: string; pins: Pins };
+
   constructor(
     private readonly mode: ConfirmationMode,
     private readonly tool: string,
@@ -177,22 +184,39 @@ export class McpConfirmation implements ConfirmationPort {
     private readonly args: TokenArgs,
   ) {}
 
-  async confirm(request: ConfirmationRequest): Promise<ConfirmationAnswer> {
+  /**
+   * Before planning: the pins of the plan this call confirms (a token's, or the signed state's),
+   * if any. A presented token is spent here, at its first presentation; an unusable one is
+   * refused before anything is read or planned.
+   */
+  pins(): Pins | undefined {
+    if (this.mode === "token" && this.args.confirmationToken) {
+      const claim = this.tokens.claim(this.args.confirmationToken, this.tool);
+      if (!claim.ok) throw tokenRefused(claim.reason);
+      this.claimed = claim;
+      return claim.pins;
+    }
+    if (this.mode === "elicit" && this.call.inputResponse)
+      return verifiedState(this.call.requestState)?.pins;
+    return undefined;
+  }
+
+  async decide(request: ConfirmationRequest, pins: Pins): Promise<Decision> {
     const destructive = request.kind !== "yes-no";
     if (this.mode === "deny") {
       if (destructive)
         throw new VmsnapError(
           ErrorCode.Cancelled,
-          `${request.action} refused: this server runs with --confirmation deny`,
-          "ask the operator to run it with vmsnap on a terminal",
+          `${request.action} refused: this server's confirmation mode is deny`,
+          "ask the human to run this operation themselves",
         );
-      return { confirmed: true };
+      return { kind: "answer", answer: { confirmed: true } };
     }
-    if (this.mode === "token") return this.viaToken(request);
-    return this.viaElicitation(request);
+    if (this.mode === "token") return this.viaToken(request, pins);
+    return this.viaElicitation(request, pins);
   }
 
-  private viaToken(request: ConfirmationRequest): ConfirmationAnswer {
+  private viaToken(request: ConfirmationRequest, pins: Pins): Decision {
     const requires = [
       "confirmationToken",
       ...(request.kind !== "yes-no" ? ["confirmSnapshotName (typed by the human)"] : []),
@@ -200,62 +224,70 @@ export class McpConfirmation implements ConfirmationPort {
         ? ["stopVm: true (the human chose stop-and-restore)"]
         : []),
     ];
-    if (!this.args.confirmationToken) {
-      const { token, expiresAt } = this.tokens.issue(this.tool, request.planDigest);
-      throw new TokenChallenge(request, token, expiresAt, requires);
+    if (!this.claimed) {
+      const { token, expiresAt } = this.tokens.issue(this.tool, request.planDigest, pins);
+      return { kind: "challenge", token, expiresAt, requires };
     }
-    const check = this.tokens.redeem(this.args.confirmationToken, this.tool, request.planDigest);
-    if (!check.ok) {
-      const why = {
-        unknown: "the confirmation token is unknown",
-        expired: "the confirmation token has expired",
-        used: "the confirmation token was already used",
-        "plan-changed":
-          "the plan changed since the token was issued (the cluster state differs from what was confirmed)",
-        "other-tool": "the confirmation token was issued for another tool",
-      }[check.reason];
-      throw cancelled(
-        `${request.action} refused: ${why}; nothing was changed`,
-        "call the tool again without a token to get a fresh plan and token",
-      );
-    }
+    if (this.claimed.digest !== request.planDigest) throw tokenRefused("plan-changed");
     return {
-      confirmed: true,
-      typedName: this.args.confirmSnapshotName,
-      stopVm: this.args.stopVm,
-      finalYes: true,
+      kind: "answer",
+      answer: {
+        confirmed: true,
+        typedName: this.args.confirmSnapshotName,
+        stopVm: this.args.stopVm,
+        finalYes: true,
+      },
     };
   }
 
-  private async viaElicitation(request: ConfirmationRequest): Promise<ConfirmationAnswer> {
+  private async viaElicitation(request: ConfirmationRequest, pins: Pins): Promise<Decision> {
     const { era, http, clientCanElicit } = this.call;
     if (!clientCanElicit || (era === "legacy" && http)) {
       throw new VmsnapError(
         ErrorCode.Cancelled,
         `${request.action} refused: this client cannot show a confirmation to the human (no MCP elicitation${era === "legacy" && http ? " on a 2025-era HTTP connection" : ""})`,
-        "use a client with elicitation support, or run the server with --confirmation token",
+        "use a client that supports MCP elicitation, or ask the operator to start the server with confirmation mode token",
       );
     }
     const form = formFor(request);
     if (era === "legacy") {
-      return answerFrom(
-        request,
-        await this.call.elicitInput({
-          mode: "form",
-          message: form.message,
-          requestedSchema: form.schema,
-        }),
-      );
+      const reply = await this.call.elicitInput({
+        mode: "form",
+        message: form.message,
+        requestedSchema: form.schema,
+      });
+      return { kind: "answer", answer: answerFrom(request, reply) };
     }
     const reply = this.call.inputResponse;
-    if (!reply) throw new InputNeeded(form.message, form.schema, sign(request.planDigest));
-    if (verifiedDigest(this.call.requestState) !== request.planDigest) {
+    if (!reply)
+      return {
+        kind: "input",
+        question: form.message,
+        requestedSchema: form.schema,
+        requestState: signState(request.planDigest, pins),
+      };
+    if (verifiedState(this.call.requestState)?.digest !== request.planDigest) {
       throw new VmsnapError(
         ErrorCode.Conflict,
         `${request.action} refused: the plan changed between the question and the answer; nothing was changed`,
         "call the tool again to confirm the current plan",
       );
     }
-    return answerFrom(request, reply);
+    return { kind: "answer", answer: answerFrom(request, reply) };
   }
+}
+
+function tokenRefused(reason: TokenRefusal): VmsnapError {
+  const why = {
+    unknown: "the confirmation token is unknown",
+    expired: "the confirmation token has expired",
+    used: "the confirmation token was already used",
+    "plan-changed":
+      "the plan changed since the token was issued (the cluster state differs from what was confirmed)",
+    "other-tool": "the confirmation token was issued for another tool",
+  }[reason];
+  return cancelled(
+    `refused: ${why}; nothing was changed`,
+    "call the tool again without a token to get a fresh plan and token",
+  );
 }

@@ -86,11 +86,11 @@ export function createServerFactory(options: ServerOptions) {
             return inputRequired({
               inputRequests: {
                 [ELICIT_KEY]: inputRequired.elicit({
-                  message: outcome.needed.question,
-                  requestedSchema: outcome.needed.requestedSchema as never,
+                  message: outcome.question,
+                  requestedSchema: outcome.requestedSchema as never,
                 }),
               },
-              requestState: outcome.needed.requestState,
+              requestState: outcome.requestState,
             });
           }
           return outcome.result;

@@ -1,16 +1,22 @@
-// One tool = one definition: schemas, honest annotations, the names to validate, and a run
-// function over a Session. runTool is the only place MCP calls turn into workflow calls.
+// One tool = one definition: schemas, honest annotations, the names to validate, and either a
+// read over a Session or a planner. runTool is the only place MCP calls turn into workflow calls:
+// a write tool plans, returns the plan (dry run, token challenge, input request) or has it
+// confirmed, and executes it — the same plan → consent → execute as every face.
 import type { z } from "zod";
+import { verifyConfirmation } from "../core/confirmation.js";
+import { operationFailed } from "../core/errors.js";
 import { validateName, type NameKind } from "../core/names.js";
-import { API_VERSION } from "../core/api-version.js";
-import type { ErrorObject } from "../core/schema.js";
-import { toVmsnapError } from "../kube/errors.js";
+import type { PlatformChoice } from "../core/platform-names.js";
+import type { Pins } from "../core/plan.js";
+import { toVmsnapError } from "../workflows/errors.js";
+import { execute, type Plan } from "../workflows/execute.js";
+import { batchFailed } from "../workflows/bulk-create.js";
 import { Session } from "../workflows/session.js";
-import { render, type OutputObject } from "../cli/output.js";
+import { errorObject } from "../report/errors.js";
+import { renderText, type OutputObject } from "../report/render.js";
+import { mcpWords } from "../report/words.js";
 import {
-  InputNeeded,
   McpConfirmation,
-  TokenChallenge,
   type ConfirmationMode,
   type McpCallContext,
   type TokenArgs,
@@ -19,33 +25,37 @@ import type { TokenStore } from "./tokens.js";
 
 export type ToolKind = "read" | "additive" | "destructive";
 
-export interface ToolResult {
-  structured: Record<string, unknown>;
-  /** The object rendered as readable text. */
-  object: OutputObject;
-  preface?: string;
-  /** Some of the work failed (a bulk create's partial failure); the results are still returned. */
-  isError?: boolean;
-}
-
-export interface ToolDefinition<I extends z.ZodObject = z.ZodObject> {
+interface ToolBase<I extends z.ZodObject> {
   name: string;
   title: string;
   description: string;
-  kind: ToolKind;
   idempotent: boolean;
   input: I;
   output: z.ZodObject;
   /** Names from the arguments, validated before any request is sent. */
   names: (args: z.infer<I>) => [NameKind, string | undefined][];
-  run: (session: Session, args: z.infer<I>) => Promise<ToolResult>;
+  /** Checks of the arguments together, before any request is sent. */
+  validate?: (args: z.infer<I>) => void;
 }
+
+export interface ReadTool<I extends z.ZodObject = z.ZodObject> extends ToolBase<I> {
+  kind: "read";
+  read: (session: Session, args: z.infer<I>) => Promise<OutputObject>;
+}
+
+export interface WriteTool<I extends z.ZodObject = z.ZodObject> extends ToolBase<I> {
+  kind: "additive" | "destructive";
+  /** Plans the operation (no writes); with pins, the names are the ones shown before. */
+  plan: (session: Session, args: z.infer<I>, pins?: Pins) => Promise<Plan>;
+}
+
+export type ToolDefinition<I extends z.ZodObject = z.ZodObject> = ReadTool<I> | WriteTool<I>;
 
 export interface ServerOptions {
   kubeconfig?: string;
   context?: string;
   namespace?: string;
-  platform?: "auto" | "kubevirt" | "deckhouse" | "vmoperator";
+  platform?: PlatformChoice;
   confirmation: ConfirmationMode;
   readOnly: boolean;
   tokens: TokenStore;
@@ -59,24 +69,99 @@ export interface CallResult {
 }
 
 export type Outcome =
-  { kind: "result"; result: CallResult } | { kind: "input"; needed: InputNeeded };
+  | { kind: "result"; result: CallResult }
+  | {
+      kind: "input";
+      question: string;
+      requestedSchema: Record<string, unknown>;
+      requestState: string;
+    };
+
+/** The key of a write tool's result object in structuredContent. */
+const RESULT_KEY: Record<string, string> = {
+  Snapshot: "snapshot",
+  SnapshotBatch: "batch",
+  Restore: "restore",
+  Clone: "clone",
+  Deletion: "deletion",
+};
+
+const text = (object: OutputObject) => renderText(object, { color: false, words: mcpWords });
+
+function resultOf(structured: Record<string, unknown>, body: string, isError = false): Outcome {
+  return {
+    kind: "result",
+    result: {
+      content: [{ type: "text", text: body }],
+      structuredContent: structured,
+      ...(isError ? { isError: true } : {}),
+    },
+  };
+}
+
+/** A write tool's result: Done or DryRun, with the object under its key. */
+function writeResult(status: "Done" | "DryRun", object: OutputObject, preface?: string): Outcome {
+  return resultOf(
+    { status, [RESULT_KEY[object.kind] ?? "result"]: object },
+    `${preface ? `${preface}\n\n` : ""}${text(object)}`,
+    object.kind === "SnapshotBatch" && batchFailed(object),
+  );
+}
 
 function errorResult(tool: ToolDefinition, err: unknown): CallResult {
-  const e = toVmsnapError(err);
-  const error: ErrorObject = {
-    apiVersion: API_VERSION,
-    kind: "Error",
-    code: e.code,
-    exitCode: e.exitCode,
-    message: e.message,
-    ...(e.hint ? { hint: e.hint } : {}),
-  };
-  const text = `error [${e.code}]: ${e.message}${e.hint ? `\nhint: ${e.hint}` : ""}`;
+  const error = errorObject(toVmsnapError(err), mcpWords);
+  const body = `error [${error.code}]: ${error.message}${error.hint ? `\nhint: ${error.hint}` : ""}`;
   return {
-    content: [{ type: "text", text }],
+    content: [{ type: "text", text: body }],
     isError: true,
     ...(tool.kind === "read" ? {} : { structuredContent: { status: "Error", error } }),
   };
+}
+
+/** Plan, then: the dry run's result, the plan to confirm, or the confirmed plan executed. */
+async function runWrite(
+  tool: WriteTool,
+  args: Record<string, unknown>,
+  session: Session,
+  confirmation: McpConfirmation,
+): Promise<Outcome> {
+  const plan = await tool.plan(session, args, confirmation.pins());
+  if (args.dryRun === true)
+    return writeResult(
+      "DryRun",
+      plan.planned,
+      `Dry run (validated by the API server, nothing ${tool.kind === "destructive" ? (plan.operation === "delete" ? "deleted" : "changed") : "created"}):\n${plan.preview}`,
+    );
+  if (!plan.confirmation) return writeResult("Done", await execute(session, plan, null));
+  const decision = await confirmation.decide(plan.confirmation, plan.pins);
+  switch (decision.kind) {
+    case "answer": {
+      const consent = verifyConfirmation(plan.confirmation, decision.answer);
+      return writeResult("Done", await execute(session, plan, consent));
+    }
+    case "input":
+      return { ...decision, kind: "input" };
+    case "challenge": {
+      const challenge = {
+        token: decision.token,
+        expiresAt: decision.expiresAt.toISOString(),
+        title: plan.title,
+        preview: plan.preview,
+        requires: decision.requires,
+      };
+      return resultOf(
+        { status: "ConfirmationRequired", confirmation: challenge },
+        [
+          plan.title,
+          "",
+          plan.preview,
+          "",
+          `Nothing was changed. Show this plan to the human. To proceed, call ${tool.name} again with the same arguments plus: ${decision.requires.join(", ")}.`,
+          `Token (single use, expires ${challenge.expiresAt}): ${decision.token}`,
+        ].join("\n"),
+      );
+    }
+  }
 }
 
 export async function runTool(
@@ -91,59 +176,31 @@ export async function runTool(
     for (const [kind, value] of tool.names(args))
       if (value !== undefined) validateName(kind, value);
     if (options.readOnly && tool.kind !== "read")
-      throw Object.assign(new Error(`${tool.name} is not available: the server is read-only`), {});
+      throw operationFailed(`${tool.name} is not available: the server is read-only`);
     session = await Session.open({
       kubeconfig: options.kubeconfig,
       context: options.context,
       namespace: (args.namespace as string | undefined) ?? options.namespace,
       platform: options.platform,
-      confirmation: new McpConfirmation(
-        options.confirmation,
-        tool.name,
-        call,
-        options.tokens,
-        args as TokenArgs,
-      ),
       progress,
+      words: mcpWords,
     });
     if (args.allNamespaces === true && args.namespace)
-      throw new Error("give either namespace or allNamespaces, not both");
-    const out = await tool.run(session, args);
-    const text = `${out.preface ? `${out.preface}\n\n` : ""}${render(out.object, "table", { color: false })}`;
-    return {
-      kind: "result",
-      result: {
-        content: [{ type: "text", text }],
-        structuredContent: out.structured,
-        ...(out.isError ? { isError: true } : {}),
-      },
-    };
-  } catch (err) {
-    if (err instanceof InputNeeded) return { kind: "input", needed: err };
-    if (err instanceof TokenChallenge) {
-      const confirmation = {
-        token: err.token,
-        expiresAt: err.expiresAt.toISOString(),
-        title: err.request.title,
-        preview: err.request.preview,
-        requires: err.requires,
-      };
-      const text = [
-        `${err.request.title}`,
-        "",
-        err.request.preview,
-        "",
-        `Nothing was changed. Show this plan to the human. To proceed, call ${tool.name} again with the same arguments plus: ${err.requires.join(", ")}.`,
-        `Token (single use, expires ${confirmation.expiresAt}): ${err.token}`,
-      ].join("\n");
-      return {
-        kind: "result",
-        result: {
-          content: [{ type: "text", text }],
-          structuredContent: { status: "ConfirmationRequired", confirmation },
-        },
-      };
+      throw operationFailed("give either namespace or allNamespaces, not both");
+    tool.validate?.(args);
+    if (tool.kind === "read") {
+      const object = await tool.read(session, args);
+      return resultOf(object as Record<string, unknown>, text(object));
     }
+    const confirmation = new McpConfirmation(
+      options.confirmation,
+      tool.name,
+      call,
+      options.tokens,
+      args as TokenArgs,
+    );
+    return await runWrite(tool, args, session, confirmation);
+  } catch (err) {
     return { kind: "result", result: errorResult(tool, err) };
   } finally {
     session?.close();

@@ -1,28 +1,20 @@
 // Choosing the platform: --platform, else API discovery; with several platforms served, the one
 // that has the named VM (or snapshot).
-import { ErrorCode, VmsnapError, invalidInput } from "../core/errors.js";
-import type { PlatformName } from "../kube/discovery.js";
+import { advice, option } from "../core/advice.js";
+import { ErrorCode, VmsnapError } from "../core/errors.js";
+import type { PlatformChoice, PlatformName } from "../core/platform-names.js";
 import { DeckhousePlatform } from "./deckhouse/index.js";
 import { KubeVirtPlatform } from "./kubevirt/index.js";
 import { VmOperatorPlatform } from "./vmoperator/index.js";
 import type { PlatformContext, SnapshotPlatform } from "./types.js";
 
-export type PlatformChoice = "auto" | PlatformName;
+export { parsePlatformChoice, type PlatformChoice } from "../core/platform-names.js";
 
-const IMPLEMENTED: Partial<Record<PlatformName, (ctx: PlatformContext) => SnapshotPlatform>> = {
+const IMPLEMENTED: Record<PlatformName, (ctx: PlatformContext) => SnapshotPlatform> = {
   kubevirt: (ctx) => new KubeVirtPlatform(ctx),
   deckhouse: (ctx) => new DeckhousePlatform(ctx),
   vmoperator: (ctx) => new VmOperatorPlatform(ctx),
 };
-
-export function parsePlatformChoice(value: string | undefined): PlatformChoice {
-  const v = value ?? "auto";
-  if (v === "auto" || v === "kubevirt" || v === "deckhouse" || v === "vmoperator") return v;
-  throw invalidInput(
-    `invalid --platform ${JSON.stringify(v)}`,
-    "use auto, kubevirt, deckhouse or vmoperator",
-  );
-}
 
 /** The platforms to work with: the chosen one, or every served and supported one. */
 export function platformsFor(ctx: PlatformContext, choice: PlatformChoice): SnapshotPlatform[] {
@@ -35,15 +27,12 @@ export function platformsFor(ctx: PlatformContext, choice: PlatformChoice): Snap
       `served: ${served.join(", ") || "none"}`,
     );
   }
-  const usable = names.filter((n) => IMPLEMENTED[n]);
-  if (usable.length === 0) {
+  if (names.length === 0) {
     throw new VmsnapError(
       ErrorCode.NoPlatform,
-      served.length
-        ? `no supported platform: this cluster serves ${served.join(", ")}, which vmsnap does not support yet`
-        : "no supported virtualization platform found (KubeVirt, Deckhouse or VM Operator API groups)",
-      "point vmsnap at a cluster with KubeVirt / OpenShift Virtualization (--kubeconfig, --context)",
+      "no supported virtualization platform found (KubeVirt, Deckhouse or VM Operator API groups)",
+      advice`point vmsnap at a cluster with KubeVirt / OpenShift Virtualization, Deckhouse Virtualization or VM Operator (${option("kubeconfig")}, ${option("context")})`,
     );
   }
-  return usable.map((n) => IMPLEMENTED[n]!(ctx));
+  return names.map((n) => IMPLEMENTED[n](ctx));
 }

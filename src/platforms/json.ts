@@ -1,5 +1,8 @@
 // Narrow accessors over the raw JSON of platform objects, so platform code never digs into
-// untyped values without a check.
+// untyped values without a check; and the small pieces every platform reports alike.
+import { advice } from "../core/advice.js";
+import { notFound, type VmsnapError } from "../core/errors.js";
+import type { Snapshot, VirtualMachine } from "../core/schema.js";
 import type { KubeObject } from "../kube/resources.js";
 
 export type Json = Record<string, unknown>;
@@ -19,4 +22,32 @@ export function conditionText(c: Json | undefined): string | undefined {
   if (!c) return undefined;
   const parts = [str(c.reason), str(c.message)].filter(Boolean);
   return parts.length ? parts.join(": ") : undefined;
+}
+
+/** status.conditions as the neutral Condition list (optional fields left out when empty). */
+export function conditionsOf(status: Json): Snapshot["conditions"] {
+  return arr(status.conditions).map((c) => ({
+    type: str(c.type) ?? "",
+    status: str(c.status) ?? "",
+    ...(str(c.reason) ? { reason: str(c.reason) } : {}),
+    ...(str(c.message) ? { message: str(c.message) } : {}),
+  }));
+}
+
+/** The order of listed VMs: namespace, then name. */
+export const byVmOrder = (a: VirtualMachine, b: VirtualMachine) =>
+  a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name);
+
+/** The order of listed snapshots: namespace, then age (oldest first), then name. */
+export const bySnapshotOrder = (a: Snapshot, b: Snapshot) =>
+  a.namespace.localeCompare(b.namespace) ||
+  (a.createdAt ?? "").localeCompare(b.createdAt ?? "") ||
+  a.name.localeCompare(b.name);
+
+/** A VM that is not there: NotFound, advising the list of the namespace's VMs. */
+export function vmNotFound(namespace: string, name: string): VmsnapError {
+  return notFound(
+    `VirtualMachine ${namespace}/${name} not found`,
+    advice`list the VMs with ${{ do: "list-vms", namespace }}`,
+  );
 }

@@ -1,5 +1,8 @@
-// The one interface every platform implements. Platforms read, build fixed manifests and wait;
-// the safety rules (names, refusals, dry runs, confirmation, safety snapshots) live in workflows/.
+// The one interface every platform implements. Platforms read, build fixed manifests, wait, and
+// own their failures (typed errors: ./errors.ts); the safety rules (names, refusals, dry runs,
+// confirmation, safety snapshots) live in workflows/.
+import type { Words } from "../core/advice.js";
+import type { VmsnapError } from "../core/errors.js";
 import type { Finding, Preflight, Snapshot, VirtualMachine } from "../core/schema.js";
 import type { KubeReader } from "../kube/client.js";
 import type { Discovery, PlatformName } from "../kube/discovery.js";
@@ -11,6 +14,8 @@ export interface PlatformContext {
   guard: WriteGuard;
   discovery: Discovery;
   now: () => Date;
+  /** The words of the face that shows what platforms write (findings, diagnoses). */
+  words: Words;
 }
 
 /** A manifest ready to be sent through the write guard. */
@@ -147,7 +152,12 @@ export interface SnapshotPlatform {
 
   /** Resolves with the snapshot once ready or failed; DeadlineExceededError at the deadline. */
   waitSnapshot(namespace: string, name: string, options: WaitOptions): Promise<Snapshot>;
+  /**
+   * Resolves once the restore is complete. Rejects with ConcurrentRestoreError when another
+   * restore of the VM holds it, with an OperationFailed error when the restore failed.
+   */
   waitRestore(namespace: string, action: RestoreAction, options: WaitOptions): Promise<void>;
+  /** Rejects with an OperationFailed error when the clone failed. */
   waitClone(
     namespace: string,
     name: string,
@@ -159,11 +169,22 @@ export interface SnapshotPlatform {
   snapshotOf(raw: KubeObject): Snapshot;
   /** Seconds of the snapshot's own failure deadline, when it has one. */
   snapshotDeadlineMs(snapshot: KubeObject): number | undefined;
+  /** The snapshot failed because it ran past its own deadline. */
+  failedByDeadline(snapshot: Snapshot): boolean;
+  /** How a user starts the VM by hand, when vmsnap could not put it back. */
+  manualStart(vm: VmState): string;
+  /**
+   * A write refused by the platform itself (an admission webhook), as the platform's typed error
+   * (e.g. ConcurrentRestoreError); undefined when the error is not one of the platform's own.
+   */
+  explainRefusal(err: unknown): VmsnapError | undefined;
   /** Snapshots of single disks (Deckhouse VirtualDiskSnapshot); absent where the platform has none. */
   readonly disks?: DiskSnapshotSupport;
 }
 
 export interface DiskSnapshotSupport {
+  /** The resource type of disks (for the advice to look at one). */
+  readonly diskType: ResourceType;
   getDisk(namespace: string, name: string): Promise<KubeObject | undefined>;
   /** The VM the disk is attached to, if any. */
   vmOfDisk(namespace: string, disk: string): Promise<KubeObject | undefined>;

@@ -403,8 +403,8 @@ export async function syncAuditLog(info: ControlPlaneInfo, timeoutMs = 10_000): 
     (await readFile(info.auditLogPath, "utf8").catch(() => "")).includes(marker);
   if (await found()) return;
   await new Promise<void>((resolve, reject) => {
-    const watcher = watch(info.auditLogPath, async () => {
-      if (await found()) finish();
+    const watcher = watch(info.auditLogPath, () => {
+      void found().then((seen) => seen && finish());
     });
     const timer = setTimeout(() => finish(new Error("audit marker not seen")), timeoutMs);
     const finish = (err?: Error) => {

@@ -90,17 +90,17 @@ export async function playgroundUp(
       if (s) finish(undefined, s);
     };
     const watcher = watch(dir, () => void check());
-    const onExit = async (code: number | null) => {
-      const tail = (await readFile(logPath, "utf8").catch(() => ""))
-        .split("\n")
-        .slice(-15)
-        .join("\n");
-      finish(
-        new Error(
-          `the playground daemon exited (code ${code}) before it was ready; ${logPath}:\n${tail}`,
-        ),
-      );
-    };
+    const onExit = (code: number | null) =>
+      void readFile(logPath, "utf8")
+        .catch(() => "")
+        .then((log) => {
+          const tail = log.split("\n").slice(-15).join("\n");
+          finish(
+            new Error(
+              `the playground daemon exited (code ${code}) before it was ready; ${logPath}:\n${tail}`,
+            ),
+          );
+        });
     child.once("exit", onExit);
     const timer = setTimeout(
       () => finish(new Error(`the playground was not ready after 180 s; see ${logPath}`)),

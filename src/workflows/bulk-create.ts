@@ -1,36 +1,30 @@
-// create -l SELECTOR [-A]: every matching VM with one preview and one confirmation listing them
-// all. The safety rules of a single create hold per VM (names, preflight verdict, server-side dry
-// run, --stop); a VM that cannot be snapshotted is reported as Skipped, never dropped, and one
-// VM's failure never hides the others' results.
-import { verifyConfirmation } from "../core/confirmation.js";
+// create -l SELECTOR [-A]: every matching VM, planned as the single create plans one VM (names,
+// preflight verdict, manifest, server-side dry run, --stop), with one preview and one confirmation
+// listing them all, then executed VM by VM. A VM that cannot be snapshotted is reported as
+// Skipped, never dropped, and one VM's failure never hides the others' results.
+import { advice, option } from "../core/advice.js";
 import { ErrorCode, VmsnapError, notFound } from "../core/errors.js";
 import { validateParallel, validateSelector } from "../core/bulk.js";
+import { mapLimit } from "../core/concurrency.js";
 import { defaultSnapshotName, validateName } from "../core/names.js";
 import { validateQuiesceTimeout } from "../core/duration.js";
 import { API_VERSION } from "../core/api-version.js";
+import { makePlan, pinsAt, type PlanBase, type Pins } from "../core/plan.js";
 import type { Preflight, Snapshot, SnapshotBatch, SnapshotBatchItem } from "../core/schema.js";
 import { toVmsnapError } from "../kube/errors.js";
 import { Informer } from "../kube/watch.js";
 import type { KubeObject } from "../kube/resources.js";
 import type {
   CreateOptions,
-  Manifest,
   PreflightOptions,
   SnapshotPlatform,
   VmState,
 } from "../platforms/types.js";
 import { validateLabels } from "../core/labels.js";
-import { planDigest, preview, withMarks, withoutGeneratedName, type Marks } from "./common.js";
-import {
-  DEFAULT_SNAPSHOT_TIMEOUT_MS,
-  applyRunState,
-  startVm,
-  stopVm,
-  waitForSnapshot,
-} from "./create.js";
+import { preview, type Marks } from "./common.js";
+import { createOnce, draftCreate, runCreate, validateCreate, type CreateDraft } from "./create.js";
 import type { Session } from "./session.js";
-
-const DEADLINE_GRACE_MS = 5_000;
+import { DEADLINE_GRACE_MS, DEFAULT_SNAPSHOT_TIMEOUT_MS } from "./wait.js";
 
 export interface BulkCreateRequest extends CreateOptions, Marks {
   selector: string;
@@ -48,38 +42,27 @@ export interface BulkCreateResult {
   preview: string;
 }
 
-interface Planned {
-  platform: SnapshotPlatform;
-  vm: VmState;
-  preflight?: Preflight;
-  name: string;
-  manifest?: Manifest;
-  stopFirst: boolean;
-  item: SnapshotBatchItem;
+/** One matching VM in the plan: its result row, and its draft unless it is skipped. */
+interface BulkEntry {
+  readonly item: Readonly<SnapshotBatchItem>;
+  readonly draft?: CreateDraft;
+  readonly preflight?: Preflight;
 }
 
-/** Runs fn over items with at most `limit` at once; results keep the items' order. */
-export async function mapLimit<T, R>(
-  items: T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
+export interface CreateManyPlan extends PlanBase<SnapshotBatch, "create-many"> {
+  readonly selector: string;
+  readonly scope: string | undefined;
+  readonly entries: readonly BulkEntry[];
+  readonly parallel: number;
+  readonly wait: boolean;
+  readonly timeoutMs: number;
 }
 
-export async function createSnapshotsBySelector(
+export async function planCreateMany(
   session: Session,
   req: BulkCreateRequest,
-): Promise<BulkCreateResult> {
+  pins?: Pins,
+): Promise<CreateManyPlan> {
   const selector = validateSelector(req.selector);
   const parallel = validateParallel(req.parallel);
   validateQuiesceTimeout(req.quiesceTimeout);
@@ -97,113 +80,128 @@ export async function createSnapshotsBySelector(
     throw notFound(
       `no VM matches the selector ${selector} in ${where}`,
       req.allNamespaces
-        ? "check the labels with `vmsnap vms -A -l …`"
-        : "check the labels with `vmsnap vms -l …`, or add -A for every namespace",
+        ? advice`check the labels with ${{ do: "list-vms", allNamespaces: true, selector }}`
+        : advice`check the labels with ${{ do: "list-vms", namespace: scopeNs, selector }}, or add ${option("allNamespaces", true)} for every namespace`,
     );
 
-  const now = session.now();
-  const plans: Planned[] = await mapLimit(
-    found,
-    parallel,
-    async ({ platform, vm, preflight, error }) => {
-      const name = req.nameFor?.(vm) ?? defaultSnapshotName(vm.name, now);
-      const item: SnapshotBatchItem = {
-        namespace: vm.namespace,
-        vm: vm.name,
-        platform: platform.name,
-        snapshot: name,
-        result: "Skipped",
-        phase: null,
-        consistency: "unknown",
-        message: null,
-      };
-      const plan: Planned = { platform, vm, preflight, name, stopFirst: false, item };
-      try {
-        validateName("snapshot", name);
-        validateName("VM", vm.name);
-      } catch (err) {
-        item.message = toVmsnapError(err).message;
-        return plan;
-      }
-      if (error || !preflight) {
-        item.message = error ?? "preflight failed";
-        return plan;
-      }
-      if (!preflight.snapshottable) {
-        item.message = `blocked: ${preflight.problems.map((p) => `${p.message}${p.fix ? ` (fix: ${p.fix})` : ""}`).join("; ")}`;
-        return plan;
-      }
-      plan.stopFirst = Boolean(req.stop && vm.running);
-      try {
-        plan.manifest = withMarks(
-          await platform.snapshotManifest(vm.namespace, name, vm.name, req, vm),
-          req,
-        );
-      } catch (err) {
-        item.message = toVmsnapError(err).message;
-        return plan;
-      }
-      item.consistency = plan.stopFirst ? "consistent (VM stopped)" : preflight.expectedConsistency;
-      return plan;
-    },
-  );
+  const at = pins ? new Date(pins.at) : session.now();
+  const drafted = await mapLimit(found, parallel, async (f): Promise<BulkEntry> => {
+    const { platform, vm, preflight, error } = f;
+    const name = req.nameFor?.(vm) ?? defaultSnapshotName(vm.name, at);
+    const item: SnapshotBatchItem = {
+      namespace: vm.namespace,
+      vm: vm.name,
+      platform: platform.name,
+      snapshot: name,
+      result: "Skipped",
+      phase: null,
+      consistency: "unknown",
+      message: null,
+    };
+    const skip = (message: string): BulkEntry => ({ item: { ...item, message }, preflight });
+    try {
+      validateName("snapshot", name);
+      validateName("VM", vm.name);
+    } catch (err) {
+      return skip(toVmsnapError(err).message);
+    }
+    if (error || !preflight) return skip(error ?? "preflight failed");
+    if (!preflight.snapshottable)
+      return skip(
+        `blocked: ${preflight.problems.map((p) => `${p.message}${p.fix ? ` (fix: ${p.fix})` : ""}`).join("; ")}`,
+      );
+    try {
+      const draft = await draftCreate(session, platform, vm, preflight, name, req);
+      return { item: { ...item, consistency: draft.consistency }, draft, preflight };
+    } catch (err) {
+      return skip(toVmsnapError(err).message);
+    }
+  });
 
   // The API server validates every manifest (dryRun=All) before the human is asked.
   let checked = 0;
-  await mapLimit(
-    plans.filter((p) => p.manifest),
-    parallel,
-    async (p) => {
-      try {
-        await session.guard.create(p.manifest!.type, p.manifest!.body, { dryRun: true });
-        if (p.stopFirst) {
-          await applyRunState(session, p.vm, p.platform.runStateChange(p.vm, false), true);
-        }
-      } catch (err) {
-        p.item.message = `refused by the API server (dry run): ${toVmsnapError(err).message}`;
-        p.manifest = undefined;
-      }
+  const entries: BulkEntry[] = await mapLimit(drafted, parallel, async (e) => {
+    if (!e.draft) return e;
+    try {
+      await validateCreate(session, e.draft);
+      return e;
+    } catch (err) {
+      return {
+        item: {
+          ...e.item,
+          message: `refused by the API server (dry run): ${toVmsnapError(err).message}`,
+        },
+        preflight: e.preflight,
+      };
+    } finally {
       session.progress(`validated ${++checked} manifests (server-side dry run)`);
-    },
+    }
+  });
+  const go = entries.filter((e) => e.draft);
+  const text = bulkPreview(entries);
+  const planned = batchOf(
+    selector,
+    scopeNs,
+    entries.map((e) => (e.draft ? { ...e.item, result: "DryRun" as const } : e.item)),
   );
-  const go = plans.filter((p) => p.manifest);
-  const text = bulkPreview(plans);
-
-  if (req.dryRun) {
-    for (const p of go) p.item.result = "DryRun";
-    return { batch: batchOf(selector, scopeNs, plans), preview: text };
-  }
-  if (go.length === 0) return { batch: batchOf(selector, scopeNs, plans), preview: text };
-
-  const request = {
-    kind: "yes-no" as const,
-    action: "create" as const,
-    title: `Create ${go.length} snapshot${go.length === 1 ? "" : "s"} of the VMs matching ${selector} in ${where}?`,
-    preview: text,
-    planDigest: planDigest({
+  return makePlan(
+    {
+      operation: "create-many",
+      title: `Create ${go.length} snapshot${go.length === 1 ? "" : "s"} of the VMs matching ${selector} in ${where}?`,
+      preview: text,
+      facts: [],
+      // Nothing to create (every VM skipped): nothing to confirm.
+      needs: go.length ? { kind: "yes-no", action: "create" } : null,
+      subject: {
+        selector,
+        manifests: go.map((e) => e.draft!.manifest.body),
+        stop: go.filter((e) => e.draft!.stopFirst).map((e) => `${e.item.namespace}/${e.item.vm}`),
+        skipped: entries.filter((e) => !e.draft).map((e) => [e.item.namespace, e.item.vm]),
+      },
+      pins: pinsAt(at),
+      planned,
+    },
+    {
       selector,
-      manifests: go.map((p) => withoutGeneratedName(p.manifest!.body, true)),
-      stop: go.filter((p) => p.stopFirst).map((p) => `${p.vm.namespace}/${p.vm.name}`),
-      skipped: plans.filter((p) => !p.manifest).map((p) => [p.item.namespace, p.item.vm]),
-    }),
-  };
-  verifyConfirmation(request, await session.confirmation.confirm(request));
+      scope: scopeNs,
+      entries: Object.freeze(entries.map((e) => Object.freeze(e))),
+      parallel,
+      wait: req.wait !== false,
+      timeoutMs: req.deadlineMs ?? DEFAULT_SNAPSHOT_TIMEOUT_MS,
+    },
+    go.map((e) => e.draft!.manifest),
+  );
+}
 
+/** What execution records of one VM (the plan's rows are not changed). */
+interface Running {
+  draft: CreateDraft;
+  item: SnapshotBatchItem;
+}
+
+export async function executeCreateMany(
+  session: Session,
+  plan: CreateManyPlan,
+  o: { signal?: AbortSignal } = {},
+): Promise<SnapshotBatch> {
+  const rows = plan.entries.map((e) => ({ ...e.item }));
+  const go: Running[] = plan.entries.flatMap((e, i) =>
+    e.draft ? [{ draft: e.draft, item: rows[i]! }] : [],
+  );
+  const { parallel, wait, timeoutMs } = plan;
   const progress = new BatchProgress(session, go.length);
-  const wait = req.wait !== false;
-  const timeoutMs = req.deadlineMs ?? DEFAULT_SNAPSHOT_TIMEOUT_MS;
 
-  // VMs the user chose to stop go one pipeline each (stop → create → wait → start); the others
-  // are created, then waited for together with one watch per namespace.
-  const online = go.filter((p) => !p.stopFirst);
-  const stopped = go.filter((p) => p.stopFirst);
+  // VMs the user chose to stop go one pipeline each (the single create's: stop → create → wait
+  // → start); the others are created, then waited for together with one watch per namespace.
+  const online = go.filter((p) => !p.draft.stopFirst);
+  const stopped = go.filter((p) => p.draft.stopFirst);
   const waiter = wait ? new NamespaceWaiter(session, online, progress) : undefined;
   try {
     await waiter?.start();
     await Promise.all([
       mapLimit(online, parallel, async (p) => {
         try {
-          await session.guard.create(p.manifest!.type, p.manifest!.body);
+          await createOnce(session, p.draft.platform, p.draft.manifest);
           p.item.result = "Created";
           p.item.phase = "Pending";
           progress.created();
@@ -215,24 +213,16 @@ export async function createSnapshotsBySelector(
       }),
       mapLimit(stopped, parallel, async (p) => {
         try {
-          await stopVm(session, p.platform, p.vm);
-          try {
-            await session.guard.create(p.manifest!.type, p.manifest!.body);
-            p.item.result = "Created";
-            progress.created();
-            if (wait) {
-              const s = await waitForSnapshot(
-                session,
-                p.platform,
-                p.vm.namespace,
-                p.name,
-                timeoutMs,
-              );
-              progress.settled(settle(p, s));
-            }
-          } finally {
-            await startVm(session, p.platform, p.vm);
-          }
+          const s = await runCreate(session, p.draft, {
+            wait,
+            timeoutMs,
+            signal: o.signal,
+            onCreated: () => {
+              p.item.result = "Created";
+              progress.created();
+            },
+          });
+          if (wait) progress.settled(settle(p, s));
         } catch (err) {
           fail(p, err);
           progress.failed();
@@ -248,12 +238,14 @@ export async function createSnapshotsBySelector(
     online.filter((p) => p.item.result === "Failed" && p.item.phase !== null),
     parallel,
     async (p) => {
-      const s = await p.platform.getSnapshot(p.vm.namespace, p.name).catch(() => undefined);
+      const s = await p.draft.platform
+        .getSnapshot(p.item.namespace, p.draft.name)
+        .catch(() => undefined);
       if (s?.diagnosis.length)
         p.item.message = `${p.item.message ?? "failed"}; ${s.diagnosis.join("; ")}`;
     },
   );
-  return { batch: batchOf(selector, scopeNs, plans), preview: text };
+  return batchOf(plan.selector, plan.scope, rows);
 }
 
 /** Every matching VM with its preflight, across the session's platforms. */
@@ -302,7 +294,7 @@ async function inventory(
   );
 }
 
-function fail(p: Planned, err: unknown): void {
+function fail(p: Running, err: unknown): void {
   const e = toVmsnapError(err);
   p.item.result = "Failed";
   p.item.message = e.message;
@@ -311,7 +303,7 @@ function fail(p: Planned, err: unknown): void {
 }
 
 /** Records a settled snapshot; true when it is ready. */
-function settle(p: Planned, s: Snapshot): boolean {
+function settle(p: Running, s: Snapshot): boolean {
   p.item.phase = s.phase;
   if (s.phase === "Failed" || !s.readyToUse) {
     p.item.result = "Failed";
@@ -324,8 +316,11 @@ function settle(p: Planned, s: Snapshot): boolean {
   return p.item.result === "Ready";
 }
 
-function batchOf(selector: string, namespace: string | undefined, plans: Planned[]): SnapshotBatch {
-  const items = plans.map((p) => p.item);
+function batchOf(
+  selector: string,
+  namespace: string | undefined,
+  items: SnapshotBatchItem[],
+): SnapshotBatch {
   return {
     apiVersion: API_VERSION,
     kind: "SnapshotBatch",
@@ -347,43 +342,38 @@ export function batchFailed(batch: SnapshotBatch): boolean {
 }
 
 /** One example manifest (they differ only in names), then every VM with its snapshot. */
-function bulkPreview(plans: Planned[]): string {
-  const go = plans.filter((p) => p.manifest);
-  const example = go[0] ? preview([go[0].manifest!]) : "";
+function bulkPreview(entries: readonly BulkEntry[]): string {
+  const go = entries.filter((e) => e.draft);
+  const example = go[0] ? preview([go[0].draft!.manifest]) : "";
   const lines = [
     ...(example
       ? [
-          `Each snapshot is this manifest with its own name and VM (example: ${go[0]!.vm.name}):`,
+          `Each snapshot is this manifest with its own name and VM (example: ${go[0]!.item.vm}):`,
           example,
           "",
         ]
       : []),
     `${go.length} to snapshot:`,
-    ...go.map(
-      (p) =>
-        `  ${p.vm.namespace}/${p.vm.name} → ${p.name} (${p.vm.status}; ${p.item.consistency}${
-          p.preflight?.volumes.some((v) => !v.included)
-            ? `; not included: ${p.preflight.volumes
-                .filter((v) => !v.included)
-                .map((v) => v.name)
-                .join(", ")}`
-            : ""
-        }${p.stopFirst ? "; stopped for the snapshot, started again afterwards" : ""})`,
-    ),
+    ...go.map((e) => {
+      const excluded = e.preflight?.volumes.filter((v) => !v.included) ?? [];
+      return `  ${e.item.namespace}/${e.item.vm} → ${e.item.snapshot} (${e.draft!.vm.status}; ${e.item.consistency}${
+        excluded.length ? `; not included: ${excluded.map((v) => v.name).join(", ")}` : ""
+      }${e.draft!.stopFirst ? "; stopped for the snapshot, started again afterwards" : ""})`;
+    }),
   ];
-  const skipped = plans.filter((p) => !p.manifest);
+  const skipped = entries.filter((e) => !e.draft);
   if (skipped.length)
     lines.push(
       `${skipped.length} skipped (nothing will be written for them):`,
-      ...skipped.map((p) => `  ${p.vm.namespace}/${p.vm.name}: ${p.item.message ?? "skipped"}`),
+      ...skipped.map((e) => `  ${e.item.namespace}/${e.item.vm}: ${e.item.message ?? "skipped"}`),
     );
-  const warned = go.filter((p) => p.preflight?.warnings.length);
+  const warned = go.filter((e) => e.preflight?.warnings.length);
   if (warned.length)
     lines.push(
       `warnings:`,
       ...warned.map(
-        (p) =>
-          `  ${p.vm.namespace}/${p.vm.name}: ${p.preflight!.warnings.map((w) => w.message).join("; ")}`,
+        (e) =>
+          `  ${e.item.namespace}/${e.item.vm}: ${e.preflight!.warnings.map((w) => w.message).join("; ")}`,
       ),
     );
   return lines.join("\n");
@@ -426,21 +416,23 @@ class BatchProgress {
  */
 class NamespaceWaiter {
   private readonly informers: { platform: SnapshotPlatform; informer: Informer }[] = [];
-  private readonly pending = new Map<string, Planned>();
+  private readonly pending = new Map<string, Running>();
   private allSettled!: () => void;
   private readonly settled = new Promise<void>((resolve) => (this.allSettled = resolve));
 
   constructor(
     private readonly session: Session,
-    private readonly plans: Planned[],
+    private readonly plans: Running[],
     private readonly progress: BatchProgress,
   ) {
-    for (const p of plans) this.pending.set(`${p.platform.name}/${p.vm.namespace}/${p.name}`, p);
+    for (const p of plans)
+      this.pending.set(`${p.draft.platform.name}/${p.item.namespace}/${p.draft.name}`, p);
   }
 
   async start(): Promise<void> {
     const scopes = new Map<string, SnapshotPlatform>();
-    for (const p of this.plans) scopes.set(`${p.platform.name}/${p.vm.namespace}`, p.platform);
+    for (const p of this.plans)
+      scopes.set(`${p.draft.platform.name}/${p.item.namespace}`, p.draft.platform);
     await Promise.all(
       [...scopes].map(async ([key, platform]) => {
         const namespace = key.slice(platform.name.length + 1);
@@ -469,8 +461,8 @@ class NamespaceWaiter {
   }
 
   /** A plan that will never be created (its create failed). */
-  forget(p: Planned): void {
-    this.pending.delete(`${p.platform.name}/${p.vm.namespace}/${p.name}`);
+  forget(p: Running): void {
+    this.pending.delete(`${p.draft.platform.name}/${p.item.namespace}/${p.draft.name}`);
     this.check();
   }
 

@@ -1,13 +1,11 @@
-// Pieces every workflow shares: previews, server-side dry runs, plan digests, error mapping.
-import { createHash } from "node:crypto";
+// Pieces every workflow shares: previews, server-side dry runs, error mapping, ages.
 import { stringify } from "yaml";
 import { toVmsnapError } from "../kube/errors.js";
 import type { Manifest } from "../platforms/types.js";
-import type { KubeObject } from "../kube/resources.js";
 import type { Session } from "./session.js";
 
 /** The exact manifests to be applied, as YAML documents, followed by the facts the user weighs. */
-export function preview(manifests: Manifest[], facts: string[] = []): string {
+export function preview(manifests: Manifest[], facts: readonly string[] = []): string {
   const docs = manifests.map((m) => stringify(m.body).trimEnd()).join("\n---\n");
   return [docs, ...(facts.length ? ["", ...facts] : [])].join("\n");
 }
@@ -21,26 +19,6 @@ export async function dryRun(session: Session, manifests: Manifest[]): Promise<v
       throw toVmsnapError(err);
     }
   }
-}
-
-/**
- * A digest binding a confirmation to one plan: what the human judges (objects, targets, facts,
- * warnings) — never names generated from the clock, so an answer given a second later still
- * matches, while any change of substance does not.
- */
-export function planDigest(plan: unknown): string {
-  return createHash("sha256").update(canonicalJson(plan)).digest("hex");
-}
-
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
-  if (v && typeof v === "object") {
-    return `{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
-      .join(",")}}`;
-  }
-  return JSON.stringify(v) ?? "null";
 }
 
 /** Runs a workflow step, mapping API and transport errors to typed vmsnap errors. */
@@ -61,6 +39,21 @@ export function ageText(seconds: number | null): string {
   if (h) return `${h}h${m}m`;
   if (m) return `${m}m${seconds % 60}s`;
   return `${seconds}s`;
+}
+
+/**
+ * Executes a plan of one object to create (a clone, a new disk): create it, wait for it unless not
+ * to be waited for, and report the planned result with the phase reached and the duration.
+ */
+export async function createAndWait<R extends { phase: string; durationMs: number | null }>(
+  session: Session,
+  o: { planned: R; manifest: Manifest; progress: string; wait?: () => Promise<string> },
+): Promise<R> {
+  const started = Date.now();
+  session.progress(o.progress);
+  await step(() => session.guard.create(o.manifest.type, o.manifest.body));
+  const phase = o.wait ? await step(o.wait) : "Pending";
+  return { ...o.planned, phase, durationMs: Date.now() - started };
 }
 
 /** Labels and annotations a caller adds to what it creates (a snapshot policy's marks). */
@@ -86,9 +79,4 @@ export function withMarks(m: Manifest, marks: Marks): Manifest {
       },
     },
   };
-}
-
-/** A manifest with its generated name left out of the digest (the name is not what is judged). */
-export function withoutGeneratedName(body: KubeObject, generated: boolean): unknown {
-  return generated ? { ...body, metadata: { ...body.metadata, name: "<generated>" } } : body;
 }

@@ -1,34 +1,23 @@
-// create: validate → preflight → plan → dry run → confirm → (stop) → apply → wait → (restart) → report.
-import { verifyConfirmation } from "../core/confirmation.js";
-import { ErrorCode, VmsnapError, conflict, operationFailed } from "../core/errors.js";
+// create. Plan: validate → preflight → manifest → server-side dry run (no writes). Execute, after
+// the human's yes: (stop) → create → wait → (restart). The same create run again (same name) plans
+// nothing to write and reports the existing snapshot.
+import { advice, option } from "../core/advice.js";
+import { ErrorCode, VmsnapError, conflict } from "../core/errors.js";
 import { defaultSnapshotName, validateName } from "../core/names.js";
-import { goDuration, validateQuiesceTimeout } from "../core/duration.js";
+import { validateQuiesceTimeout } from "../core/duration.js";
 import { API_VERSION } from "../core/api-version.js";
-import type { Snapshot } from "../core/schema.js";
-import type {
-  CreateOptions,
-  Manifest,
-  RunStateChange,
-  SnapshotPlatform,
-  VmState,
-  WaitOptions,
-} from "../platforms/types.js";
+import { makePlan, pinsAt, type PlanBase, type Pins } from "../core/plan.js";
+import type { Preflight, Snapshot } from "../core/schema.js";
 import { KubeApiError } from "../kube/client.js";
 import { mayHaveBeenProcessed } from "../kube/retry.js";
+import type { CreateOptions, Manifest, SnapshotPlatform, VmState } from "../platforms/types.js";
 import { validateLabels } from "../core/labels.js";
-import {
-  dryRun,
-  planDigest,
-  preview,
-  step,
-  withMarks,
-  withoutGeneratedName,
-  type Marks,
-} from "./common.js";
+import { dryRun, preview, step, withMarks, type Marks } from "./common.js";
+import { dryRunStop, startVm, stopVm } from "./run-state.js";
 import type { Session } from "./session.js";
+import { DEFAULT_SNAPSHOT_TIMEOUT_MS, waitForSnapshot } from "./wait.js";
 
-export const DEFAULT_SNAPSHOT_TIMEOUT_MS = 5 * 60_000;
-const DEADLINE_GRACE_MS = 5_000;
+export { DEFAULT_SNAPSHOT_TIMEOUT_MS };
 
 export interface CreateRequest extends CreateOptions, Marks {
   vm: string;
@@ -43,6 +32,28 @@ export interface CreateRequest extends CreateOptions, Marks {
 export interface CreateResult {
   snapshot: Snapshot;
   preview: string;
+}
+
+/** One VM's snapshot as planned: shared by create and bulk create. */
+export interface CreateDraft {
+  readonly platform: SnapshotPlatform;
+  readonly vm: VmState;
+  readonly preflight: Preflight;
+  readonly name: string;
+  readonly manifest: Manifest;
+  /** The user chose to stop the running VM for an offline snapshot. */
+  readonly stopFirst: boolean;
+  readonly consistency: string;
+  readonly facts: readonly string[];
+}
+
+export interface CreatePlan extends PlanBase<Snapshot, "create"> {
+  readonly platform: SnapshotPlatform;
+  /** Absent when the snapshot exists already: nothing to write, only to wait for. */
+  readonly draft?: CreateDraft;
+  readonly existing?: { snapshot: Snapshot; note: string };
+  readonly wait: boolean;
+  readonly timeoutMs?: number;
 }
 
 export function plannedSnapshot(
@@ -74,115 +85,228 @@ export function plannedSnapshot(
   };
 }
 
-export async function createSnapshot(session: Session, req: CreateRequest): Promise<CreateResult> {
+export async function planCreate(
+  session: Session,
+  req: CreateRequest,
+  pins?: Pins,
+): Promise<CreatePlan> {
   const vmName = validateName("VM", req.vm);
   validateQuiesceTimeout(req.quiesceTimeout);
   validateLabels(req.labels);
   validateLabels(req.annotations, "annotation");
-  const name = validateName("snapshot", req.name ?? defaultSnapshotName(vmName, session.now()));
+  const at = pins ? new Date(pins.at) : session.now();
+  const name = validateName("snapshot", req.name ?? defaultSnapshotName(vmName, at));
   const ns = session.namespace;
   const platform = await step(() => session.platformForVm(ns, vmName));
   const vm = await step(() => platform.getVm(ns, vmName));
+  const adopt = async () => {
+    const now = await step(() => platform.getSnapshot(ns, name));
+    return now ? adoptionPlan(platform, now, vmName, req, pinsAt(at)) : undefined;
+  };
   // The same create run again (same --name) changes nothing and reports the snapshot.
-  const existing = await step(() => platform.getSnapshot(ns, name));
-  if (existing)
-    return { snapshot: await adoptExisting(session, platform, existing, vmName, req), preview: "" };
+  const existing = await adopt();
+  if (existing) return existing;
   const pre = await step(() =>
     platform.preflight(ns, vmName, { consistency: req.consistency, stop: req.stop }),
   );
-  const stopFirst = Boolean(req.stop && vm.running);
   if (!pre.snapshottable) {
     // Blocked by this very snapshot, created meanwhile by the same create run at the same moment.
-    const now = await step(() => platform.getSnapshot(ns, name));
-    if (now)
-      return { snapshot: await adoptExisting(session, platform, now, vmName, req), preview: "" };
+    const raced = await adopt();
+    if (raced) return raced;
     throw new VmsnapError(
       ErrorCode.PreflightBlocked,
       `VM ${ns}/${vmName} cannot be snapshotted safely:\n${pre.problems.map((p) => `  - ${p.message}${p.fix ? `\n    fix: ${p.fix}` : ""}`).join("\n")}`,
-      "run `vmsnap check` for the full analysis",
+      advice`run ${{ do: "check", namespace: ns, vm: vmName }} for the full analysis`,
       { preflight: pre },
     );
   }
-  const manifest = withMarks(
-    await step(() => platform.snapshotManifest(ns, name, vmName, req, vm)),
-    req,
+  const draft = await draftCreate(session, platform, vm, pre, name, req);
+  const text = preview([draft.manifest], draft.facts);
+  try {
+    await validateCreate(session, draft);
+  } catch (err) {
+    // The same create, started at the same moment, created it since the check above.
+    const raced =
+      err instanceof VmsnapError && err.code === ErrorCode.Conflict ? await adopt() : undefined;
+    if (!raced) throw err;
+    return raced;
+  }
+  const title = `Create snapshot ${name} of VM ${ns}/${vmName}?`;
+  return makePlan(
+    {
+      operation: "create",
+      title,
+      preview: text,
+      facts: draft.facts,
+      needs: { kind: "yes-no", action: "create" },
+      subject: { manifest: draft.manifest.body, facts: draft.facts },
+      pins: pinsAt(at),
+      planned: plannedSnapshot(draft.manifest, vmName, platform.name, "DryRun"),
+    },
+    { platform, draft, wait: req.wait !== false, timeoutMs: req.deadlineMs },
+    [draft.manifest],
   );
+}
+
+/** The manifest and the facts for one VM whose preflight passed (reads only). */
+export async function draftCreate(
+  session: Session,
+  platform: SnapshotPlatform,
+  vm: VmState,
+  pre: Preflight,
+  name: string,
+  options: CreateOptions & Marks & { stop?: boolean },
+): Promise<CreateDraft> {
+  const ns = vm.namespace;
+  const stopFirst = Boolean(options.stop && vm.running);
+  const manifest = withMarks(
+    await step(() => platform.snapshotManifest(ns, name, vm.name, options, vm)),
+    options,
+  );
+  const consistency = stopFirst ? "consistent (VM stopped)" : pre.expectedConsistency;
+  const included = pre.volumes.filter((v) => v.included).map((v) => v.name);
+  const excluded = pre.volumes.filter((v) => !v.included);
   const facts = [
-    `VM ${ns}/${vmName}: ${vm.status}; expected consistency: ${stopFirst ? "consistent (VM stopped)" : pre.expectedConsistency}`,
-    `volumes: ${
-      pre.volumes
-        .filter((v) => v.included)
-        .map((v) => v.name)
-        .join(", ") || "none"
-    }${
-      pre.volumes.some((v) => !v.included)
-        ? `; not included: ${pre.volumes
-            .filter((v) => !v.included)
-            .map((v) => `${v.name} (${v.reason})`)
-            .join(", ")}`
+    `VM ${ns}/${vm.name}: ${vm.status}; expected consistency: ${consistency}`,
+    `volumes: ${included.join(", ") || "none"}${
+      excluded.length
+        ? `; not included: ${excluded.map((v) => `${v.name} (${v.reason})`).join(", ")}`
         : ""
     }`,
     ...pre.warnings.map((w) => `warning: ${w.message}`),
     ...(stopFirst ? [`the VM will be stopped for the snapshot and started again afterwards`] : []),
   ];
-  const text = preview([manifest], facts);
-  try {
-    await dryRun(session, [manifest]);
-  } catch (err) {
-    // The same create, started at the same moment, created it since the check above.
-    const now =
-      err instanceof VmsnapError && err.code === ErrorCode.Conflict
-        ? await step(() => platform.getSnapshot(ns, name))
-        : undefined;
-    if (!now) throw err;
-    return { snapshot: await adoptExisting(session, platform, now, vmName, req), preview: text };
-  }
-  if (stopFirst) await step(() => dryRunRunState(session, platform, vm, false));
-  if (req.dryRun)
-    return { snapshot: plannedSnapshot(manifest, vmName, platform.name, "DryRun"), preview: text };
+  return { platform, vm, preflight: pre, name, manifest, stopFirst, consistency, facts };
+}
 
-  const request = {
-    kind: "yes-no" as const,
-    action: "create" as const,
-    title: `Create snapshot ${name} of VM ${ns}/${vmName}?`,
-    preview: text,
-    planDigest: planDigest({
-      manifest: withoutGeneratedName(manifest.body, req.name === undefined),
-      facts,
-    }),
-  };
-  verifyConfirmation(request, await session.confirmation.confirm(request));
+/** The API server validates the manifest (and the stop) with dry runs. */
+export async function validateCreate(session: Session, d: CreateDraft): Promise<void> {
+  await dryRun(session, [d.manifest]);
+  if (d.stopFirst) await dryRunStop(session, d.platform, d.vm);
+}
 
-  if (stopFirst) await stopVm(session, platform, vm);
+/**
+ * A snapshot with the requested name exists already: the same VM's, ready or progressing, is
+ * the result (waited for like a new one); another VM's, or a failed one, is a conflict.
+ */
+function adoptionPlan(
+  platform: SnapshotPlatform,
+  existing: Snapshot,
+  vmName: string,
+  req: CreateRequest,
+  pins: Pins,
+): CreatePlan {
+  checkAdoptable(existing, vmName);
+  const note = `snapshot ${existing.name} of VM ${vmName} already existed: nothing was created`;
+  return makePlan(
+    {
+      operation: "create",
+      title: `Snapshot ${existing.name} of VM ${existing.namespace}/${vmName} exists`,
+      preview: "",
+      facts: [note],
+      needs: null,
+      subject: { existing: existing.name, vm: vmName },
+      pins,
+      planned: { ...existing, notes: [...existing.notes, note] },
+    },
+    {
+      platform,
+      existing: { snapshot: existing, note },
+      wait: req.wait !== false,
+      timeoutMs: req.deadlineMs,
+    },
+  );
+}
+
+/** Another VM's snapshot, or a failed one, under the requested name is a conflict. */
+function checkAdoptable(existing: Snapshot, vmName: string): void {
+  const ns = existing.namespace;
+  if (existing.vm !== vmName)
+    throw conflict(
+      `snapshot ${ns}/${existing.name} already exists and belongs to VM ${existing.vm}, not to ${vmName}`,
+      advice`choose another name (${option("name")})`,
+    );
+  if (existing.phase === "Failed")
+    throw conflict(
+      `snapshot ${ns}/${existing.name} already exists and failed${existing.error ? `: ${existing.error}` : ""}`,
+      advice`delete it (${{ do: "delete", namespace: ns, snapshot: existing.name }}) or choose another name (${option("name")})`,
+    );
+}
+
+export interface CreateExecution {
+  signal?: AbortSignal;
+}
+
+export async function executeCreate(
+  session: Session,
+  plan: CreatePlan,
+  options: CreateExecution = {},
+): Promise<Snapshot> {
+  if (plan.existing) return followExisting(session, plan, plan.existing);
+  const d = plan.draft!;
+  return runCreate(session, d, { wait: plan.wait, timeoutMs: plan.timeoutMs, ...options });
+}
+
+/** One VM's create: (stop) → create → wait → (restart). Bulk create runs it for stopped VMs. */
+export async function runCreate(
+  session: Session,
+  d: CreateDraft,
+  o: { wait: boolean; timeoutMs?: number; signal?: AbortSignal; onCreated?: () => void },
+): Promise<Snapshot> {
+  const ns = d.vm.namespace;
+  if (d.stopFirst) await stopVm(session, d.platform, d.vm, o.signal);
   try {
-    session.progress(`creating snapshot ${name}`);
-    const taken = await step(() => createOnce(session, platform, manifest));
-    if (taken)
-      return {
-        snapshot: await adoptExisting(
-          session,
-          platform,
-          taken,
-          vmName,
-          req,
-          `snapshot ${name} was read back after its creation request lost its answer`,
-        ),
-        preview: text,
-      };
-    if (req.wait === false) {
-      const now = await step(() => platform.getSnapshot(ns, name));
-      return {
-        snapshot: now ?? plannedSnapshot(manifest, vmName, platform.name, "Pending"),
-        preview: text,
-      };
+    session.progress(`creating snapshot ${d.name}`);
+    const taken = await step(() => createOnce(session, d.platform, d.manifest));
+    o.onCreated?.();
+    if (taken) {
+      checkAdoptable(taken, d.vm.name);
+      const note = `snapshot ${d.name} was read back after its creation request lost its answer`;
+      session.progress(note);
+      return await waitExisting(session, d.platform, taken, note, o);
+    }
+    if (!o.wait) {
+      const now = await step(() => d.platform.getSnapshot(ns, d.name));
+      return now ?? plannedSnapshot(d.manifest, d.vm.name, d.platform.name, "Pending");
     }
     const timeoutMs =
-      req.deadlineMs ?? platform.snapshotDeadlineMs(manifest.body) ?? DEFAULT_SNAPSHOT_TIMEOUT_MS;
-    const snapshot = await waitForSnapshot(session, platform, ns, name, timeoutMs);
-    return { snapshot, preview: text };
+      o.timeoutMs ?? d.platform.snapshotDeadlineMs(d.manifest.body) ?? DEFAULT_SNAPSHOT_TIMEOUT_MS;
+    return await waitForSnapshot(session, d.platform, ns, d.name, timeoutMs, o.signal);
   } finally {
-    if (stopFirst) await startVm(session, platform, vm);
+    if (d.stopFirst) await startVm(session, d.platform, d.vm);
   }
+}
+
+function followExisting(
+  session: Session,
+  plan: CreatePlan,
+  existing: { snapshot: Snapshot; note: string },
+): Promise<Snapshot> {
+  session.progress(existing.note);
+  return waitExisting(session, plan.platform, existing.snapshot, existing.note, {
+    wait: plan.wait,
+    timeoutMs: plan.timeoutMs,
+  });
+}
+
+/** An existing snapshot as the result: waited for unless ready (or not to be waited for). */
+async function waitExisting(
+  session: Session,
+  platform: SnapshotPlatform,
+  existing: Snapshot,
+  note: string,
+  o: { wait: boolean; timeoutMs?: number; signal?: AbortSignal },
+): Promise<Snapshot> {
+  if (!o.wait || existing.readyToUse) return { ...existing, notes: [...existing.notes, note] };
+  const ready = await waitForSnapshot(
+    session,
+    platform,
+    existing.namespace,
+    existing.name,
+    o.timeoutMs ?? DEFAULT_SNAPSHOT_TIMEOUT_MS,
+    o.signal,
+  );
+  return { ...ready, notes: [...ready.notes, note] };
 }
 
 /**
@@ -190,7 +314,7 @@ export async function createSnapshot(session: Session, req: CreateRequest): Prom
  * first (409: the same create run twice at once) or the answer to this one was lost, the
  * snapshot is read back instead of being created again: the existing one is returned.
  */
-async function createOnce(
+export async function createOnce(
   session: Session,
   platform: SnapshotPlatform,
   manifest: Manifest,
@@ -215,151 +339,4 @@ async function createOnce(
     await session.guard.create(manifest.type, manifest.body);
     return undefined;
   }
-}
-
-/**
- * A snapshot with the requested name exists already: the same VM's, ready or progressing, is
- * the result (waited for like a new one); another VM's, or a failed one, is a conflict.
- */
-async function adoptExisting(
-  session: Session,
-  platform: SnapshotPlatform,
-  existing: Snapshot,
-  vmName: string,
-  req: CreateRequest,
-  note = `snapshot ${existing.name} of VM ${vmName} already existed: nothing was created`,
-): Promise<Snapshot> {
-  const ns = existing.namespace;
-  if (existing.vm !== vmName)
-    throw conflict(
-      `snapshot ${ns}/${existing.name} already exists and belongs to VM ${existing.vm}, not to ${vmName}`,
-      "choose another --name",
-    );
-  if (existing.phase === "Failed")
-    throw conflict(
-      `snapshot ${ns}/${existing.name} already exists and failed${existing.error ? `: ${existing.error}` : ""}`,
-      `delete it (\`vmsnap delete ${existing.name}\`) or choose another --name`,
-    );
-  session.progress(note);
-  if (req.dryRun || req.wait === false || existing.readyToUse)
-    return { ...existing, notes: [...existing.notes, note] };
-  const timeoutMs = req.deadlineMs ?? DEFAULT_SNAPSHOT_TIMEOUT_MS;
-  const ready = await waitForSnapshot(session, platform, ns, existing.name, timeoutMs);
-  return { ...ready, notes: [...ready.notes, note] };
-}
-
-/** Waits for a snapshot to be ready; a failed one is an error carrying its diagnosis. */
-export function waitForSnapshot(
-  session: Session,
-  platform: SnapshotPlatform,
-  ns: string,
-  name: string,
-  timeoutMs: number,
-): Promise<Snapshot> {
-  return waitForSnapshotWith(
-    session,
-    (options) => platform.waitSnapshot(ns, name, options),
-    () => platform.getSnapshot(ns, name),
-    ns,
-    name,
-    timeoutMs,
-  );
-}
-
-/** waitForSnapshot with the platform's wait and read of this kind of snapshot. */
-export async function waitForSnapshotWith(
-  session: Session,
-  wait: (options: WaitOptions) => Promise<Snapshot>,
-  read: () => Promise<Snapshot | undefined>,
-  ns: string,
-  name: string,
-  timeoutMs: number,
-): Promise<Snapshot> {
-  // The platform enforces the snapshot's own deadline; a short grace lets its verdict (with the
-  // reasons) arrive before the client gives up.
-  const snapshot = await step(() =>
-    wait({ timeoutMs: timeoutMs + DEADLINE_GRACE_MS, onProgress: session.progress }),
-  ).catch(async (err: unknown) => {
-    if (!(err instanceof VmsnapError && err.code === ErrorCode.DeadlineExceeded)) throw err;
-    const now = await step(read).catch(() => undefined);
-    const why = [
-      `did not complete within its failureDeadline (${goDuration(timeoutMs)})`,
-      ...(now?.diagnosis ?? []),
-    ];
-    throw new VmsnapError(
-      ErrorCode.DeadlineExceeded,
-      `snapshot ${ns}/${name} (phase ${now?.phase ?? "unknown"}) ${why[0]}${
-        why.length > 1
-          ? `\n${why
-              .slice(1)
-              .map((d) => `  - ${d}`)
-              .join("\n")}`
-          : ""
-      }`,
-      "see `vmsnap describe` for the causes",
-      { snapshot: now },
-    );
-  });
-  if (snapshot.phase === "Failed") {
-    const deadline = snapshot.conditions.some(
-      (c) => c.type === "Failure" && /deadline/i.test(c.reason ?? ""),
-    );
-    const why = snapshot.diagnosis.length
-      ? `\n${snapshot.diagnosis.map((d) => `  - ${d}`).join("\n")}`
-      : "";
-    const message = `snapshot ${ns}/${name} failed${snapshot.error ? `: ${snapshot.error}` : ""}${why}`;
-    if (deadline)
-      throw new VmsnapError(
-        ErrorCode.DeadlineExceeded,
-        message,
-        "see `vmsnap describe` for the causes",
-        { snapshot },
-      );
-    throw operationFailed(message, "see `vmsnap describe` for the causes", { snapshot });
-  }
-  return snapshot;
-}
-
-async function dryRunRunState(
-  session: Session,
-  platform: SnapshotPlatform,
-  vm: VmState,
-  running: boolean,
-): Promise<void> {
-  await applyRunState(session, vm, platform.runStateChange(vm, running), true);
-}
-
-/** Stops a VM (the user chose it) and waits until it is stopped. */
-export async function stopVm(
-  session: Session,
-  platform: SnapshotPlatform,
-  vm: VmState,
-): Promise<void> {
-  session.progress(`stopping VM ${vm.name}`);
-  await step(() => applyRunState(session, vm, platform.runStateChange(vm, false)));
-  await step(() =>
-    platform.waitVmStopped(vm, { timeoutMs: 5 * 60_000, onProgress: session.progress }),
-  );
-}
-
-/** Puts the VM's run setting back after a stop vmsnap made. */
-export async function startVm(
-  session: Session,
-  platform: SnapshotPlatform,
-  vm: VmState,
-): Promise<void> {
-  session.progress(`starting VM ${vm.name} again`);
-  await step(() => applyRunState(session, vm, platform.runStateChange(vm, true)));
-}
-
-/** Sends a run-state change: a patch of the VM, or an operation object (Deckhouse). */
-export async function applyRunState(
-  session: Session,
-  vm: VmState,
-  change: RunStateChange,
-  dryRun = false,
-): Promise<void> {
-  if (change.kind === "patch")
-    await session.guard.patch(change.type, vm.name, vm.namespace, change.patch, { dryRun });
-  else await session.guard.create(change.manifest.type, change.manifest.body, { dryRun });
 }

@@ -1,11 +1,17 @@
-// delete: validate → find → dry run → typed confirmation (warn when it is the VM's only one) → delete → wait.
-import { verifyConfirmation } from "../core/confirmation.js";
+// delete. Plan: validate → find → notes and warnings (the VM's only usable snapshot?) → dry run.
+// Execute, after the typed name: delete → wait until it is gone.
+import { advice } from "../core/advice.js";
 import { notFound } from "../core/errors.js";
 import { validateName } from "../core/names.js";
+import { makePlan, pinsAt, type PlanBase, type Pins } from "../core/plan.js";
 import { API_VERSION } from "../core/api-version.js";
 import type { Deletion } from "../core/schema.js";
-import { planDigest, step } from "./common.js";
+import type { SnapshotPlatform } from "../platforms/types.js";
+import type { ResourceType } from "../kube/resources.js";
+import { step } from "./common.js";
 import type { Session } from "./session.js";
+
+export const DELETE_WAIT_MS = 2 * 60_000;
 
 export interface DeleteRequest {
   snapshot: string;
@@ -13,16 +19,26 @@ export interface DeleteRequest {
   wait?: boolean;
 }
 
-export async function deleteSnapshot(
+export interface DeletePlan extends PlanBase<Deletion, "delete"> {
+  readonly platform: SnapshotPlatform;
+  readonly type: ResourceType;
+  readonly wait: boolean;
+}
+
+export async function planDelete(
   session: Session,
   req: DeleteRequest,
-): Promise<{ deletion: Deletion; preview: string }> {
+  pins?: Pins,
+): Promise<DeletePlan> {
   const name = validateName("snapshot", req.snapshot);
   const ns = session.namespace;
   const platform = await step(() => session.platformForSnapshot(ns, name));
   const snapshot = await step(() => platform.getSnapshot(ns, name));
   if (!snapshot)
-    throw notFound(`snapshot ${ns}/${name} not found`, "list snapshots with `vmsnap list`");
+    throw notFound(
+      `snapshot ${ns}/${name} not found`,
+      advice`list the snapshots with ${{ do: "list-snapshots", namespace: ns }}`,
+    );
   const siblings = await step(() => platform.listSnapshots({ namespace: ns, vm: snapshot.vm }));
   const usable = siblings.filter((s) => s.readyToUse && s.name !== name);
   const wasOnlySnapshot = usable.length === 0;
@@ -33,11 +49,11 @@ export async function deleteSnapshot(
     : [];
   const notes = await step(() => platform.deleteNotes(ns, snapshot));
   const type = platform.snapshotTypeOf(snapshot);
-  const text = [
+  const facts = [
     `delete ${type.kind} ${ns}/${name} (VM ${snapshot.vm}, ${snapshot.phase}${snapshot.creationTime ? `, taken ${snapshot.creationTime}` : ""})`,
     ...notes,
-    ...warnings.map((w) => `warning: ${w}`),
-  ].join("\n");
+  ];
+  const text = [...facts, ...warnings.map((w) => `warning: ${w}`)].join("\n");
   await step(() => session.guard.delete(type, name, ns, { dryRun: true }));
   const deletion = (phase: Deletion["phase"]): Deletion => ({
     apiVersion: API_VERSION,
@@ -48,30 +64,44 @@ export async function deleteSnapshot(
     phase,
     wasOnlySnapshot,
   });
-  if (req.dryRun) return { deletion: deletion("DryRun"), preview: text };
+  return makePlan(
+    {
+      operation: "delete",
+      title: `Delete snapshot ${ns}/${name}?`,
+      preview: text,
+      facts,
+      lost: warnings,
+      needs: { kind: "typed-name", action: "delete", expectedName: name },
+      subject: {
+        ns,
+        name,
+        createdAt: snapshot.createdAt,
+        vm: snapshot.vm,
+        wasOnlySnapshot,
+        notes,
+      },
+      pins: pinsAt(pins ? new Date(pins.at) : session.now()),
+      planned: deletion("DryRun"),
+    },
+    { platform, type, wait: req.wait !== false },
+  );
+}
 
-  const request = {
-    kind: "typed-name" as const,
-    action: "delete" as const,
-    title: `Delete snapshot ${ns}/${name}?`,
-    preview: text,
-    expectedName: name,
-    warnings,
-    planDigest: planDigest({
-      ns,
-      name,
-      createdAt: snapshot.createdAt,
-      vm: snapshot.vm,
-      wasOnlySnapshot,
-      notes,
-    }),
-  };
-  verifyConfirmation(request, await session.confirmation.confirm(request));
-  session.progress(`deleting snapshot ${name}`);
-  await step(() => session.guard.delete(type, name, ns));
-  if (req.wait !== false)
+export async function executeDelete(
+  session: Session,
+  plan: DeletePlan,
+  o: { signal?: AbortSignal } = {},
+): Promise<Deletion> {
+  const { namespace, snapshot } = plan.planned;
+  session.progress(`deleting snapshot ${snapshot}`);
+  await step(() => session.guard.delete(plan.type, snapshot, namespace));
+  if (plan.wait)
     await step(() =>
-      platform.waitSnapshotGone(ns, name, { timeoutMs: 2 * 60_000, onProgress: session.progress }),
+      plan.platform.waitSnapshotGone(namespace, snapshot, {
+        timeoutMs: DELETE_WAIT_MS,
+        onProgress: session.progress,
+        signal: o.signal,
+      }),
     );
-  return { deletion: deletion("Deleted"), preview: text };
+  return { ...plan.planned, phase: "Deleted" };
 }

@@ -1,13 +1,45 @@
-// The workflows every face calls.
-export { Session, type SessionOptions } from "./session.js";
+// The workflows every face calls: plan → consent → execute, the one-call operations over it, and
+// the reads.
+export { Session, type SessionOptions, type SessionParts } from "./session.js";
 export { listVms, check, listSnapshots, describeSnapshot, type Scope } from "./read.js";
-export { createSnapshot, type CreateRequest, type CreateResult } from "./create.js";
+export { planCreate, type CreatePlan, type CreateRequest, type CreateResult } from "./create.js";
 export {
-  createSnapshotsBySelector,
+  planCreateMany,
   batchFailed,
+  type CreateManyPlan,
   type BulkCreateRequest,
   type BulkCreateResult,
 } from "./bulk-create.js";
-export { restoreSnapshot, type RestoreRequest, type RestoreResult } from "./restore.js";
-export { deleteSnapshot, type DeleteRequest } from "./delete.js";
-export { cloneFromSnapshot, type CloneRequest } from "./clone.js";
+export {
+  planDiskSnapshot,
+  planDiskRestore,
+  type DiskSnapshotPlan,
+  type DiskRestorePlan,
+  type DiskSnapshotRequest,
+  type DiskRestoreRequest,
+} from "./disk.js";
+export {
+  planRestore,
+  type RestorePlan,
+  type RestoreRequest,
+  type RestoreResult,
+} from "./restore.js";
+export { planDelete, type DeletePlan, type DeleteRequest } from "./delete.js";
+export { planClone, type ClonePlan, type CloneRequest } from "./clone.js";
+export {
+  confirmPlan,
+  execute,
+  settle,
+  type ExecuteOptions,
+  type Plan,
+  type ResultOf,
+} from "./execute.js";
+export {
+  createSnapshot,
+  createSnapshotsBySelector,
+  createDiskSnapshot,
+  restoreSnapshot,
+  restoreDisk,
+  cloneFromSnapshot,
+  deleteSnapshot,
+} from "./operations.js";

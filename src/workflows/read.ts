@@ -1,4 +1,5 @@
 // Read-only workflows: inventory, preflight, list, describe. Nothing here writes.
+import { advice } from "../core/advice.js";
 import { notFound } from "../core/errors.js";
 import { validateName } from "../core/names.js";
 import { API_VERSION } from "../core/api-version.js";
@@ -64,6 +65,6 @@ export async function describeSnapshot(session: Session, name: string): Promise<
   }
   throw notFound(
     `snapshot ${session.namespace}/${name} not found`,
-    "list snapshots with `vmsnap list`",
+    advice`list the snapshots with ${{ do: "list-snapshots", namespace: session.namespace }}`,
   );
 }

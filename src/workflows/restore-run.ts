@@ -1,14 +1,20 @@
-// The writing half of a restore: (stop) → safety snapshot → restore → wait → (start). Each step
-// records how far it got, so that whatever interrupts it (a lost connection, a concurrent
-// restore, a failure) ends in a report of exactly what state the VM is in and what to do next.
+// The writing half of a restore, execute(): (stop) → safety snapshot → restore → wait → (start).
+// Each step records how far it got, so that whatever interrupts it (a lost connection, a
+// concurrent restore, a failure, an abort signal) ends in a report of exactly what state the VM is
+// in and what to do next. The duration counts this half only: not the time spent at prompts.
+import { advice, joinAdvice, option, phrase, type Advice, type Words } from "../core/advice.js";
 import { ErrorCode, VmsnapError, conflict } from "../core/errors.js";
+import type { Restore } from "../core/schema.js";
 import { KubeApiError } from "../kube/client.js";
 import { toVmsnapError } from "../kube/errors.js";
 import { mayHaveBeenProcessed } from "../kube/retry.js";
+import { ConcurrentRestoreError } from "../platforms/errors.js";
 import type { Manifest, RestoreAction, SnapshotPlatform, VmState } from "../platforms/types.js";
 import { step } from "./common.js";
-import { DEFAULT_SNAPSHOT_TIMEOUT_MS, applyRunState, waitForSnapshot } from "./create.js";
+import type { RestorePlan } from "./restore.js";
+import { applyRunState, sendStop, waitStopped } from "./run-state.js";
 import type { Session } from "./session.js";
+import { DEFAULT_SNAPSHOT_TIMEOUT_MS, waitForSnapshot } from "./wait.js";
 
 export interface RestoreSteps {
   vm: VmState;
@@ -18,6 +24,7 @@ export interface RestoreSteps {
   mustStop: boolean;
   wait: boolean;
   timeoutMs: number;
+  signal?: AbortSignal;
 }
 
 export interface RestoreOutcome {
@@ -42,7 +49,10 @@ export class RestoreProgress {
   safety: SafetyStage;
   restore: RestoreStage = "not-created";
 
-  constructor(private readonly s: RestoreSteps) {
+  constructor(
+    private readonly s: RestoreSteps,
+    private readonly words: Words,
+  ) {
     this.safety = s.safety ? "not-taken" : "skipped";
   }
 
@@ -60,7 +70,10 @@ export class RestoreProgress {
       "start-sent": `VM ${vm.name}: the start request was sent but its answer was lost — it may be starting or still stopped`,
     };
     const safetyLine: Record<SafetyStage, string> = {
-      skipped: "safety snapshot: none (--no-safety-snapshot)",
+      skipped: phrase(
+        advice`safety snapshot: none (${option("safetySnapshot", false)})`,
+        this.words,
+      ),
       "not-taken": "safety snapshot: not taken",
       sent: `safety snapshot ${safetyName}: creation requested, answer lost — it may exist`,
       created: `safety snapshot ${safetyName}: created, not confirmed ready`,
@@ -77,13 +90,21 @@ export class RestoreProgress {
   }
 
   /** What the user does next, from the state. */
-  nextSteps(namespace: string, platform: SnapshotPlatform["name"]): string {
+  nextSteps(platform: SnapshotPlatform): Advice {
     const { vm, snapshot, action, safety } = this.s;
-    const rerun = `vmsnap -n ${namespace} restore ${vm.name} ${snapshot} --confirm ${snapshot} --yes${
-      vm.running ? " --stop" : ""
-    }${safety ? "" : " --no-safety-snapshot"}`;
-    const start =
-      platform === "kubevirt" ? `\`virtctl start ${vm.name} -n ${namespace}\`` : "its platform";
+    const namespace = vm.namespace;
+    // The same restore again: it asks the human again (no way around the confirmation).
+    const rerun: Advice = [
+      {
+        do: "restore",
+        namespace,
+        vm: vm.name,
+        snapshot,
+        ...(vm.running ? { stop: true } : {}),
+        ...(safety ? {} : { safetySnapshot: false }),
+      },
+    ];
+    const start = platform.manualStart(vm);
     const leftStopped = [
       "stop-sent",
       "stopping",
@@ -94,18 +115,52 @@ export class RestoreProgress {
     const startAfter = vm.running && leftStopped ? `; then start the VM again with ${start}` : "";
     switch (this.restore) {
       case "complete":
-        return leftStopped ? `only the start is left: start the VM with ${start}` : "nothing";
+        return [leftStopped ? `only the start is left: start the VM with ${start}` : "nothing"];
       case "sent":
       case "created": {
         const kind = action.kind === "create" ? action.manifest.type.plural : "the VM";
-        return `check the restore (\`kubectl -n ${namespace} get ${kind} ${action.name}\`): once it is complete${startAfter.replace("; then", ",")}; if it failed or does not exist, re-run \`${rerun}\`${startAfter}`;
+        return advice`check the restore (\`kubectl -n ${namespace} get ${kind} ${action.name}\`): once it is complete${startAfter.replace("; then", ",")}; if it failed or does not exist, re-run ${rerun[0]!}${startAfter}`;
       }
       case "refused":
-        return `wait for the other restore to complete; it is the one that restores and restarts the VM`;
+        return [
+          "wait for the other restore to complete; it is the one that restores and restarts the VM",
+        ];
       case "not-created":
-        return `re-run \`${rerun}\` to restore${startAfter}`;
+        return advice`re-run ${rerun[0]!} to restore${startAfter}`;
     }
   }
+}
+
+/** Carries out a confirmed restore plan; the duration counts from here. */
+export async function executeRestore(
+  session: Session,
+  plan: RestorePlan,
+  o: { stopVm: boolean; signal?: AbortSignal },
+): Promise<Restore> {
+  const started = Date.now();
+  const steps: RestoreSteps = {
+    vm: plan.vm,
+    snapshot: plan.planned.snapshot,
+    action: plan.action,
+    safety: plan.safety,
+    mustStop: o.stopVm,
+    wait: plan.wait,
+    timeoutMs: plan.timeoutMs,
+    signal: o.signal,
+  };
+  const { stopped, restarted } = await runRestoreSteps(
+    session,
+    plan.platform,
+    steps,
+    new RestoreProgress(steps, session.words),
+  );
+  return {
+    ...plan.planned,
+    phase: "Succeeded",
+    stoppedVm: stopped,
+    restartedVm: restarted,
+    durationMs: Date.now() - started,
+  };
 }
 
 export async function runRestoreSteps(
@@ -118,7 +173,7 @@ export async function runRestoreSteps(
   try {
     return await steps(session, platform, s, progress);
   } catch (raw) {
-    let err = toVmsnapError(raw);
+    const err = toVmsnapError(raw);
     // Nothing was restored: put the VM back as it was, unless another restore is under way
     // (starting the VM would get in its way).
     if (
@@ -132,13 +187,12 @@ export async function runRestoreSteps(
       );
     }
     const state = progress.stateLines();
-    err = new VmsnapError(
+    throw new VmsnapError(
       err.code,
       `${err.message}\nstate of VM ${ns}/${s.vm.name} now:\n${state.map((l) => `  - ${l}`).join("\n")}`,
-      `${err.hint ? `${err.hint}; ` : ""}next: ${progress.nextSteps(ns, platform.name)}`,
+      joinAdvice([err.advice, ["next: ", ...progress.nextSteps(platform)]]),
       { ...err.details, state },
     );
-    throw err;
   }
 }
 
@@ -148,30 +202,28 @@ async function steps(
   s: RestoreSteps,
   progress: RestoreProgress,
 ): Promise<RestoreOutcome> {
-  const { vm, action, safety } = s;
+  const { vm, action, safety, signal } = s;
   const ns = vm.namespace;
   if (s.mustStop) {
-    session.progress(`stopping VM ${vm.name}`);
     progress.vm = "stop-sent";
-    await step(() => applyRunState(session, vm, platform.runStateChange(vm, false)));
+    await sendStop(session, platform, vm);
     progress.vm = "stopping";
-    await step(() =>
-      platform.waitVmStopped(vm, { timeoutMs: 5 * 60_000, onProgress: session.progress }),
-    );
+    await waitStopped(session, platform, vm, signal);
     progress.vm = "stopped";
   }
   if (safety) {
     const name = safety.body.metadata.name;
+    signal?.throwIfAborted();
     session.progress(`taking safety snapshot ${name}`);
     progress.safety = "sent";
-    await createOrReadBack(session, safety, "safety snapshot");
+    await createOrReadBack(session, platform, safety, "safety snapshot");
     progress.safety = "created";
-    await waitForSnapshot(session, platform, ns, name, DEFAULT_SNAPSHOT_TIMEOUT_MS).catch(
+    await waitForSnapshot(session, platform, ns, name, DEFAULT_SNAPSHOT_TIMEOUT_MS, signal).catch(
       (err: unknown) => {
         throw new VmsnapError(
           toVmsnapError(err).code,
           `the safety snapshot ${name} did not complete, so the restore was not started: ${(err as Error).message}`,
-          "fix the snapshot problem (vmsnap describe), or restore with --no-safety-snapshot",
+          advice`fix the snapshot problem (${{ do: "describe", namespace: ns, snapshot: name }}), or restore without a safety snapshot (${option("safetySnapshot", false)})`,
         );
       },
     );
@@ -184,24 +236,24 @@ async function steps(
       `a restore of VM ${vm.name} started meanwhile (${other}); this one was not started`,
     );
 
+  signal?.throwIfAborted();
   session.progress(`restoring ${vm.name} from ${s.snapshot}`);
   progress.restore = "sent";
-  if (action.kind === "create") await createOrReadBack(session, action.manifest, "restore");
+  if (action.kind === "create")
+    await createOrReadBack(session, platform, action.manifest, "restore");
   else await step(() => session.guard.patch(action.type, action.vm, ns, action.patch));
   progress.restore = "created";
   if (!s.wait) return { stopped: progress.vm === "stopped", restarted: false };
 
   await step(() =>
-    platform.waitRestore(ns, action, { timeoutMs: s.timeoutMs, onProgress: session.progress }),
+    platform.waitRestore(ns, action, {
+      timeoutMs: s.timeoutMs,
+      onProgress: session.progress,
+      signal,
+    }),
   ).catch((err: unknown) => {
     // Two restores of one VM started at the same moment: the platform applies one of them.
-    if (/VirtualMachineRestore "[^"]+" in progress/.test(err instanceof Error ? err.message : "")) {
-      progress.restore = "refused";
-      throw conflict(
-        `another restore of VM ${vm.name} is in progress: ${(err as Error).message}`,
-        undefined,
-      );
-    }
+    if (err instanceof ConcurrentRestoreError) progress.restore = "refused";
     throw err;
   });
   progress.restore = "complete";
@@ -216,9 +268,14 @@ async function steps(
 /**
  * Creates an object. When its answer was lost, it is read back before anything else, and
  * created again only if it does not exist (the name is fixed: never a duplicate). A name taken
- * already (409) or a platform refusing a second restore is a conflict with another restore.
+ * already (409) or the platform refusing a second restore is a conflict with another restore.
  */
-async function createOrReadBack(session: Session, m: Manifest, what: string): Promise<void> {
+async function createOrReadBack(
+  session: Session,
+  platform: SnapshotPlatform,
+  m: Manifest,
+  what: string,
+): Promise<void> {
   const { name, namespace } = m.body.metadata;
   try {
     await session.guard.create(m.type, m.body);
@@ -228,8 +285,13 @@ async function createOrReadBack(session: Session, m: Manifest, what: string): Pr
         `${what} ${name} already exists: a restore of this VM started at the same moment`,
         "wait for it to complete",
       );
-    if (err instanceof KubeApiError && err.code === 422 && /in progress/i.test(err.message))
-      throw conflict(`${what} ${name} refused: ${err.message}`, "wait for it to complete");
+    const refusal = platform.explainRefusal(err);
+    if (refusal instanceof ConcurrentRestoreError)
+      throw conflict(
+        `${what} ${name} refused: ${(err as Error).message}`,
+        "wait for it to complete",
+      );
+    if (refusal) throw refusal;
     if (!mayHaveBeenProcessed(err)) throw toVmsnapError(err);
     session.progress(`the answer to creating ${what} ${name} was lost; reading it back`);
     const now = await step(() => session.client.getIfExists(m.type, name, namespace));

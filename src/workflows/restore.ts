@@ -1,6 +1,7 @@
-// restore: validate → refusals (SPEC §3.5) → preview of what will be lost → dry run → typed
-// confirmation + final yes → (stop) → safety snapshot → restore → wait → (restart) → report.
-import { verifyConfirmation } from "../core/confirmation.js";
+// restore. Plan: validate → refusals (SPEC §3.5) → what will be lost → dry runs (no writes).
+// Execute (./restore-run.ts), after the typed name, the final yes and, for a running VM, the
+// stop choice: (stop) → safety snapshot → restore → wait → (restart) → report.
+import { advice, option, phrase } from "../core/advice.js";
 import {
   ErrorCode,
   VmsnapError,
@@ -10,11 +11,12 @@ import {
   operationFailed,
 } from "../core/errors.js";
 import { fitName, safetySnapshotName, timestamp, validateName } from "../core/names.js";
+import { makePlan, pinsAt, type PlanBase, type Pins } from "../core/plan.js";
 import { API_VERSION } from "../core/api-version.js";
 import type { Restore } from "../core/schema.js";
 import { stringify } from "yaml";
-import { ageText, dryRun, planDigest, preview, step, withoutGeneratedName } from "./common.js";
-import { RestoreProgress, runRestoreSteps } from "./restore-run.js";
+import type { Manifest, RestoreAction, SnapshotPlatform, VmState } from "../platforms/types.js";
+import { ageText, dryRun, preview, step } from "./common.js";
 import type { Session } from "./session.js";
 
 export const DEFAULT_RESTORE_TIMEOUT_MS = 10 * 60_000;
@@ -22,7 +24,10 @@ export const DEFAULT_RESTORE_TIMEOUT_MS = 10 * 60_000;
 export interface RestoreRequest {
   vm: string;
   snapshot: string;
-  /** The user chose to stop a running VM (CLI --stop); the port may also choose it interactively. */
+  /**
+   * For a dry run: report the restore as if stop-and-restore were chosen (CLI --stop). The
+   * choice itself is part of the confirmation's answer (ConfirmationAnswer.stopVm), its only route.
+   */
   stop?: boolean;
   /** Take `<vm>-pre-restore-<ts>` first (default true). */
   safetySnapshot?: boolean;
@@ -36,14 +41,24 @@ export interface RestoreResult {
   preview: string;
 }
 
-export async function restoreSnapshot(
+export interface RestorePlan extends PlanBase<Restore, "restore"> {
+  readonly platform: SnapshotPlatform;
+  readonly vm: VmState;
+  readonly action: RestoreAction;
+  /** The safety snapshot taken first, unless the user chose to go without. */
+  readonly safety?: Manifest;
+  readonly wait: boolean;
+  readonly timeoutMs: number;
+}
+
+export async function planRestore(
   session: Session,
   req: RestoreRequest,
-): Promise<RestoreResult> {
+  pins?: Pins,
+): Promise<RestorePlan> {
   const vmName = validateName("VM", req.vm);
   const snapName = validateName("snapshot", req.snapshot);
   const ns = session.namespace;
-  const started = Date.now();
   const platform = await step(() => session.platformForVm(ns, vmName));
   const vm = await step(() => platform.getVm(ns, vmName));
   const snapshot = await step(() => platform.getSnapshot(ns, snapName));
@@ -52,24 +67,24 @@ export async function restoreSnapshot(
   if (!snapshot)
     throw notFound(
       `snapshot ${ns}/${snapName} not found`,
-      `list the VM's snapshots with \`vmsnap list ${vmName}\``,
+      advice`list the VM's snapshots with ${{ do: "list-snapshots", namespace: ns, vm: vmName }}`,
     );
   if (snapshot.vm !== vmName) {
     throw invalidInput(
       `snapshot ${snapName} belongs to VM ${snapshot.vm}, not to ${vmName}`,
-      `restore it onto ${snapshot.vm}, or use \`vmsnap clone ${snapName} --to NEW_VM\``,
+      advice`restore it onto its own VM (${{ do: "restore", namespace: ns, vm: snapshot.vm, snapshot: snapName }}), or create a new VM from it (${{ do: "clone", namespace: ns, snapshot: snapName }})`,
     );
   }
   if (snapshot.phase === "Failed") {
     throw operationFailed(
       `snapshot ${snapName} failed and cannot be restored${snapshot.error ? `: ${snapshot.error}` : ""}`,
-      "pick another snapshot (`vmsnap list`)",
+      advice`pick another snapshot (${{ do: "list-snapshots", namespace: ns, vm: vmName }})`,
     );
   }
   if (!snapshot.readyToUse)
     throw conflict(
       `snapshot ${snapName} is not ready yet (phase ${snapshot.phase})`,
-      "wait until it is ready (`vmsnap describe`)",
+      advice`wait until it is ready (${{ do: "describe", namespace: ns, snapshot: snapName }})`,
     );
   const inProgress = await step(() => platform.restoreInProgress(vm));
   if (inProgress)
@@ -90,12 +105,13 @@ export async function restoreSnapshot(
       "wait for it to complete",
     );
 
-  const now = session.now();
+  const now = pins ? new Date(pins.at) : session.now();
   // A restore finished within the same second (e.g. undoing one at once) left a safety snapshot
-  // with this second's name: the next one gets a counter, for its restore object too.
+  // with this second's name: the next one gets a counter, for its restore object too. Planned
+  // again with pins (a later call confirming this plan), the names are the ones shown.
   const taken = new Set(vmSnapshots.map((s) => s.name));
-  let attempt = 1;
-  while (taken.has(uniqueName(safetySnapshotName(vmName, now), attempt))) attempt++;
+  let attempt = pins?.attempt ?? 1;
+  if (!pins) while (taken.has(uniqueName(safetySnapshotName(vmName, now), attempt))) attempt++;
   const restoreName = uniqueName(fitName(vmName, `-restore-${timestamp(now)}`), attempt);
   const action = await step(() => platform.restoreAction(ns, restoreName, vm, snapName));
   const takeSafety = req.safetySnapshot !== false;
@@ -116,7 +132,7 @@ export async function restoreSnapshot(
 
   const lost = [
     `VM ${ns}/${vmName} is ${vm.status}; it will be restored to snapshot ${snapName}, taken ${ageText(what.snapshotAgeSeconds)} ago (${snapshot.creationTime ?? "unknown time"}).`,
-    `Everything written to its disks since then is lost${takeSafety ? `, except in the safety snapshot ${safetyName} taken first` : " (no safety snapshot: --no-safety-snapshot)"}.`,
+    `Everything written to its disks since then is lost${takeSafety ? `, except in the safety snapshot ${safetyName} taken first` : phrase(advice` (no safety snapshot: ${option("safetySnapshot", false)})`, session.words)}.`,
     what.specChanges.length
       ? `VM configuration that changes back (current → snapshot):\n${what.specChanges.map((l) => `  ${l}`).join("\n")}`
       : "VM configuration: unchanged.",
@@ -159,67 +175,61 @@ export async function restoreSnapshot(
       session.guard.patch(action.type, action.vm, ns, action.patch, { dryRun: true }),
     );
   }
-  const report = (phase: Restore["phase"], stoppedVm: boolean, restartedVm: boolean): Restore => ({
-    apiVersion: API_VERSION,
-    kind: "Restore",
-    namespace: ns,
-    vm: vmName,
-    snapshot: snapName,
-    phase,
-    safetySnapshot: takeSafety ? safetyName : null,
-    stoppedVm,
-    restartedVm,
-    restoreName,
-    snapshotAgeSeconds: what.snapshotAgeSeconds,
-    specChanges: what.specChanges,
-    volumesNotInSnapshot: what.volumesNotInSnapshot,
-    durationMs: phase === "DryRun" ? null : Date.now() - started,
-  });
   // A dry run reports what would happen: the VM would be stopped (and restarted) if chosen.
   const wouldStop = vm.running && req.stop === true;
-  if (req.dryRun) return { restore: report("DryRun", wouldStop, wouldStop), preview: text };
-
-  const request = {
-    kind: "restore" as const,
-    action: "restore" as const,
-    title: `Restore VM ${ns}/${vmName} to snapshot ${snapName}?`,
-    preview: text,
-    expectedName: snapName,
-    warnings: lost,
-    vmRunning: vm.running,
-    planDigest: planDigest({
-      vm: vm.uid,
-      snapshot: snapName,
-      snapshotCreationTime: snapshot.creationTime,
-      running: vm.running,
-      specChanges: what.specChanges,
-      volumesNotInSnapshot: what.volumesNotInSnapshot,
-      notes: what.notes,
-      safetySnapshot: takeSafety,
-      action:
-        action.kind === "create" ? withoutGeneratedName(action.manifest.body, true) : action.patch,
-    }),
-  };
-  const answer = await session.confirmation.confirm(request);
-  if (vm.running && req.stop === true && answer.stopVm === undefined) answer.stopVm = true;
-  const { stopVm: mustStop } = verifyConfirmation(request, answer);
-
-  const steps = {
-    vm,
+  const subject = {
+    vm: vm.uid,
     snapshot: snapName,
-    action,
-    safety,
-    mustStop,
-    wait: req.wait !== false,
-    timeoutMs: req.timeoutMs ?? DEFAULT_RESTORE_TIMEOUT_MS,
+    snapshotCreationTime: snapshot.creationTime,
+    running: vm.running,
+    specChanges: what.specChanges,
+    volumesNotInSnapshot: what.volumesNotInSnapshot,
+    notes: what.notes,
+    safetySnapshot: safety?.body ?? null,
+    action: action.kind === "create" ? action.manifest.body : action.patch,
   };
-  const { stopped, restarted } = await runRestoreSteps(
-    session,
-    platform,
-    steps,
-    new RestoreProgress(steps),
+  return makePlan(
+    {
+      operation: "restore",
+      title: `Restore VM ${ns}/${vmName} to snapshot ${snapName}?`,
+      preview: text,
+      facts: patchText ? [patchText] : [],
+      lost,
+      needs: {
+        kind: "restore",
+        action: "restore",
+        expectedName: snapName,
+        vmRunning: vm.running,
+      },
+      subject,
+      pins: pinsAt(now, attempt),
+      planned: {
+        apiVersion: API_VERSION,
+        kind: "Restore",
+        namespace: ns,
+        vm: vmName,
+        snapshot: snapName,
+        phase: "DryRun",
+        safetySnapshot: takeSafety ? safetyName : null,
+        stoppedVm: wouldStop,
+        restartedVm: wouldStop,
+        restoreName,
+        snapshotAgeSeconds: what.snapshotAgeSeconds,
+        specChanges: what.specChanges,
+        volumesNotInSnapshot: what.volumesNotInSnapshot,
+        durationMs: null,
+      },
+    },
+    {
+      platform,
+      vm,
+      action,
+      ...(safety ? { safety } : {}),
+      wait: req.wait !== false,
+      timeoutMs: req.timeoutMs ?? DEFAULT_RESTORE_TIMEOUT_MS,
+    },
+    [...creates, ...(action.kind === "patch" ? [action] : [])],
   );
-  return { restore: report("Succeeded", stopped, restarted), preview: text };
 }
 
 /** `name`, or `name-<n>` (shortened to stay a valid name) for the n-th of the same second. */

@@ -1,39 +1,62 @@
-// A session: one cluster connection, one discovery, the write guard, the confirmation port and a
-// progress sink. Every face (CLI, MCP, library) opens one and calls the workflows with it.
+// A session: one cluster connection, one discovery, the write guard, the words of the face that
+// shows the results, a progress sink and (for the one-call operations) a confirmation port. Every
+// face (CLI, MCP, library) opens one and calls the workflows with it.
+import { plainWords, type Words } from "../core/advice.js";
 import type { ConfirmationPort } from "../core/confirmation.js";
+import { ErrorCode, notFound } from "../core/errors.js";
 import { validateName } from "../core/names.js";
+import type { PlatformChoice } from "../core/platform-names.js";
 import { KubeClient } from "../kube/client.js";
 import { discover } from "../kube/discovery.js";
 import { toVmsnapError } from "../kube/errors.js";
 import { limiterFromEnv } from "../kube/rate-limit.js";
 import { WriteGuard, type AllowedWrite } from "../kube/write-guard.js";
-import { platformsFor, type PlatformChoice } from "../platforms/index.js";
+import { platformsFor } from "../platforms/index.js";
 import type { PlatformContext, ProgressFn, SnapshotPlatform } from "../platforms/types.js";
-import { ErrorCode, notFound } from "../core/errors.js";
 
 export interface SessionOptions {
   kubeconfig?: string;
   context?: string;
   namespace?: string;
   platform?: PlatformChoice;
-  confirmation: ConfirmationPort;
+  /** Asked by the one-call operations (createSnapshot, restoreSnapshot, …). */
+  confirmation?: ConfirmationPort;
   progress?: ProgressFn;
   now?: () => Date;
   /** The writes this session may make (default: SPEC §2's; the policy controller: its own). */
   allowedWrites?: AllowedWrite[];
   /** User-Agent of its requests (the policy controller names its replica). */
   userAgent?: string;
+  /** How results name options and operations (default: neutral words). */
+  words?: Words;
+}
+
+/** The parts of a session, as Session.open makes them (tests assemble them from fakes). */
+export interface SessionParts {
+  client: KubeClient;
+  ctx: PlatformContext;
+  platforms: SnapshotPlatform[];
+  namespace: string;
+  confirmation?: ConfirmationPort;
+  progress?: ProgressFn;
 }
 
 export class Session {
-  private constructor(
-    readonly client: KubeClient,
-    readonly ctx: PlatformContext,
-    readonly platforms: SnapshotPlatform[],
-    readonly namespace: string,
-    readonly confirmation: ConfirmationPort,
-    readonly progress: ProgressFn,
-  ) {}
+  readonly client: KubeClient;
+  readonly ctx: PlatformContext;
+  readonly platforms: SnapshotPlatform[];
+  readonly namespace: string;
+  readonly confirmation?: ConfirmationPort;
+  readonly progress: ProgressFn;
+
+  private constructor(parts: SessionParts) {
+    this.client = parts.client;
+    this.ctx = parts.ctx;
+    this.platforms = parts.platforms;
+    this.namespace = parts.namespace;
+    this.confirmation = parts.confirmation;
+    this.progress = parts.progress ?? (() => {});
+  }
 
   static async open(options: SessionOptions): Promise<Session> {
     // Names are checked before anything is sent.
@@ -55,24 +78,34 @@ export class Session {
         guard: new WriteGuard(client, options.allowedWrites),
         discovery,
         now: options.now ?? (() => new Date()),
+        words: options.words ?? plainWords,
       };
       const platforms = platformsFor(ctx, options.platform ?? "auto");
-      return new Session(
+      return new Session({
         client,
         ctx,
         platforms,
         namespace,
-        options.confirmation,
-        options.progress ?? (() => {}),
-      );
+        confirmation: options.confirmation,
+        progress: options.progress,
+      });
     } catch (err) {
       client?.close();
       throw toVmsnapError(err);
     }
   }
 
+  /** A session over parts already made (unit tests with fake platforms; embedding). */
+  static assemble(parts: SessionParts): Session {
+    return new Session(parts);
+  }
+
   get guard(): WriteGuard {
     return this.ctx.guard;
+  }
+
+  get words(): Words {
+    return this.ctx.words;
   }
 
   now(): Date {

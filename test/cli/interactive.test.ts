@@ -110,6 +110,10 @@ before(async () => {
       });
     })(),
     (async () => {
+      await vm("dur", "Halted", "dur-v1");
+      await snapshot("dur-snap", "dur");
+    })(),
+    (async () => {
       await vm("rr", "Always", "rr-v1", { annotations: { [SIM.guestAgent]: "true" } });
       await snapshot("rr-snap", "rr");
       await writeData("rr-disk", "rr-v2");
@@ -218,6 +222,30 @@ describe("interactive restore of a stopped VM", () => {
     assert.equal(w.length, 2, w.join("\n"));
     assert.match(w[0]!, /^create virtualmachinesnapshots\/rs-pre-restore-\d{8}-\d{6}$/);
     assert.match(w[1]!, /^create virtualmachinerestores\/rs-restore-\d{8}-\d{6}$/);
+  });
+});
+
+describe("the restore's duration (issue 13)", () => {
+  it("counts the restore, not the time the human spent at the prompts", async () => {
+    const s = startPty(["-n", ns, "-o", "json", "restore", "dur", "dur-snap"]);
+    await s.expect(typedNamePrompt("dur-snap"));
+    s.send("dur-snap\n");
+    await s.expect(finalPrompt("dur-snap"));
+    // The human takes a moment before the final yes.
+    await new Promise((r) => setTimeout(r, 2500));
+    const yesAt = Date.now();
+    s.send("y\n");
+    const { code, output } = await s.done(90_000);
+    const sinceYes = Date.now() - yesAt;
+    assert.equal(code, 0, output);
+    const m = /"durationMs": (\d+)/.exec(output);
+    assert.ok(m, output);
+    // Everything the restore did happened after the final yes: its duration cannot be longer than
+    // the time from that yes to the process's exit (it was the whole call, prompts included).
+    assert.ok(
+      Number(m[1]) <= sinceYes,
+      `durationMs ${m[1]} counts time before the final yes (only ${sinceYes} ms since it)`,
+    );
   });
 });
 

@@ -389,35 +389,32 @@ describe("confirmation: mismatch or no TTY → exit 3, nothing changed", () => {
     const uid = await intactSnapshot("tm-tty");
     let since = new Date();
     const create = await vmsnap(["create", "tm", "--name", "tm-other"]);
-    expectError(create, 3, /refusing to create without confirmation: no TTY/, /hint: pass --yes/);
+    // The advice names the terminal, where vmsnap asks; never the flags that skip the question.
+    const onTerminal =
+      /hint: run the command on a terminal: vmsnap shows the plan there and asks you/;
+    expectError(create, 3, /refusing to create without confirmation: no TTY/, onTerminal);
+    assert.doesNotMatch(create.stderr, /--yes|--confirm/);
     await assertNoWritesHere(since);
     assert.equal(await c.getIfExists(KubeVirt.snapshots, "tm-other", ns), undefined);
 
     since = new Date();
     const restore = await vmsnap(["restore", "tm", "tm-snap"]);
-    expectError(
-      restore,
-      3,
-      /refusing to restore without confirmation: no TTY/,
-      /hint: pass --confirm tm-snap/,
-    );
+    expectError(restore, 3, /refusing to restore without confirmation: no TTY/, onTerminal);
+    assert.doesNotMatch(restore.stderr, /--yes|--confirm/);
     await assertNoWritesHere(since);
 
     since = new Date();
     const clone = await vmsnap(["clone", "tm-snap", "--to", "tm-copy"]);
-    expectError(clone, 3, /refusing to clone without confirmation: no TTY/, /--yes/);
+    expectError(clone, 3, /refusing to clone without confirmation: no TTY/, onTerminal);
+    assert.doesNotMatch(clone.stderr, /--yes|--confirm/);
     await assertNoWritesHere(since);
     assert.equal(await c.getIfExists(KubeVirt.vms, "tm-copy", ns), undefined);
     assert.equal(await fingerprint("tm-root"), "tm-v2");
 
     since = new Date();
     const del = await vmsnap(["delete", "tm-tty"]);
-    expectError(
-      del,
-      3,
-      /refusing to delete without confirmation: no TTY/,
-      /hint: pass --confirm tm-tty/,
-    );
+    expectError(del, 3, /refusing to delete without confirmation: no TTY/, onTerminal);
+    assert.doesNotMatch(del.stderr, /--yes|--confirm/);
     await assertNoWritesHere(since);
     assert.equal(await intactSnapshot("tm-tty"), uid);
   });
@@ -440,7 +437,7 @@ describe("restore refusals", () => {
     await makeVm("lonely");
     const since = new Date();
     const r = await vmsnap(["restore", "lonely", "nope", "--confirm", "nope"]);
-    expectError(r, 4, /snapshot .*nope not found/, /vmsnap list lonely/);
+    expectError(r, 4, /snapshot .*nope not found/, /`vmsnap list -n \S+ lonely`/);
     const j = await vmsnap(["-o", "json", "restore", "lonely", "nope", "--confirm", "nope"]);
     expectJsonError(j, "NotFound", 4, /snapshot .*nope not found/);
     for (const args of [
@@ -604,7 +601,7 @@ describe("create refusals", () => {
       /VolumeSnapshotClass/,
       /nfs\.sim\.vmsnap\.io/,
       /fix: /,
-      /hint: run `vmsnap check`/,
+      /hint: run `vmsnap check -n \S+ nfs`/,
     );
     const j = await vmsnap(["-o", "json", "create", "nfs", "--yes"]);
     expectJsonError(j, "PreflightBlocked", 1, /VolumeSnapshotClass/);

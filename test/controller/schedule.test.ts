@@ -40,7 +40,6 @@ before(async () => {
 });
 after(() => c?.close());
 
-
 /** Snapshots of the policy (by its label), live, per VM. */
 function byVm(snaps: Json[], policy = "nightly"): Record<string, string[]> {
   const out: Record<string, string[]> = {};

@@ -20,6 +20,7 @@ import {
   done,
   failed,
   fieldsOf,
+  messageOf,
   nextSecond,
   serverOptions,
   type ElicitHandler,
@@ -133,6 +134,34 @@ describe("restore: any answer but an exact confirmation changes nothing", () => 
       root: `${vm}-root-v1`,
       data: `${vm}-data-v1`,
     });
+  });
+});
+
+describe("the plan confirmed is the plan shown (issue 13)", () => {
+  it("answered in a later second, the safety snapshot and the restore are the ones the form named", async () => {
+    const vm = "names-1";
+    await makeVm(c, ns, vm, { disks: ["root", "data"] });
+    await adminSnapshot(c, ns, vm, `${vm}-snap`);
+    let shown = "";
+    modern.answer(async (req) => {
+      shown = messageOf(req);
+      await nextSecond();
+      return { action: "accept", content: { snapshotName: `${vm}-snap`, confirm: true } };
+    });
+    const res = done(
+      await modern.client.callTool({
+        name: "vm_snapshot_restore",
+        arguments: { vm, snapshot: `${vm}-snap` },
+      }),
+      "restore",
+      Restore,
+    );
+    const safety = /kind: VirtualMachineSnapshot\nmetadata:\n {2}name: (\S+)/.exec(shown)?.[1];
+    const restore = /kind: VirtualMachineRestore\nmetadata:\n {2}name: (\S+)/.exec(shown)?.[1];
+    assert.ok(safety && restore, shown);
+    assert.equal(res.safetySnapshot, safety);
+    assert.equal(res.restoreName, restore);
+    assert.deepEqual((await snapshotsOf(c, ns, vm)).sort(), [`${vm}-snap`, safety].sort());
   });
 });
 
@@ -259,7 +288,7 @@ describe("clients that cannot be asked", () => {
           assert.match(e!.message, /cannot show a confirmation/, name);
           assert.match(
             e!.hint ?? "",
-            /--confirmation token/,
+            /confirmation mode token/,
             `${name}: the refusal says what to do`,
           );
         } finally {

@@ -66,7 +66,7 @@ describe("--confirmation deny", () => {
       arguments: { vm: "m", snapshot: "m-snap" },
     });
     const e = failed(r, "Cancelled");
-    assert.match(e!.message, /--confirmation deny/);
+    assert.match(e!.message, /confirmation mode is deny/);
     await assertNoWritesIn([ns], since);
     assert.deepEqual(await fingerprints(c, ns, "m"), data);
     assert.deepEqual(await restoresOf(c, ns, "m"), []);
@@ -84,7 +84,7 @@ describe("--confirmation deny", () => {
     await assertNoWritesIn([ns], since);
     await assertSnapshotIntact("dn-snap");
     const e = failed(r, "Cancelled");
-    assert.match(e!.message, /--confirmation deny/);
+    assert.match(e!.message, /confirmation mode is deny/);
   });
 
   it("create and clone proceed without a question", async () => {

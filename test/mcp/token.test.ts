@@ -149,6 +149,32 @@ describe("restore", () => {
     await waitFor(c, KubeVirt.vms, vm, ns, (v) => v.status?.printableStatus === "Running");
   });
 
+  it("confirmed in a later second, the safety snapshot and the restore are the ones the plan named (issue 13)", async () => {
+    const { vm, snap } = await scenario();
+    const ch = challenge(await call(mcp, "vm_snapshot_restore", { vm, snapshot: snap }));
+    const safety = /kind: VirtualMachineSnapshot\nmetadata:\n {2}name: (\S+)/.exec(ch.preview)?.[1];
+    const restore = /kind: VirtualMachineRestore\nmetadata:\n {2}name: (\S+)/.exec(ch.preview)?.[1];
+    assert.ok(safety && restore, ch.preview);
+    await nextSecond();
+    const since = new Date();
+    const res = done(
+      await call(mcp, "vm_snapshot_restore", {
+        vm,
+        snapshot: snap,
+        confirmationToken: ch.token,
+        confirmSnapshotName: snap,
+      }),
+      "restore",
+      Restore,
+    );
+    assert.equal(res.safetySnapshot, safety);
+    assert.equal(res.restoreName, restore);
+    assert.deepEqual((await writesIn([ns], since)).map(describeWrite), [
+      `create virtualmachinesnapshots ${safety}`,
+      `create virtualmachinerestores ${restore}`,
+    ]);
+  });
+
   it("a token is single use: presented again, it is refused", async () => {
     const { vm, snap } = await scenario();
     const ch = challenge(await call(mcp, "vm_snapshot_restore", { vm, snapshot: snap }));

@@ -245,7 +245,7 @@ describe("Streamable HTTP (a real `vmsnap mcp --transport http` process)", () =>
         "Cancelled",
       );
       assert.match(e!.message, /2025-era HTTP/);
-      assert.match(e!.hint ?? "", /--confirmation token/);
+      assert.match(e!.hint ?? "", /confirmation mode token/);
       assert.equal(mcp.forms.length, 0);
       await assertNoWritesIn([ns], since);
       assert.equal(await c.getIfExists(KubeVirt.snapshots, "hl-snap", ns), undefined);

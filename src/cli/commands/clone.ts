@@ -1,6 +1,6 @@
 // vmsnap clone SNAPSHOT --to NEW_VM [--yes] [--dry-run]
 import type { Command } from "commander";
-import { runCommand } from "../run.js";
+import { dryRunPreface, runCommand } from "../run.js";
 
 export function registerClone(program: Command): void {
   program
@@ -20,7 +20,7 @@ export function registerClone(program: Command): void {
           cmd,
           { yes: opts.yes },
           async (session) => {
-            const { cloneFromSnapshot } = await import("../../workflows/clone.js");
+            const { cloneFromSnapshot } = await import("../../workflows/operations.js");
             const { clone, preview } = await cloneFromSnapshot(session, {
               snapshot,
               target: opts.to,
@@ -29,9 +29,7 @@ export function registerClone(program: Command): void {
             });
             return {
               object: clone,
-              preface: opts.dryRun
-                ? `Dry run (validated by the API server, nothing created):\n${preview}`
-                : undefined,
+              preface: dryRunPreface(opts.dryRun, preview),
             };
           },
           [

@@ -58,7 +58,7 @@ export function registerController(program: Command): void {
         controller,
       ] = await Promise.all([
         import("../../core/errors.js"),
-        import("../../kube/errors.js"),
+        import("../../workflows/errors.js"),
         import("../../core/names.js"),
         import("../../core/bulk.js"),
         import("../../controller/controller.js"),

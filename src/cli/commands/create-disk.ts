@@ -1,6 +1,6 @@
 // vmsnap create-disk DISK [--name N] [--consistency required|best-effort] [--yes] [--dry-run] [--no-wait]
 import type { Command } from "commander";
-import { parseConsistency, parseDurationFlag, runCommand } from "../run.js";
+import { dryRunPreface, parseConsistency, parseDurationFlag, runCommand } from "../run.js";
 
 interface CreateDiskFlags {
   name?: string;
@@ -27,7 +27,7 @@ export function registerCreateDisk(program: Command): void {
         cmd,
         { yes: opts.yes },
         async (session) => {
-          const { createDiskSnapshot } = await import("../../workflows/disk.js");
+          const { createDiskSnapshot } = await import("../../workflows/operations.js");
           const { snapshot, preview } = await createDiskSnapshot(session, {
             disk,
             name: opts.name,
@@ -38,9 +38,7 @@ export function registerCreateDisk(program: Command): void {
           });
           return {
             object: snapshot,
-            preface: opts.dryRun
-              ? `Dry run (validated by the API server, nothing created):\n${preview}`
-              : undefined,
+            preface: dryRunPreface(opts.dryRun, preview),
           };
         },
         [

@@ -3,7 +3,7 @@
 import type { Command } from "commander";
 import { invalidInput } from "../../core/errors.js";
 import { validateQuiesceTimeout } from "../../core/duration.js";
-import { parseConsistency, parseDurationFlag, runCommand } from "../run.js";
+import { dryRunPreface, parseConsistency, parseDurationFlag, runCommand } from "../run.js";
 import { validateParallel, validateSelector } from "../../core/bulk.js";
 
 interface CreateFlags {
@@ -64,7 +64,7 @@ export function registerCreate(program: Command): void {
               "create needs a VM name or -l SELECTOR",
               "vmsnap create VM, or vmsnap create -l app=web",
             );
-          const { createSnapshot } = await import("../../workflows/create.js");
+          const { createSnapshot } = await import("../../workflows/operations.js");
           const { snapshot, preview } = await createSnapshot(session, {
             vm,
             name: opts.name,
@@ -80,9 +80,7 @@ export function registerCreate(program: Command): void {
           });
           return {
             object: snapshot,
-            preface: opts.dryRun
-              ? `Dry run (validated by the API server, nothing created):\n${preview}`
-              : undefined,
+            preface: dryRunPreface(opts.dryRun, preview),
           };
         },
         [
@@ -123,7 +121,7 @@ async function createBySelector(
     { yes: opts.yes },
     async (session) => {
       const { createSnapshotsBySelector, batchFailed } =
-        await import("../../workflows/bulk-create.js");
+        await import("../../workflows/operations.js");
       const { batch, preview } = await createSnapshotsBySelector(session, {
         selector: opts.selector ?? "",
         allNamespaces: opts.allNamespaces,
@@ -142,9 +140,7 @@ async function createBySelector(
         object: batch,
         allNamespaces: opts.allNamespaces,
         exitCode: batchFailed(batch) ? 1 : 0,
-        preface: opts.dryRun
-          ? `Dry run (validated by the API server, nothing created):\n${preview}`
-          : undefined,
+        preface: dryRunPreface(opts.dryRun, preview),
       };
     },
     [],

@@ -1,6 +1,6 @@
 // vmsnap delete SNAPSHOT [--confirm NAME] [--dry-run]
 import type { Command } from "commander";
-import { runCommand } from "../run.js";
+import { dryRunPreface, runCommand } from "../run.js";
 
 export function registerDelete(program: Command): void {
   program
@@ -19,7 +19,7 @@ export function registerDelete(program: Command): void {
           cmd,
           { confirm: opts.confirm },
           async (session) => {
-            const { deleteSnapshot } = await import("../../workflows/delete.js");
+            const { deleteSnapshot } = await import("../../workflows/operations.js");
             const { deletion, preview } = await deleteSnapshot(session, {
               snapshot,
               dryRun: opts.dryRun,
@@ -27,9 +27,7 @@ export function registerDelete(program: Command): void {
             });
             return {
               object: deletion,
-              preface: opts.dryRun
-                ? `Dry run (validated by the API server, nothing deleted):\n${preview}`
-                : undefined,
+              preface: dryRunPreface(opts.dryRun, preview, "deleted"),
             };
           },
           [["snapshot", snapshot]],

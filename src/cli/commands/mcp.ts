@@ -40,7 +40,7 @@ export function registerMcp(program: Command): void {
       ] = await Promise.all([
         import("../../core/errors.js"),
         import("../../core/names.js"),
-        import("../../platforms/index.js"),
+        import("../../core/platform-names.js"),
         import("../../mcp/tokens.js"),
         import("../../mcp/serve.js"),
       ]);

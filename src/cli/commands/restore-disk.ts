@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { invalidInput } from "../../core/errors.js";
 import { quantityBytes } from "../../core/quantity.js";
-import { runCommand } from "../run.js";
+import { dryRunPreface, runCommand } from "../run.js";
 
 interface RestoreDiskFlags {
   to: string;
@@ -28,7 +28,7 @@ export function registerRestoreDisk(program: Command): void {
         cmd,
         { yes: opts.yes },
         async (session) => {
-          const { restoreDisk } = await import("../../workflows/disk.js");
+          const { restoreDisk } = await import("../../workflows/operations.js");
           const { clone, preview } = await restoreDisk(session, {
             snapshot,
             target: opts.to,
@@ -38,9 +38,7 @@ export function registerRestoreDisk(program: Command): void {
           });
           return {
             object: clone,
-            preface: opts.dryRun
-              ? `Dry run (validated by the API server, nothing created):\n${preview}`
-              : undefined,
+            preface: dryRunPreface(opts.dryRun, preview),
           };
         },
         [

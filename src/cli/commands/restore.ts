@@ -1,6 +1,6 @@
 // vmsnap restore VM SNAPSHOT [--stop] [--confirm NAME] [--yes] [--no-safety-snapshot] [--dry-run] [--no-wait]
 import type { Command } from "commander";
-import { runCommand } from "../run.js";
+import { dryRunPreface, runCommand } from "../run.js";
 
 interface RestoreFlags {
   stop?: boolean;
@@ -28,7 +28,7 @@ export function registerRestore(program: Command): void {
         cmd,
         { yes: opts.yes, confirm: opts.confirm, stop: opts.stop },
         async (session) => {
-          const { restoreSnapshot } = await import("../../workflows/restore.js");
+          const { restoreSnapshot } = await import("../../workflows/operations.js");
           const { restore, preview } = await restoreSnapshot(session, {
             vm,
             snapshot,
@@ -39,9 +39,7 @@ export function registerRestore(program: Command): void {
           });
           return {
             object: restore,
-            preface: opts.dryRun
-              ? `Dry run (validated by the API server, nothing changed):\n${preview}`
-              : undefined,
+            preface: dryRunPreface(opts.dryRun, preview, "changed"),
           };
         },
         [

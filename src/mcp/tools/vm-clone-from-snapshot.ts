@@ -1,9 +1,9 @@
 // vm_clone_from_snapshot: a new VM from a snapshot, after the human's yes (additive)
-import { cloneFromSnapshot } from "../../workflows/clone.js";
+import { planClone } from "../../workflows/clone.js";
 import { Inputs, Outputs } from "../schemas.js";
-import type { ToolDefinition } from "../tool.js";
+import type { WriteTool } from "../tool.js";
 
-export const vmCloneFromSnapshot: ToolDefinition<typeof Inputs.clone> = {
+export const vmCloneFromSnapshot: WriteTool<typeof Inputs.clone> = {
   name: "vm_clone_from_snapshot",
   title: "Create a VM from a snapshot",
   description:
@@ -16,19 +16,6 @@ export const vmCloneFromSnapshot: ToolDefinition<typeof Inputs.clone> = {
     ["snapshot", a.snapshot],
     ["clone target", a.target],
   ],
-  run: async (session, a) => {
-    const { clone, preview } = await cloneFromSnapshot(session, {
-      snapshot: a.snapshot,
-      target: a.target,
-      size: a.size,
-      dryRun: a.dryRun,
-    });
-    return {
-      structured: { status: a.dryRun ? "DryRun" : "Done", clone },
-      object: clone,
-      preface: a.dryRun
-        ? `Dry run (validated by the API server, nothing created):\n${preview}`
-        : undefined,
-    };
-  },
+  plan: (session, a, pins) =>
+    planClone(session, { snapshot: a.snapshot, target: a.target, size: a.size }, pins),
 };

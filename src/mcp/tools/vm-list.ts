@@ -1,9 +1,9 @@
 // vm_list: VMs with state, snapshot count, last snapshot, snapshottable? (read-only)
 import { listVms } from "../../workflows/read.js";
 import { Inputs, Outputs } from "../schemas.js";
-import type { ToolDefinition } from "../tool.js";
+import type { ReadTool } from "../tool.js";
 
-export const vmList: ToolDefinition<typeof Inputs.vmList> = {
+export const vmList: ReadTool<typeof Inputs.vmList> = {
   name: "vm_list",
   title: "List virtual machines",
   description:
@@ -13,11 +13,6 @@ export const vmList: ToolDefinition<typeof Inputs.vmList> = {
   input: Inputs.vmList,
   output: Outputs.vmList,
   names: (a) => [["VM", a.vm]],
-  run: async (session, a) => {
-    const list = await listVms(session, a.vm, {
-      allNamespaces: a.allNamespaces,
-      labelSelector: a.labelSelector,
-    });
-    return { structured: list, object: list };
-  },
+  read: (session, a) =>
+    listVms(session, a.vm, { allNamespaces: a.allNamespaces, labelSelector: a.labelSelector }),
 };

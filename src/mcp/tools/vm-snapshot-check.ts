@@ -1,9 +1,9 @@
 // vm_snapshot_check: the preflight — can this VM be snapshotted safely, what will it contain? (read-only)
 import { check } from "../../workflows/read.js";
 import { Inputs, Outputs } from "../schemas.js";
-import type { ToolDefinition } from "../tool.js";
+import type { ReadTool } from "../tool.js";
 
-export const vmSnapshotCheck: ToolDefinition<typeof Inputs.check> = {
+export const vmSnapshotCheck: ReadTool<typeof Inputs.check> = {
   name: "vm_snapshot_check",
   title: "Check whether a VM can be snapshotted",
   description:
@@ -13,8 +13,5 @@ export const vmSnapshotCheck: ToolDefinition<typeof Inputs.check> = {
   input: Inputs.check,
   output: Outputs.check,
   names: (a) => [["VM", a.vm]],
-  run: async (session, a) => {
-    const preflight = await check(session, a.vm);
-    return { structured: preflight, object: preflight };
-  },
+  read: (session, a) => check(session, a.vm),
 };

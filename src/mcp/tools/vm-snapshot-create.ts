@@ -1,12 +1,13 @@
-// vm_snapshot_create: snapshot a VM after preflight, dry run and the human's yes (additive)
+// vm_snapshot_create: snapshot a VM (or every VM matching a selector, or one Deckhouse disk) after
+// preflight, dry run and the human's yes (additive)
 import { invalidInput } from "../../core/errors.js";
-import { batchFailed, createSnapshotsBySelector } from "../../workflows/bulk-create.js";
-import { createSnapshot } from "../../workflows/create.js";
-import { createDiskSnapshot } from "../../workflows/disk.js";
+import { planCreateMany } from "../../workflows/bulk-create.js";
+import { planCreate } from "../../workflows/create.js";
+import { planDiskSnapshot } from "../../workflows/disk.js";
 import { Inputs, Outputs } from "../schemas.js";
-import type { ToolDefinition } from "../tool.js";
+import type { WriteTool } from "../tool.js";
 
-export const vmSnapshotCreate: ToolDefinition<typeof Inputs.create> = {
+export const vmSnapshotCreate: WriteTool<typeof Inputs.create> = {
   name: "vm_snapshot_create",
   title: "Snapshot a VM",
   description:
@@ -20,7 +21,7 @@ export const vmSnapshotCreate: ToolDefinition<typeof Inputs.create> = {
     ["disk", a.disk],
     ["snapshot", a.name],
   ],
-  run: async (session, a) => {
+  validate: (a) => {
     if ([a.vm, a.selector, a.disk].filter((x) => x !== undefined).length !== 1)
       throw invalidInput(
         "give exactly one of vm, selector and disk",
@@ -28,62 +29,42 @@ export const vmSnapshotCreate: ToolDefinition<typeof Inputs.create> = {
       );
     if (a.allNamespaces && a.selector === undefined)
       throw invalidInput("allNamespaces needs selector");
-    if (a.selector !== undefined) {
-      if (a.name !== undefined)
-        throw invalidInput(
-          "name names one snapshot: it cannot be used with selector",
-          "bulk snapshots are named <vm>-snapshot-<YYYYMMDD-HHMMSS>",
-        );
-      const { batch, preview } = await createSnapshotsBySelector(session, {
-        selector: a.selector,
-        allNamespaces: a.allNamespaces,
-        stop: a.stopVm,
-        dryRun: a.dryRun,
-        wait: a.wait,
-        deadlineMs: a.deadlineSeconds === undefined ? undefined : a.deadlineSeconds * 1000,
-        memory: a.memory,
-        quiesceTimeout: a.quiesceTimeout,
-        description: a.description,
-        consistency: a.consistency,
-        keepIp: a.keepIp,
-      });
-      return {
-        structured: { status: a.dryRun ? "DryRun" : "Done", batch },
-        object: batch,
-        isError: batchFailed(batch),
-        preface: a.dryRun
-          ? `Dry run (validated by the API server, nothing created):\n${preview}`
-          : undefined,
-      };
-    }
-    const { snapshot, preview } = a.disk
-      ? await createDiskSnapshot(session, {
+    if (a.selector !== undefined && a.name !== undefined)
+      throw invalidInput(
+        "name names one snapshot: it cannot be used with selector",
+        "bulk snapshots are named <vm>-snapshot-<YYYYMMDD-HHMMSS>",
+      );
+  },
+  plan: (session, a, pins) => {
+    const deadlineMs = a.deadlineSeconds === undefined ? undefined : a.deadlineSeconds * 1000;
+    const options = {
+      stop: a.stopVm,
+      wait: a.wait,
+      deadlineMs,
+      memory: a.memory,
+      quiesceTimeout: a.quiesceTimeout,
+      description: a.description,
+      consistency: a.consistency,
+      keepIp: a.keepIp,
+    };
+    if (a.selector !== undefined)
+      return planCreateMany(
+        session,
+        { selector: a.selector, allNamespaces: a.allNamespaces, ...options },
+        pins,
+      );
+    if (a.disk !== undefined)
+      return planDiskSnapshot(
+        session,
+        {
           disk: a.disk,
           name: a.name,
           consistency: a.consistency,
-          dryRun: a.dryRun,
           wait: a.wait,
-          timeoutMs: a.deadlineSeconds === undefined ? undefined : a.deadlineSeconds * 1000,
-        })
-      : await createSnapshot(session, {
-          vm: a.vm!,
-          name: a.name,
-          stop: a.stopVm,
-          dryRun: a.dryRun,
-          wait: a.wait,
-          deadlineMs: a.deadlineSeconds === undefined ? undefined : a.deadlineSeconds * 1000,
-          memory: a.memory,
-          quiesceTimeout: a.quiesceTimeout,
-          description: a.description,
-          consistency: a.consistency,
-          keepIp: a.keepIp,
-        });
-    return {
-      structured: { status: a.dryRun ? "DryRun" : "Done", snapshot },
-      object: snapshot,
-      preface: a.dryRun
-        ? `Dry run (validated by the API server, nothing created):\n${preview}`
-        : undefined,
-    };
+          timeoutMs: deadlineMs,
+        },
+        pins,
+      );
+    return planCreate(session, { vm: a.vm!, name: a.name, ...options }, pins);
   },
 };

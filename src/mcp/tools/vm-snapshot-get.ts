@@ -1,9 +1,9 @@
 // vm_snapshot_get: one snapshot in detail, with a diagnosis of failures (read-only)
 import { describeSnapshot } from "../../workflows/read.js";
 import { Inputs, Outputs } from "../schemas.js";
-import type { ToolDefinition } from "../tool.js";
+import type { ReadTool } from "../tool.js";
 
-export const vmSnapshotGet: ToolDefinition<typeof Inputs.snapshotGet> = {
+export const vmSnapshotGet: ReadTool<typeof Inputs.snapshotGet> = {
   name: "vm_snapshot_get",
   title: "Describe a VM snapshot",
   description:
@@ -13,8 +13,5 @@ export const vmSnapshotGet: ToolDefinition<typeof Inputs.snapshotGet> = {
   input: Inputs.snapshotGet,
   output: Outputs.snapshotGet,
   names: (a) => [["snapshot", a.snapshot]],
-  run: async (session, a) => {
-    const snapshot = await describeSnapshot(session, a.snapshot);
-    return { structured: snapshot, object: snapshot };
-  },
+  read: (session, a) => describeSnapshot(session, a.snapshot),
 };

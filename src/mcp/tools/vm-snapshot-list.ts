@@ -1,9 +1,9 @@
 // vm_snapshot_list: snapshots with phase, readiness and consistency (read-only)
 import { listSnapshots } from "../../workflows/read.js";
 import { Inputs, Outputs } from "../schemas.js";
-import type { ToolDefinition } from "../tool.js";
+import type { ReadTool } from "../tool.js";
 
-export const vmSnapshotList: ToolDefinition<typeof Inputs.snapshotList> = {
+export const vmSnapshotList: ReadTool<typeof Inputs.snapshotList> = {
   name: "vm_snapshot_list",
   title: "List VM snapshots",
   description:
@@ -13,8 +13,5 @@ export const vmSnapshotList: ToolDefinition<typeof Inputs.snapshotList> = {
   input: Inputs.snapshotList,
   output: Outputs.snapshotList,
   names: (a) => [["VM", a.vm]],
-  run: async (session, a) => {
-    const list = await listSnapshots(session, a.vm, { allNamespaces: a.allNamespaces });
-    return { structured: list, object: list };
-  },
+  read: (session, a) => listSnapshots(session, a.vm, { allNamespaces: a.allNamespaces }),
 };

@@ -1,9 +1,9 @@
 // vm_snapshot_restore: restore a VM in place, after the human types the snapshot name (destructive)
-import { restoreSnapshot } from "../../workflows/restore.js";
+import { planRestore } from "../../workflows/restore.js";
 import { Inputs, Outputs } from "../schemas.js";
-import type { ToolDefinition } from "../tool.js";
+import type { WriteTool } from "../tool.js";
 
-export const vmSnapshotRestore: ToolDefinition<typeof Inputs.restore> = {
+export const vmSnapshotRestore: WriteTool<typeof Inputs.restore> = {
   name: "vm_snapshot_restore",
   title: "Restore a VM from a snapshot",
   description:
@@ -16,19 +16,10 @@ export const vmSnapshotRestore: ToolDefinition<typeof Inputs.restore> = {
     ["VM", a.vm],
     ["snapshot", a.snapshot],
   ],
-  run: async (session, a) => {
-    const { restore, preview } = await restoreSnapshot(session, {
-      vm: a.vm,
-      snapshot: a.snapshot,
-      safetySnapshot: a.safetySnapshot,
-      dryRun: a.dryRun,
-    });
-    return {
-      structured: { status: a.dryRun ? "DryRun" : "Done", restore },
-      object: restore,
-      preface: a.dryRun
-        ? `Dry run (validated by the API server, nothing changed):\n${preview}`
-        : undefined,
-    };
-  },
+  plan: (session, a, pins) =>
+    planRestore(
+      session,
+      { vm: a.vm, snapshot: a.snapshot, safetySnapshot: a.safetySnapshot },
+      pins,
+    ),
 };

@@ -1,7 +1,8 @@
 // Reading Deckhouse Virtualization objects (virtualization.deckhouse.io/v1alpha2): phases,
 // the guest agent, block devices, snapshot states and operations.
-import type { KubeObject } from "../../kube/resources.js";
+import { apiVersionOf, type KubeObject, type ResourceType } from "../../kube/resources.js";
 import { arr, condition, conditionText, obj, str } from "../json.js";
+import type { Manifest } from "../types.js";
 
 export const GROUP = "virtualization.deckhouse.io";
 
@@ -120,4 +121,27 @@ export function operationState(op: KubeObject, doneCondition = "Completed"): Ope
 /** The owner VM snapshot of a child disk snapshot, if any. */
 export function ownerSnapshot(s: KubeObject): string | undefined {
   return s.metadata.ownerReferences?.find((o) => o.kind === "VirtualMachineSnapshot")?.name;
+}
+
+/** The VM a VM snapshot is of. */
+export function vmNameOf(s: KubeObject): string {
+  return str(obj(s.spec).virtualMachineName) ?? "";
+}
+
+/** A Deckhouse object to create: type, name and spec. */
+export function manifest(
+  type: ResourceType,
+  namespace: string,
+  name: string,
+  spec: object,
+): Manifest {
+  return {
+    type,
+    body: {
+      apiVersion: apiVersionOf(type),
+      kind: type.kind,
+      metadata: { name, namespace },
+      spec: spec as Record<string, unknown>,
+    },
+  };
 }

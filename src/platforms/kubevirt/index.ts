@@ -1,9 +1,8 @@
 // KubeVirt / OpenShift Virtualization behind the SnapshotPlatform interface.
 import { notFound } from "../../core/errors.js";
-import { formatDiffLine, jsonDiff } from "../../core/diff.js";
 import { goDuration, parseDuration } from "../../core/duration.js";
+import { vmNotFound, bySnapshotOrder, byVmOrder } from "../json.js";
 import type { Preflight, Snapshot, VirtualMachine } from "../../core/schema.js";
-import { KubeApiError } from "../../kube/client.js";
 import {
   Core,
   Csi,
@@ -27,7 +26,6 @@ import type {
   WaitOptions,
 } from "../types.js";
 import {
-  conditionOf,
   isTrue,
   obj,
   runStrategyOf,
@@ -38,6 +36,7 @@ import {
   volumesOf,
 } from "./model.js";
 import { StorageLookups, analyse } from "./preflight.js";
+import * as restores from "./restore.js";
 import { toSnapshot, volumeSnapshotNames } from "./snapshots.js";
 
 const DEFAULT_FAILURE_DEADLINE_MS = 5 * 60_000;
@@ -115,16 +114,12 @@ export class KubeVirtPlatform implements SnapshotPlatform {
             .map((s) => s.reason ?? `${s.name ?? "volume"}: not snapshottable`),
         };
       })
-      .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+      .sort(byVmOrder);
   }
 
   async getVm(namespace: string, name: string): Promise<VmState> {
     const vm = await this.readVm(namespace, name);
-    if (!vm)
-      throw notFound(
-        `VirtualMachine ${namespace}/${name} not found`,
-        "list the VMs with `vmsnap vms`",
-      );
+    if (!vm) throw vmNotFound(namespace, name);
     return this.vmState(vm);
   }
 
@@ -151,17 +146,14 @@ export class KubeVirtPlatform implements SnapshotPlatform {
       this.kube.list(KubeVirt.snapshots, namespace),
       this.storage.load(),
     ]);
-    if (!vm)
-      throw notFound(
-        `VirtualMachine ${namespace}/${name} not found`,
-        "list the VMs with `vmsnap vms`",
-      );
+    if (!vm) throw vmNotFound(namespace, name);
     return analyse({
       vm,
       vmi,
       claims: claims.items,
       existingSnapshots: snaps.items.filter((s) => sourceVmOf(s) === name).length,
       storage,
+      words: this.ctx.words,
     });
   }
 
@@ -197,6 +189,7 @@ export class KubeVirtPlatform implements SnapshotPlatform {
         claims: claimsByNs.get(vm.metadata.namespace ?? "") ?? [],
         existingSnapshots: snapCount.get(keyOf(vm)) ?? 0,
         storage,
+        words: this.ctx.words,
       }),
     }));
   }
@@ -216,12 +209,7 @@ export class KubeVirtPlatform implements SnapshotPlatform {
     return list.items
       .filter((s) => !scope.vm || sourceVmOf(s) === scope.vm)
       .map((s) => toSnapshot(s))
-      .sort(
-        (a, b) =>
-          a.namespace.localeCompare(b.namespace) ||
-          (a.createdAt ?? "").localeCompare(b.createdAt ?? "") ||
-          a.name.localeCompare(b.name),
-      );
+      .sort(bySnapshotOrder);
   }
 
   async getSnapshot(namespace: string, name: string): Promise<Snapshot | undefined> {
@@ -236,22 +224,8 @@ export class KubeVirtPlatform implements SnapshotPlatform {
     return toSnapshot(s, { content, volumeSnapshots });
   }
 
-  async restoreInProgress(vm: VmState): Promise<string | undefined> {
-    const lock = str(vmStatus(vm.raw).restoreInProgress);
-    if (lock) return lock;
-    const restores = await this.kube.list(KubeVirt.restores, vm.namespace);
-    const active = restores.items.find((r) => {
-      const spec = obj(r.spec);
-      const st = obj(r.status);
-      const failed = conditionOf(r, "Failure")?.status === "True";
-      return (
-        str(obj(spec.target).name) === vm.name &&
-        st.complete !== true &&
-        !failed &&
-        !r.metadata.deletionTimestamp
-      );
-    });
-    return active?.metadata.name;
+  restoreInProgress(vm: VmState): Promise<string | undefined> {
+    return restores.restoreInProgress(this.kube, vm);
   }
 
   async snapshotManifest(
@@ -285,30 +259,12 @@ export class KubeVirtPlatform implements SnapshotPlatform {
     return {
       kind: "create",
       name,
-      manifest: this.restoreManifest(namespace, name, vm.name, snapshot),
+      manifest: restores.restoreManifest(namespace, name, vm.name, snapshot),
     };
   }
 
   async deleteNotes(): Promise<string[]> {
     return [];
-  }
-
-  private restoreManifest(namespace: string, name: string, vm: string, snapshot: string): Manifest {
-    return {
-      type: KubeVirt.restores,
-      body: {
-        apiVersion: apiVersionOf(KubeVirt.restores),
-        kind: "VirtualMachineRestore",
-        metadata: { name, namespace },
-        spec: {
-          target: { apiGroup: "kubevirt.io", kind: "VirtualMachine", name: vm },
-          virtualMachineSnapshotName: snapshot,
-          // vmsnap stops the VM itself when the user chose it; if the VM were running anyway,
-          // KubeVirt must refuse rather than wait or act on its own.
-          targetReadinessPolicy: "FailImmediate",
-        },
-      },
-    };
   }
 
   async cloneManifest(
@@ -317,22 +273,7 @@ export class KubeVirtPlatform implements SnapshotPlatform {
     snapshot: string,
     target: string,
   ): Promise<Manifest> {
-    return {
-      type: KubeVirt.clones,
-      body: {
-        apiVersion: apiVersionOf(KubeVirt.clones),
-        kind: "VirtualMachineClone",
-        metadata: { name, namespace },
-        spec: {
-          source: {
-            apiGroup: "snapshot.kubevirt.io",
-            kind: "VirtualMachineSnapshot",
-            name: snapshot,
-          },
-          target: { apiGroup: "kubevirt.io", kind: "VirtualMachine", name: target },
-        },
-      },
-    };
+    return restores.cloneManifest(namespace, name, snapshot, target);
   }
 
   snapshotTypeOf(): ResourceType {
@@ -348,37 +289,22 @@ export class KubeVirtPlatform implements SnapshotPlatform {
     return { kind: "patch", type: KubeVirt.vms, patch: { spec: { runStrategy, running: null } } };
   }
 
-  async restorePreview(vm: VmState, snapshot: Snapshot): Promise<RestorePreview> {
-    const content = snapshot.contentName
-      ? await this.kube.getIfExists(KubeVirt.snapshotContents, snapshot.contentName, vm.namespace)
-      : undefined;
-    const stored = obj(obj(obj(content?.spec).source).virtualMachine);
-    const storedSpec = { ...obj(stored.spec) };
-    const currentSpec = { ...obj(vm.raw.spec) };
-    // The run setting is kept by KubeVirt on restore; it is not a change the restore makes.
-    for (const s of [storedSpec, currentSpec]) {
-      delete s.runStrategy;
-      delete s.running;
-    }
-    const specChanges = jsonDiff(currentSpec, storedSpec, "spec").map(formatDiffLine);
-    const backedUp = new Set(
-      ((obj(content?.spec).volumeBackups ?? []) as { volumeName?: string }[]).map(
-        (b) => b.volumeName,
-      ),
+  restorePreview(vm: VmState, snapshot: Snapshot): Promise<RestorePreview> {
+    return restores.restorePreview(this.kube, this.ctx.now(), vm, snapshot);
+  }
+
+  explainRefusal(err: unknown) {
+    return restores.explainRefusal(err);
+  }
+
+  failedByDeadline(snapshot: Snapshot): boolean {
+    return snapshot.conditions.some(
+      (c) => c.type === "Failure" && /deadline/i.test(c.reason ?? ""),
     );
-    const volumesNotInSnapshot = volumesOf(vm.raw)
-      .filter((v) => v.claimName && !backedUp.has(v.name))
-      .map((v) => `${v.name} (claim ${v.claimName})`);
-    const cut = snapshot.creationTime ? Date.parse(snapshot.creationTime) : NaN;
-    return {
-      notes: [],
-      blockers: [],
-      snapshotAgeSeconds: Number.isFinite(cut)
-        ? Math.max(0, Math.round((this.ctx.now().getTime() - cut) / 1000))
-        : null,
-      specChanges,
-      volumesNotInSnapshot,
-    };
+  }
+
+  manualStart(vm: VmState): string {
+    return `\`virtctl start ${vm.name} -n ${vm.namespace}\``;
   }
 
   snapshotDeadlineMs(snapshot: KubeObject): number | undefined {
@@ -423,70 +349,16 @@ export class KubeVirtPlatform implements SnapshotPlatform {
     return (await this.getSnapshot(namespace, name)) ?? toSnapshot(obj!);
   }
 
-  async waitRestore(namespace: string, action: RestoreAction, options: WaitOptions): Promise<void> {
-    const name = action.name;
-    await waitForObject(
-      this.kube,
-      KubeVirt.restores,
-      name,
-      namespace,
-      (r) => {
-        if (!r)
-          throw notFound(`VirtualMachineRestore ${namespace}/${name} disappeared while waiting`);
-        const failure = conditionOf(r, "Failure");
-        if (failure?.status === "True") {
-          throw Object.assign(
-            new Error(
-              `restore failed: ${str(failure.reason) ?? ""} ${str(failure.message) ?? ""}`.trim(),
-            ),
-            { restoreFailed: true },
-          );
-        }
-        return obj(r.status).complete === true;
-      },
-      {
-        timeoutMs: options.timeoutMs,
-        signal: options.signal,
-        onChange: (r) =>
-          r &&
-          options.onProgress?.(
-            `restore ${name}: ${str(conditionOf(r, "Ready")?.reason) ?? "pending"}`,
-          ),
-      },
-    );
+  waitRestore(namespace: string, action: RestoreAction, options: WaitOptions): Promise<void> {
+    return restores.waitRestore(this.kube, namespace, action, options);
   }
 
-  async waitClone(
+  waitClone(
     namespace: string,
     name: string,
     options: WaitOptions,
   ): Promise<{ phase: string; target: string }> {
-    const c = await waitForObject(
-      this.kube,
-      KubeVirt.clones,
-      name,
-      namespace,
-      (x) => {
-        if (!x)
-          throw notFound(`VirtualMachineClone ${namespace}/${name} disappeared while waiting`);
-        const phase = str(obj(x.status).phase);
-        return phase === "Succeeded" || phase === "Failed";
-      },
-      {
-        timeoutMs: options.timeoutMs,
-        signal: options.signal,
-        onChange: (x) =>
-          x && options.onProgress?.(`clone ${name}: ${str(obj(x.status).phase) || "pending"}`),
-      },
-    );
-    const st = obj(c?.status);
-    if (str(st.phase) === "Failed") {
-      const ready = conditionOf(c, "Ready");
-      throw Object.assign(new Error(`clone failed: ${str(ready?.reason) ?? "unknown reason"}`), {
-        cloneFailed: true,
-      });
-    }
-    return { phase: str(st.phase) ?? "", target: str(st.targetName) ?? "" };
+    return restores.waitClone(this.kube, namespace, name, options);
   }
 
   async waitVmStopped(vm: VmState, options: WaitOptions): Promise<void> {
@@ -519,8 +391,4 @@ export class KubeVirtPlatform implements SnapshotPlatform {
       options,
     );
   }
-}
-
-export function isNotFound(err: unknown): boolean {
-  return err instanceof KubeApiError && err.code === 404;
 }

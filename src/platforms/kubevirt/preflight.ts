@@ -1,5 +1,6 @@
 // The nine-step storage analysis of SPEC §4. Shared lookups (StorageClasses,
 // VolumeSnapshotClasses, StorageProfiles, the namespace's claims) are read once per invocation.
+import { advice, option, phrase, type Words } from "../../core/advice.js";
 import { API_VERSION } from "../../core/api-version.js";
 import type { Finding, Preflight, PreflightVolume } from "../../core/schema.js";
 import { consistencyFrom } from "../../core/consistency.js";
@@ -98,11 +99,13 @@ export interface PreflightInput {
   claims: KubeObject[];
   existingSnapshots: number;
   storage: { classes: KubeObject[]; snapshotClasses: KubeObject[]; profiles: KubeObject[] };
+  /** How the face that shows the result names options and operations. */
+  words: Words;
 }
 
 /** The analysis itself: pure, over objects already read. */
 export function analyse(input: PreflightInput): Preflight {
-  const { vm, vmi, claims, storage } = input;
+  const { vm, vmi, claims, storage, words } = input;
   const ns = vm.metadata.namespace ?? "";
   const problems: Finding[] = [];
   const warnings: Finding[] = [];
@@ -230,7 +233,10 @@ export function analyse(input: PreflightInput): Preflight {
     warnings.push({
       message:
         "no guest agent connected: the snapshot will be crash-consistent (filesystems are not frozen)",
-      fix: "install and start qemu-guest-agent in the guest for application-consistent snapshots, or stop the VM for an offline snapshot (--stop)",
+      fix: phrase(
+        advice`install and start qemu-guest-agent in the guest for application-consistent snapshots, or stop the VM for an offline snapshot (${option("stop", true)})`,
+        words,
+      ),
     });
   }
   if (paused)
@@ -249,7 +255,10 @@ export function analyse(input: PreflightInput): Preflight {
   if (st.snapshotInProgress)
     problems.push({
       message: `snapshot ${String(st.snapshotInProgress)} of this VM is in progress`,
-      fix: "wait for it to finish (vmsnap describe)",
+      fix: phrase(
+        advice`wait for it to finish (${{ do: "describe", namespace: ns, snapshot: String(st.snapshotInProgress) }})`,
+        words,
+      ),
     });
   if (st.restoreInProgress)
     problems.push({

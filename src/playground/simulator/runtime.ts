@@ -2,7 +2,7 @@
 // (controller, key) items with de-duplication and delayed requeues. Level-triggered reconcilers
 // make a single worker both simple and free of races between controllers.
 import { KubeApiError, type KubeClient } from "../../kube/client.js";
-import type { KubeObject, ResourceType } from "../../kube/resources.js";
+import { keyOf, type KubeObject, type ResourceType } from "../../kube/resources.js";
 import { Informer } from "../../kube/watch.js";
 
 export interface ReconcileResult {
@@ -148,4 +148,127 @@ export class Runtime {
 /** Waits a moment for the informer cache to reflect our own write (read-your-writes). */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing as a controller: helpers every simulator shares.
+
+/**
+ * Read-your-writes over the informer caches: the object we last wrote, while the watch has not
+ * caught up with it. The single serial worker makes this exact for the simulator's own writes.
+ */
+export class Fresh {
+  private readonly written = new Map<string, KubeObject>();
+
+  get(inf: Informer, key: string): KubeObject | undefined {
+    const id = `${inf.type.plural}.${inf.type.group}/${key}`;
+    const cached = inf.cache.get(key);
+    const mine = this.written.get(id);
+    if (!cached) {
+      this.written.delete(id);
+      return undefined;
+    }
+    if (mine && mine.metadata.uid === cached.metadata.uid && newer(mine, cached)) return mine;
+    if (mine) this.written.delete(id);
+    return cached;
+  }
+
+  list(inf: Informer): KubeObject[] {
+    return inf.list().map((o) => this.get(inf, keyOf(o)) ?? o);
+  }
+
+  remember(inf: Informer, obj: KubeObject): void {
+    this.written.set(`${inf.type.plural}.${inf.type.group}/${keyOf(obj)}`, obj);
+  }
+}
+
+function rv(o: KubeObject): bigint | undefined {
+  const v = o.metadata.resourceVersion;
+  return v && /^\d+$/.test(v) ? BigInt(v) : undefined;
+}
+
+function newer(a: KubeObject, b: KubeObject): boolean {
+  const x = rv(a);
+  const y = rv(b);
+  return x !== undefined && y !== undefined && x > y;
+}
+
+/**
+ * The status patch that makes `current` match `desired`: changed keys are set, keys desired
+ * undefined but present are deleted (null); undefined when nothing differs.
+ */
+export function statusPatch(
+  current: Record<string, unknown> | undefined,
+  desired: Record<string, unknown>,
+): Record<string, unknown> | undefined {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(desired)) {
+    const cur = current?.[k];
+    if (v === undefined) {
+      if (cur !== undefined) out[k] = null;
+    } else if (!jsonEqual(cur, v)) out[k] = v;
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+}
+
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v && typeof v === "object") {
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+    );
+  }
+  return v;
+}
+
+/** What a simulator writes with: its client and its read-your-writes memory. */
+export interface ControllerWriter {
+  client: KubeClient;
+  fresh: Fresh;
+}
+
+/** A merge patch through the client as this field manager, remembered for read-your-writes. */
+export async function patchObject(
+  ctx: ControllerWriter,
+  fieldManager: string,
+  inf: Informer,
+  obj: KubeObject,
+  body: unknown,
+  subresource?: "status",
+): Promise<KubeObject> {
+  const out = await ctx.client.patch(inf.type, obj.metadata.name, obj.metadata.namespace, body, {
+    fieldManager,
+    ...(subresource ? { subresource } : {}),
+  });
+  ctx.fresh.remember(inf, out);
+  return out;
+}
+
+/** Writes the status that makes the object's match `desired` (nothing when it already does). */
+export async function writeStatusOf(
+  ctx: ControllerWriter,
+  fieldManager: string,
+  inf: Informer,
+  obj: KubeObject,
+  desired: Record<string, unknown>,
+): Promise<KubeObject> {
+  const p = statusPatch((obj as { status?: Record<string, unknown> }).status, desired);
+  if (!p) return obj;
+  return patchObject(ctx, fieldManager, inf, obj, { status: p }, "status");
+}
+
+/** status.conditions[type] of an object. */
+export function conditionOf(
+  obj: KubeObject | undefined,
+  type: string,
+): Record<string, unknown> | undefined {
+  const list = ((obj as { status?: { conditions?: unknown } } | undefined)?.status?.conditions ??
+    []) as Record<string, unknown>[];
+  return list.find((c) => c.type === type);
 }

@@ -6,12 +6,12 @@ import type { KubeClient } from "../../../kube/client.js";
 import { Deckhouse, keyOf, type KubeObject, type ResourceType } from "../../../kube/resources.js";
 import type { Informer } from "../../../kube/watch.js";
 import { SIM, annotation } from "../annotations.js";
-import type { Runtime } from "../runtime.js";
+import { conditionOf, patchObject, writeStatusOf, type Runtime } from "../runtime.js";
 import { asObj } from "../storage.js";
 import { condition, jsonEqual, mergeConditions } from "../kubevirt/context.js";
-import { Fresh, statusPatch } from "../vmoperator/context.js";
+import { Fresh } from "../vmoperator/context.js";
 
-export { Deckhouse, condition, jsonEqual, mergeConditions, Fresh };
+export { Deckhouse, condition, conditionOf, jsonEqual, mergeConditions, Fresh };
 
 export const DH_GROUP = Deckhouse.vms.group;
 export const DH_API_VERSION = `${DH_GROUP}/v1alpha2`;
@@ -117,31 +117,20 @@ export const SECRETS: ResourceType = {
   namespaced: true,
 };
 
-export async function patch(
+export const patch = (
   ctx: DhContext,
   inf: Informer,
   obj: KubeObject,
   body: unknown,
   subresource?: "status",
-): Promise<KubeObject> {
-  const out = await ctx.client.patch(inf.type, obj.metadata.name, obj.metadata.namespace, body, {
-    fieldManager: FIELD_MANAGER,
-    ...(subresource ? { subresource } : {}),
-  });
-  ctx.fresh.remember(inf, out);
-  return out;
-}
+): Promise<KubeObject> => patchObject(ctx, FIELD_MANAGER, inf, obj, body, subresource);
 
-export async function writeStatus(
+export const writeStatus = (
   ctx: DhContext,
   inf: Informer,
   obj: KubeObject,
   desired: Record<string, unknown>,
-): Promise<KubeObject> {
-  const p = statusPatch(asObj(obj).status, desired);
-  if (!p) return obj;
-  return patch(ctx, inf, obj, { status: p }, "status");
-}
+): Promise<KubeObject> => writeStatusOf(ctx, FIELD_MANAGER, inf, obj, desired);
 
 export async function setAnnotations(
   ctx: DhContext,
@@ -176,14 +165,6 @@ export function withConditions(
   const prev = (asObj(obj).status?.conditions ?? []) as Record<string, unknown>[];
   const types = new Set([...next.map((c) => c.type), ...drop]);
   return [...prev.filter((c) => !types.has(c.type as string)), ...mergeConditions(prev, next)];
-}
-
-export function conditionOf(
-  obj: KubeObject | undefined,
-  type: string,
-): Record<string, unknown> | undefined {
-  const list = ((obj && asObj(obj).status?.conditions) ?? []) as Record<string, unknown>[];
-  return list.find((c) => c.type === type);
 }
 
 export function phaseOf(obj: KubeObject | undefined): string | undefined {

@@ -2,8 +2,10 @@
 import type { KubeClient } from "../../../kube/client.js";
 import type { KubeObject } from "../../../kube/resources.js";
 import type { Informer } from "../../../kube/watch.js";
-import type { Runtime } from "../runtime.js";
+import { jsonEqual, type Runtime } from "../runtime.js";
 import { asObj, defaultSnapshotClass, storageClassOf, type StorageInformers } from "../storage.js";
+
+export { jsonEqual };
 
 export interface KubeVirtInformers extends StorageInformers {
   vms: Informer;
@@ -154,18 +156,3 @@ export function mergeConditions(
 }
 
 /** Deep equality for JSON values (status comparisons before patching). */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
-}
-
-function canonical(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(canonical);
-  if (v && typeof v === "object") {
-    return Object.fromEntries(
-      Object.keys(v)
-        .sort()
-        .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
-    );
-  }
-  return v;
-}

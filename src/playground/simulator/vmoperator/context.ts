@@ -2,12 +2,21 @@
 // (vmware-tanzu/vm-operator api/v1alpha5, controllers/virtualmachinesnapshot), informers, and
 // small helpers over real-shaped objects.
 import type { KubeClient } from "../../../kube/client.js";
-import { keyOf, type KubeObject, type ResourceType } from "../../../kube/resources.js";
+import type { KubeObject, ResourceType } from "../../../kube/resources.js";
 import type { Informer } from "../../../kube/watch.js";
 import { SIM, annotation } from "../annotations.js";
-import type { Runtime } from "../runtime.js";
+import {
+  Fresh,
+  conditionOf,
+  patchObject,
+  statusPatch,
+  writeStatusOf,
+  type Runtime,
+} from "../runtime.js";
 import { asObj, type StorageInformers } from "../storage.js";
 import { condition, jsonEqual, mergeConditions } from "../kubevirt/context.js";
+
+export { Fresh, conditionOf, statusPatch };
 
 export { condition, jsonEqual, mergeConditions };
 
@@ -98,101 +107,21 @@ export const VM_CONTROLLER = "vmoperator-vm";
 export const SNAPSHOT_CONTROLLER = "vmoperator-snapshot";
 export const FIELD_MANAGER = "vmoperator-simulator";
 
-/**
- * Read-your-writes over the informer caches: the object we last wrote, while the watch has not
- * caught up with it. The single serial worker makes this exact for the simulator's own writes.
- */
-export class Fresh {
-  private readonly written = new Map<string, KubeObject>();
-
-  get(inf: Informer, key: string): KubeObject | undefined {
-    const id = `${inf.type.plural}.${inf.type.group}/${key}`;
-    const cached = inf.cache.get(key);
-    const mine = this.written.get(id);
-    if (!cached) {
-      this.written.delete(id);
-      return undefined;
-    }
-    if (mine && mine.metadata.uid === cached.metadata.uid && newer(mine, cached)) return mine;
-    if (mine) this.written.delete(id);
-    return cached;
-  }
-
-  list(inf: Informer): KubeObject[] {
-    return inf.list().map((o) => this.get(inf, keyOf(o)) ?? o);
-  }
-
-  remember(inf: Informer, obj: KubeObject): void {
-    this.written.set(`${inf.type.plural}.${inf.type.group}/${keyOf(obj)}`, obj);
-  }
-}
-
-function rv(o: KubeObject): bigint | undefined {
-  const v = o.metadata.resourceVersion;
-  return v && /^\d+$/.test(v) ? BigInt(v) : undefined;
-}
-
-function newer(a: KubeObject, b: KubeObject): boolean {
-  const x = rv(a);
-  const y = rv(b);
-  return x !== undefined && y !== undefined && x > y;
-}
-
 /** A merge patch through the client, remembered for read-your-writes. */
-export async function patch(
+export const patch = (
   ctx: VmopContext,
   inf: Informer,
   obj: KubeObject,
   body: unknown,
   subresource?: "status",
-): Promise<KubeObject> {
-  const out = await ctx.client.patch(inf.type, obj.metadata.name, obj.metadata.namespace, body, {
-    fieldManager: FIELD_MANAGER,
-    ...(subresource ? { subresource } : {}),
-  });
-  ctx.fresh.remember(inf, out);
-  return out;
-}
+): Promise<KubeObject> => patchObject(ctx, FIELD_MANAGER, inf, obj, body, subresource);
 
-/**
- * The status patch that makes `current` match `desired`: changed keys are set, keys desired
- * undefined but present are deleted (null); undefined when nothing differs.
- */
-export function statusPatch(
-  current: Record<string, unknown> | undefined,
-  desired: Record<string, unknown>,
-): Record<string, unknown> | undefined {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(desired)) {
-    const cur = current?.[k];
-    if (v === undefined) {
-      if (cur !== undefined) out[k] = null;
-    } else if (!jsonEqual(cur, v)) out[k] = v;
-  }
-  return Object.keys(out).length ? out : undefined;
-}
-
-export async function writeStatus(
+export const writeStatus = (
   ctx: VmopContext,
   inf: Informer,
   obj: KubeObject,
   desired: Record<string, unknown>,
-): Promise<KubeObject> {
-  const p = statusPatch(asObj(obj).status, desired);
-  if (!p) return obj;
-  return patch(ctx, inf, obj, { status: p }, "status");
-}
-
-export function conditionOf(
-  obj: KubeObject | undefined,
-  type: string,
-): Record<string, unknown> | undefined {
-  const list = (asObj(obj ?? { metadata: { name: "" } }).status?.conditions ?? []) as Record<
-    string,
-    unknown
-  >[];
-  return list.find((c) => c.type === type);
-}
+): Promise<KubeObject> => writeStatusOf(ctx, FIELD_MANAGER, inf, obj, desired);
 
 export function isTrue(obj: KubeObject | undefined, type: string): boolean {
   return conditionOf(obj, type)?.status === "True";

@@ -1,0 +1,221 @@
+// Deckhouse VMs and their preflight: the disks (each must be Ready; a resizing disk cannot be
+// snapshotted), attached images (never in snapshots), the guest agent against requiredConsistency,
+// configuration waiting for a restart, and operations in progress on the VM.
+import { advice, option, phrase } from "../../core/advice.js";
+import { quantityBytes } from "../../core/quantity.js";
+import { API_VERSION } from "../../core/api-version.js";
+import type { Finding, Preflight, PreflightVolume, VirtualMachine } from "../../core/schema.js";
+import { Deckhouse, keyOf } from "../../kube/resources.js";
+import { byVmOrder, obj, str, vmNotFound } from "../json.js";
+import type { PreflightOptions, VmState } from "../types.js";
+import type { DeckhouseApi } from "./api.js";
+import {
+  agentReady,
+  diskPhase,
+  disksOf,
+  imagesOf,
+  isWindows,
+  pendingRestartChanges,
+  vmNameOf,
+  vmPhase,
+  vmRunning,
+} from "./model.js";
+import { restoreOperations } from "./restore.js";
+
+export async function listVms(
+  api: DeckhouseApi,
+  scope: { namespace?: string; labelSelector?: string },
+): Promise<VirtualMachine[]> {
+  const [vms, snaps, disks] = await Promise.all([
+    api.kube.list(Deckhouse.vms, scope.namespace, { labelSelector: scope.labelSelector }),
+    api.kube.list(Deckhouse.vmSnapshots, scope.namespace),
+    api.kube.list(Deckhouse.disks, scope.namespace),
+  ]);
+  const diskByKey = new Map(disks.items.map((d) => [keyOf(d), d]));
+  return vms.items
+    .map((vm) => {
+      const ns = vm.metadata.namespace ?? "";
+      const mine = snaps.items
+        .filter((s) => s.metadata.namespace === ns && vmNameOf(s) === vm.metadata.name)
+        .sort((a, b) =>
+          (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? ""),
+        );
+      const last = mine.at(-1);
+      const reasons = [
+        ...(vmRunning(vm) && !agentReady(vm)
+          ? [
+              "running without guest agent: Deckhouse fails a requiredConsistency snapshot (use --consistency best-effort or --stop)",
+            ]
+          : []),
+        ...disksOf(vm).flatMap((d) => {
+          const phase = diskPhase(diskByKey.get(`${ns}/${d}`));
+          return diskByKey.has(`${ns}/${d}`)
+            ? phase === "Ready"
+              ? []
+              : [`disk ${d} is ${phase}`]
+            : [`disk ${d} not found`];
+        }),
+      ];
+      return {
+        namespace: ns,
+        name: vm.metadata.name,
+        platform: "deckhouse" as const,
+        status: vmPhase(vm),
+        running: vmRunning(vm),
+        guestAgent: agentReady(vm),
+        snapshotCount: mine.length,
+        lastSnapshot: last
+          ? { name: last.metadata.name, creationTime: last.metadata.creationTimestamp ?? null }
+          : null,
+        snapshottable: reasons.length === 0,
+        reasons,
+      };
+    })
+    .sort(byVmOrder);
+}
+
+export async function getVm(api: DeckhouseApi, namespace: string, name: string): Promise<VmState> {
+  const vm = await api.readVm(namespace, name);
+  if (!vm) throw vmNotFound(namespace, name);
+  return {
+    namespace,
+    name,
+    uid: vm.metadata.uid ?? "",
+    running: vmRunning(vm),
+    status: vmPhase(vm),
+    runStrategy: str(obj(vm.spec).runPolicy) ?? "",
+    raw: vm,
+  };
+}
+
+export async function preflight(
+  api: DeckhouseApi,
+  namespace: string,
+  name: string,
+  options: PreflightOptions = {},
+): Promise<Preflight> {
+  const [vm, disks, snaps, ops] = await Promise.all([
+    api.readVm(namespace, name),
+    api.kube.list(Deckhouse.disks, namespace),
+    api.kube.list(Deckhouse.vmSnapshots, namespace),
+    restoreOperations(api, namespace),
+  ]);
+  if (!vm) throw vmNotFound(namespace, name);
+  const problems: Finding[] = [];
+  const warnings: Finding[] = [];
+  const running = vmRunning(vm);
+  const agent = agentReady(vm);
+  const offline = !running || options.stop === true;
+  const required = options.consistency !== "best-effort";
+  const volumes: PreflightVolume[] = [];
+  for (const d of disksOf(vm)) {
+    const disk = disks.items.find((x) => x.metadata.name === d);
+    const phase = diskPhase(disk);
+    const st = obj(disk?.status);
+    const pvc = obj(obj(disk?.spec).persistentVolumeClaim);
+    volumes.push({
+      name: d,
+      type: "VirtualDisk",
+      claimName: str(obj(st.target).persistentVolumeClaimName) ?? null,
+      storageClass: str(st.storageClassName) ?? str(pvc.storageClassName) ?? null,
+      provisioner: null,
+      volumeSnapshotClass: null,
+      hotplug: "none",
+      included: true,
+      reason: null,
+      requestedBytes: quantityBytes(str(st.capacity) ?? pvc.size),
+    });
+    if (!disk)
+      problems.push({
+        message: `VirtualDisk ${d} does not exist`,
+        fix: "create the disk or remove it from spec.blockDeviceRefs",
+      });
+    else if (phase === "Resizing")
+      problems.push({
+        message: `VirtualDisk ${d} is being resized: Deckhouse cannot snapshot a disk while it resizes`,
+        fix: "wait until the disk is Ready again (kubectl get virtualdisks.virtualization.deckhouse.io)",
+      });
+    else if (phase !== "Ready")
+      problems.push({
+        message: `VirtualDisk ${d} is ${phase}, not Ready`,
+        fix: "wait until the disk is Ready, or fix its provisioning",
+      });
+  }
+  for (const img of imagesOf(vm)) {
+    volumes.push({
+      name: img.name,
+      type: img.kind,
+      claimName: null,
+      storageClass: null,
+      provisioner: null,
+      volumeSnapshotClass: null,
+      hotplug: "none",
+      included: false,
+      reason: `${img.kind} is not saved in snapshots (images are read-only sources)`,
+      requestedBytes: null,
+    });
+  }
+  if (imagesOf(vm).length)
+    warnings.push({
+      message: `attached images (${imagesOf(vm)
+        .map((i) => `${i.kind} ${i.name}`)
+        .join(
+          ", ",
+        )}) are not saved: a restore or clone needs them to still exist (or drops them in BestEffort mode)`,
+    });
+  if (running && !agent && !offline) {
+    if (required)
+      problems.push({
+        message:
+          "the VM is running without a ready guest agent: with requiredConsistency (the default) Deckhouse fails the snapshot as PotentiallyInconsistent",
+        fix: phrase(
+          advice`start the guest agent (qemu-guest-agent), or stop the VM for an offline snapshot (${option("stop", true)}), or accept a crash-consistent snapshot (${option("consistency", "best-effort")})`,
+          api.ctx.words,
+        ),
+      });
+    else
+      warnings.push({
+        message:
+          "the VM is running without a guest agent: the snapshot is crash-consistent (requiredConsistency: false)",
+        fix: "start the guest agent for an application-consistent snapshot",
+      });
+  }
+  if (running && agent && isWindows(vm))
+    warnings.push({
+      message: "Windows guest: the file system freeze uses VSS and may take a while",
+    });
+  const pending = pendingRestartChanges(vm);
+  if (pending.length)
+    warnings.push({
+      message: `configuration changes await a restart (${pending.join(", ")}): the snapshot stores the changed configuration, which the VM does not run yet`,
+      fix: "restart the VM first if the snapshot should match what runs",
+    });
+  const restoring = ops.find((o) => str(obj(o.spec).virtualMachineName) === name);
+  if (restoring)
+    problems.push({
+      message: `operation ${restoring.metadata.name} (${str(obj(restoring.spec).type)}) on this VM is in progress`,
+      fix: "wait for it to complete",
+    });
+  const count = snaps.items.filter((s) => vmNameOf(s) === name).length;
+  return {
+    apiVersion: API_VERSION,
+    kind: "Preflight",
+    namespace,
+    vm: name,
+    platform: "deckhouse",
+    snapshottable: problems.length === 0,
+    mode: offline ? "offline" : "online",
+    expectedConsistency: offline
+      ? "consistent (VM stopped)"
+      : agent
+        ? "application-consistent (the guest agent freezes the file systems)"
+        : required
+          ? "none: the snapshot would fail (PotentiallyInconsistent)"
+          : "crash-consistent",
+    volumes,
+    problems,
+    warnings,
+    existingSnapshots: count,
+    estimatedBytes: volumes.reduce((sum, v) => sum + (v.requestedBytes ?? 0), 0),
+  };
+}

@@ -1,0 +1,75 @@
+// Stopping and starting a VM for an operation the user chose it for (create --stop, a restore of
+// a running VM): a patch of the VM, or an operation object (Deckhouse), through the write guard.
+import type { RunStateChange, SnapshotPlatform, VmState } from "../platforms/types.js";
+import { step } from "./common.js";
+import type { Session } from "./session.js";
+
+export const VM_STOP_TIMEOUT_MS = 5 * 60_000;
+
+/** Sends a run-state change: a patch of the VM, or an operation object (Deckhouse). */
+export async function applyRunState(
+  session: Session,
+  vm: VmState,
+  change: RunStateChange,
+  dryRun = false,
+): Promise<void> {
+  if (change.kind === "patch")
+    await session.guard.patch(change.type, vm.name, vm.namespace, change.patch, { dryRun });
+  else await session.guard.create(change.manifest.type, change.manifest.body, { dryRun });
+}
+
+/** The API server validates the stop (dryRun=All) while planning. */
+export async function dryRunStop(
+  session: Session,
+  platform: SnapshotPlatform,
+  vm: VmState,
+): Promise<void> {
+  await step(() => applyRunState(session, vm, platform.runStateChange(vm, false), true));
+}
+
+/** Sends the stop of a VM (the user chose it), without waiting. */
+export async function sendStop(
+  session: Session,
+  platform: SnapshotPlatform,
+  vm: VmState,
+): Promise<void> {
+  session.progress(`stopping VM ${vm.name}`);
+  await step(() => applyRunState(session, vm, platform.runStateChange(vm, false)));
+}
+
+/** Waits until a VM vmsnap stopped is stopped. */
+export async function waitStopped(
+  session: Session,
+  platform: SnapshotPlatform,
+  vm: VmState,
+  signal?: AbortSignal,
+): Promise<void> {
+  await step(() =>
+    platform.waitVmStopped(vm, {
+      timeoutMs: VM_STOP_TIMEOUT_MS,
+      onProgress: session.progress,
+      signal,
+    }),
+  );
+}
+
+/** Stops a VM (the user chose it) and waits until it is stopped. */
+export async function stopVm(
+  session: Session,
+  platform: SnapshotPlatform,
+  vm: VmState,
+  signal?: AbortSignal,
+): Promise<void> {
+  await sendStop(session, platform, vm);
+  await waitStopped(session, platform, vm, signal);
+}
+
+/** Puts the VM's run setting back after a stop vmsnap made. */
+export async function startVm(
+  session: Session,
+  platform: SnapshotPlatform,
+  vm: VmState,
+): Promise<void> {
+  session.progress(`starting VM ${vm.name} again`);
+  await step(() => applyRunState(session, vm, platform.runStateChange(vm, true)));
+}
