@@ -11,6 +11,8 @@ import { registerDescribe } from "./commands/describe.js";
 import { registerList } from "./commands/list.js";
 import { registerMcp } from "./commands/mcp.js";
 import { registerPlayground } from "./commands/playground.js";
+import { registerPolicy } from "./commands/policy/index.js";
+import { registerPrune } from "./commands/prune.js";
 import { registerRestore } from "./commands/restore.js";
 import { registerRestoreDisk } from "./commands/restore-disk.js";
 import { registerVms } from "./commands/vms.js";
@@ -56,6 +58,8 @@ export function buildProgram(io: CliIo = processIo()): Command {
     registerRestoreDisk,
     registerClone,
     registerDelete,
+    registerPrune,
+    registerPolicy,
     registerMcp,
     registerController,
     registerPlayground,

@@ -7,7 +7,12 @@ import { discover, type Discovery, type PlatformName } from "../kube/discovery.j
 import { Vmsnap, type KubeObject, type ResourceType } from "../kube/resources.js";
 import { Informer } from "../kube/watch.js";
 import { WriteGuard, CONTROLLER_ALLOWED_WRITES } from "../kube/write-guard.js";
-import { platformHolds, type PlatformHolds, type SnapshotHold } from "../platforms/holds.js";
+import {
+  holdsFrom,
+  platformHolds,
+  type PlatformHolds,
+  type SnapshotHold,
+} from "../platforms/holds.js";
 import { platformsFor } from "../platforms/index.js";
 import type { PlatformContext, SnapshotPlatform } from "../platforms/types.js";
 import { plainWords } from "../core/advice.js";
@@ -167,20 +172,13 @@ export function vmsIn(
  */
 export function holdsIn(sources: Sources, namespace: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  const add = (platform: string, snapshot: string, reason: string) =>
-    out.set(`${platform}/${snapshot}`, [...(out.get(`${platform}/${snapshot}`) ?? []), reason]);
   for (const p of sources.platforms) {
-    const parts = new Map<string, string>();
-    if (p.holds.partsOf)
-      for (const s of p.snapshots.in(namespace))
-        for (const part of p.holds.partsOf(s)) parts.set(part, s.metadata.name);
-    const apply = (h: SnapshotHold) => {
-      const snapshot = h.snapshot ?? (h.part ? parts.get(h.part) : undefined);
-      if (snapshot) add(p.name, snapshot, h.reason);
-    };
-    for (const holder of p.holders)
-      for (const obj of holder.watched.in(namespace)) holder.holds(obj).forEach(apply);
-    if (p.holds.vmHolds) for (const vm of p.vms.in(namespace)) p.holds.vmHolds(vm).forEach(apply);
+    const held = holdsFrom(p.holds, {
+      snapshots: p.snapshots.in(namespace),
+      vms: p.vms.in(namespace),
+      holders: p.holders.map((h) => ({ holds: h.holds, objects: h.watched.in(namespace) })),
+    });
+    for (const [snapshot, reasons] of held) out.set(`${p.name}/${snapshot}`, reasons);
   }
   return out;
 }

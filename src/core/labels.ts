@@ -107,3 +107,56 @@ export function selectorMatches(
   }
   return true;
 }
+
+/**
+ * A selector string (`app=web,tier in (db,cache),!legacy`) as a metav1.LabelSelector: equality
+ * terms become matchLabels, the others matchExpressions. Throws on what it cannot read.
+ */
+export function parseSelectorString(text: string): LabelSelector {
+  const matchLabels: Record<string, string> = {};
+  const matchExpressions: LabelSelectorRequirement[] = [];
+  // Split on commas outside parentheses.
+  const terms: string[] = [];
+  let depth = 0;
+  let term = "";
+  for (const ch of text) {
+    if (ch === "(") depth++;
+    if (ch === ")") depth--;
+    if (ch === "," && depth === 0) {
+      terms.push(term);
+      term = "";
+    } else term += ch;
+  }
+  terms.push(term);
+  for (const raw of terms.map((t) => t.trim())) {
+    let m: RegExpExecArray | null;
+    if ((m = /^(\S+?)\s+(in|notin)\s+\(([^)]*)\)$/.exec(raw)))
+      matchExpressions.push({
+        key: m[1]!,
+        operator: m[2] === "in" ? "In" : "NotIn",
+        values: m[3]!
+          .split(",")
+          .map((v) => v.trim())
+          .filter(Boolean),
+      });
+    else if ((m = /^([^=!\s]+)\s*!=\s*(\S*)$/.exec(raw)))
+      matchExpressions.push({ key: m[1]!, operator: "NotIn", values: [m[2]!] });
+    else if ((m = /^([^=!\s]+)\s*==?\s*(\S*)$/.exec(raw))) matchLabels[m[1]!] = m[2]!;
+    else if ((m = /^!\s*(\S+)$/.exec(raw)))
+      matchExpressions.push({ key: m[1]!, operator: "DoesNotExist" });
+    else if ((m = /^(\S+)$/.exec(raw))) matchExpressions.push({ key: m[1]!, operator: "Exists" });
+    else
+      throw invalidInput(
+        `invalid label selector ${JSON.stringify(text)}`,
+        "use a label selector such as app=web or 'tier in (db,cache)'",
+      );
+  }
+  const selector: LabelSelector = {
+    ...(Object.keys(matchLabels).length ? { matchLabels } : {}),
+    ...(matchExpressions.length ? { matchExpressions } : {}),
+  };
+  const problems = labelSelectorProblems(selector);
+  if (problems.length)
+    throw invalidInput(`invalid label selector ${JSON.stringify(text)}: ${problems.join("; ")}`);
+  return selector;
+}

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   labelSelectorProblems,
+  parseSelectorString,
   selectorMatches,
   selectorString,
   type LabelSelector,
@@ -130,6 +131,18 @@ describe("labels", () => {
       { key: "legacy", operator: "DoesNotExist" },
     ],
   };
+
+  it("reads a selector string back into the same selector (round trip), and refuses nonsense", () => {
+    const back = parseSelectorString(selectorString(sel));
+    assert.equal(selectorString(back), selectorString(sel));
+    assert.deepEqual(back.matchLabels, sel.matchLabels);
+    assert.deepEqual(parseSelectorString("app=web"), { matchLabels: { app: "web" } });
+    assert.deepEqual(parseSelectorString("app!=web"), {
+      matchExpressions: [{ key: "app", operator: "NotIn", values: ["web"] }],
+    });
+    for (const bad of ["a b c", "=web", "tier in (db"])
+      assert.throws(() => parseSelectorString(bad), /invalid label selector/, bad);
+  });
 
   it("renders the selector as the API server takes it", () => {
     assert.equal(

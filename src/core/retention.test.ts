@@ -54,6 +54,14 @@ describe("retention: buckets", () => {
 describe("retention: the policy's rules", () => {
   const now = new Date("2026-03-01T03:00:00Z");
 
+  it("minAge (prune --older-than) keeps younger snapshots whatever the counts say", () => {
+    const ds = decideRetention(daily("2026-02-20", 10), { keepLast: 1, minAgeMs: 3 * DAY }, now);
+    // 03-01 is the newest; 02-27 and 02-28 are younger than 3 days (02-26 02:00 is 3d1h old).
+    assert.deepEqual(kept(ds).map(day), ["2026-02-27", "2026-02-28", "2026-03-01"]);
+    for (const d of ds.filter((x) => x.reason === "too-recent")) assert.equal(d.action, "keep");
+    assert.equal(ds.filter((d) => d.action === "delete").length, 7);
+  });
+
   it("keep-last N keeps the N newest and deletes the rest", () => {
     const ds = decideRetention(daily("2026-02-20", 10), { keepLast: 3 }, now);
     assert.deepEqual(kept(ds).map(day), ["2026-02-27", "2026-02-28", "2026-03-01"]);

@@ -39,6 +39,8 @@ export interface RetentionRules {
   weekly?: number;
   monthly?: number;
   maxAgeMs?: number;
+  /** Only snapshots older than this may be deleted (`vmsnap prune --older-than`). */
+  minAgeMs?: number;
   /** Failed policy snapshots kept per VM (default 1). */
   keepFailed?: number;
   /** Safety snapshots older than this are deleted; undefined: the policy never touches them. */
@@ -60,6 +62,7 @@ export type RetentionReason =
   | "no-count-rules"
   | "failed-recent"
   | "safety-recent"
+  | "too-recent"
   // deleted
   | "max-age"
   | "unselected"
@@ -167,6 +170,8 @@ export function decideRetention(
       else if (c === newestReady) keep(c, "newest-ready", `the newest ready snapshot of VM ${vm}`);
       else if (c.state === "in-progress") keep(c, "in-progress", "still in progress");
       else if (!c.time) keep(c, "time-unknown", "its time is unknown");
+      else if (rules.minAgeMs !== undefined && age(c) <= rules.minAgeMs)
+        keep(c, "too-recent", `younger than ${ageText(rules.minAgeMs)}`);
       else open.push(c);
     }
 

@@ -44,3 +44,30 @@ const BY_PLATFORM: Record<PlatformName, (discovery: Discovery) => PlatformHolds>
 export function platformHolds(platform: PlatformName, discovery: Discovery): PlatformHolds {
   return BY_PLATFORM[platform](discovery);
 }
+
+/**
+ * Why each VM snapshot of one namespace is held (snapshot name → reasons), from the objects read
+ * or watched there: the platform's snapshots (for part holds), its VMs and its holder objects.
+ */
+export function holdsFrom(
+  holds: PlatformHolds,
+  objects: {
+    snapshots: KubeObject[];
+    vms: KubeObject[];
+    holders: { holds: (obj: KubeObject) => SnapshotHold[]; objects: KubeObject[] }[];
+  },
+): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const parts = new Map<string, string>();
+  if (holds.partsOf)
+    for (const s of objects.snapshots)
+      for (const part of holds.partsOf(s)) parts.set(part, s.metadata.name);
+  const apply = (h: SnapshotHold) => {
+    const snapshot = h.snapshot ?? (h.part ? parts.get(h.part) : undefined);
+    if (snapshot) out.set(snapshot, [...(out.get(snapshot) ?? []), h.reason]);
+  };
+  for (const holder of objects.holders)
+    for (const obj of holder.objects) holder.holds(obj).forEach(apply);
+  if (holds.vmHolds) for (const vm of objects.vms) holds.vmHolds(vm).forEach(apply);
+  return out;
+}
