@@ -64,6 +64,8 @@ function renderName(obj: OutputObject, opts: RenderOptions): string {
       );
     case "Policy":
       return lines([`snapshotpolicy/${obj.name}`]);
+    case "Guard":
+      return lines([`snapshot/${obj.snapshot}`]);
     case "PolicyList":
       return lines(obj.items.map((p) => `snapshotpolicy/${p.name}`));
     case "Prune":

@@ -13,6 +13,7 @@ import { registerMcp } from "./commands/mcp.js";
 import { registerPlayground } from "./commands/playground.js";
 import { registerPolicy } from "./commands/policy/index.js";
 import { registerPrune } from "./commands/prune.js";
+import { registerGuard } from "./commands/guard.js";
 import { registerRestore } from "./commands/restore.js";
 import { registerRestoreDisk } from "./commands/restore-disk.js";
 import { registerVms } from "./commands/vms.js";
@@ -59,6 +60,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
     registerClone,
     registerDelete,
     registerPrune,
+    registerGuard,
     registerPolicy,
     registerMcp,
     registerController,

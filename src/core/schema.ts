@@ -268,6 +268,22 @@ export const Prune = z.object({
 });
 export type Prune = z.infer<typeof Prune>;
 
+/** `vmsnap guard VM -- COMMAND`: the snapshot, the change's outcome, and the restore if made. */
+export const Guard = z.object({
+  apiVersion,
+  kind: z.literal("Guard"),
+  namespace: z.string(),
+  vm: z.string(),
+  snapshot: z.string().describe("taken (and ready) before the change ran"),
+  change: z.string(),
+  succeeded: z.boolean(),
+  exitCode: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  restore: Restore.nullable().describe("the restore, when the change failed and it was confirmed"),
+  restoreNote: z.string().nullable().describe("why nothing was restored, and how to"),
+});
+export type Guard = z.infer<typeof Guard>;
+
 export const ErrorObject = z.object({
   apiVersion,
   kind: z.literal("Error"),

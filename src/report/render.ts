@@ -9,6 +9,7 @@ import type {
   Deletion,
   ErrorObject,
   Finding,
+  Guard,
   Policy,
   PolicyList,
   Preflight,
@@ -33,6 +34,7 @@ export type OutputObject =
   | Policy
   | PolicyList
   | Prune
+  | Guard
   | ErrorObject;
 
 export interface TextOptions {
@@ -80,6 +82,8 @@ export function renderText(obj: OutputObject, opts: TextOptions): string {
       return policyTable(obj, ctx);
     case "Prune":
       return pruneReport(obj, ctx);
+    case "Guard":
+      return guardReport(obj, ctx);
     case "Error":
       return errorText(obj, ctx);
   }
@@ -624,6 +628,19 @@ function pruneReport(p: Prune, ctx: Ctx): string {
       ? `${paint(ctx, "yellow", "Dry run:")} would delete ${planned}, keep ${p.summary.kept}; nothing was changed`
       : `${p.summary.deleted} deleted, ${p.summary.kept} kept, ${p.summary.failed} failed`;
   return `${p.items.length ? table(ctx, header, rows) : "No snapshots of these VMs.\n"}${tail}\n`;
+}
+
+function guardReport(g: Guard, ctx: Ctx): string {
+  const how = g.exitCode !== null ? `exit ${g.exitCode}` : `signal ${g.signal ?? "?"}`;
+  const lines = [
+    `Snapshot ${clean(g.namespace)}/${clean(g.snapshot)} of VM ${clean(g.vm)} taken before the change`,
+    g.succeeded
+      ? `${paint(ctx, "green", "The change succeeded")} (${how}): ${clean(g.change)}`
+      : `${paint(ctx, "red", "The change failed")} (${how}): ${clean(g.change)}`,
+  ];
+  if (g.restore) lines.push(restoreReport(g.restore, ctx).trimEnd());
+  if (g.restoreNote) lines.push(paint(ctx, "yellow", clean(g.restoreNote)));
+  return lines.join("\n") + "\n";
 }
 
 function errorText(e: ErrorObject, ctx: Ctx): string {
