@@ -120,16 +120,30 @@ export default tseslint.config(
     above("report").filter((l) => l !== "core"),
   ),
   layer("cli", ["kube", "platforms", "mcp", "playground", "controller"], {
-    ignores: ["src/cli/commands/mcp.ts", "src/cli/commands/playground.ts"],
+    ignores: [
+      "src/cli/commands/mcp.ts",
+      "src/cli/commands/playground.ts",
+      "src/cli/commands/controller.ts",
+    ],
   }),
   // The commands that start the other faces: `vmsnap mcp` starts the MCP server, `vmsnap
-  // playground` the playground; nothing else of the CLI reaches into them.
+  // playground` the playground, `vmsnap controller` the policy controller; nothing else of the
+  // CLI reaches into them.
   layer("cli", ["kube", "platforms", "playground", "controller"], {
     files: ["src/cli/commands/mcp.ts"],
   }),
   layer("cli", ["kube", "platforms", "mcp", "controller"], {
     files: ["src/cli/commands/playground.ts"],
   }),
+  layer("cli", ["kube", "platforms", "mcp", "playground"], {
+    files: ["src/cli/commands/controller.ts"],
+  }),
   layer("mcp", ["kube", "platforms", "cli", "playground", "controller"]),
-  layer("playground", ["platforms", "workflows", "report", "cli", "mcp", "controller"]),
+  layer("playground", ["platforms", "workflows", "report", "cli", "mcp", "controller"], {
+    ignores: ["src/playground/controller.ts"],
+  }),
+  // The playground runs the policy controller beside its simulators (one module starts it).
+  layer("playground", ["platforms", "workflows", "report", "cli", "mcp"], {
+    files: ["src/playground/controller.ts"],
+  }),
 );

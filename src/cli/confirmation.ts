@@ -79,7 +79,9 @@ export class CliConfirmation implements ConfirmationPort {
           ON_A_TERMINAL,
         );
       }
-      const typed = await this.ask(`Type the snapshot name (${request.expectedName}) to confirm: `);
+      const noun =
+        request.kind === "typed-name" ? (request.noun ?? "snapshot name") : "snapshot name";
+      const typed = await this.ask(`Type the ${noun} (${request.expectedName}) to confirm: `);
       if (typed === undefined) return { confirmed: false };
       typedName = typed.trim();
       // A mismatch is reported by verifyConfirmation; stop asking now.

@@ -126,6 +126,18 @@ function renderName(obj: OutputObject, opts: RenderOptions): string {
           .filter((i) => i.result !== "Skipped" && i.result !== "Failed")
           .map((i) => `${kubectlResource(i.platform, "snapshot")}/${i.snapshot}`),
       );
+    case "Policy":
+      return lines([`snapshotpolicy/${obj.name}`]);
+    case "Guard":
+      return lines([`snapshot/${obj.snapshot}`]);
+    case "PolicyList":
+      return lines(obj.items.map((p) => `snapshotpolicy/${p.name}`));
+    case "Prune":
+      return lines(
+        obj.items
+          .filter((i) => i.result === "Deleted" || i.result === "Planned")
+          .map((i) => `snapshot/${i.snapshot}`),
+      );
     case "Error":
       // An error has no name: print it as a human would read it.
       return renderText(obj, { color: opts.color, words: cliWords });

@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { registerCheck } from "./commands/check.js";
 import { registerClone } from "./commands/clone.js";
 import { registerCompletion } from "./commands/completion.js";
+import { registerController } from "./commands/controller.js";
 import { registerCreate } from "./commands/create.js";
 import { registerCreateDisk } from "./commands/create-disk.js";
 import { registerDelete } from "./commands/delete.js";
@@ -10,6 +11,9 @@ import { registerDescribe } from "./commands/describe.js";
 import { registerList } from "./commands/list.js";
 import { registerMcp } from "./commands/mcp.js";
 import { registerPlayground } from "./commands/playground.js";
+import { registerPolicy } from "./commands/policy/index.js";
+import { registerPrune } from "./commands/prune.js";
+import { registerGuard } from "./commands/guard.js";
 import { registerRestore } from "./commands/restore.js";
 import { registerRestoreDisk } from "./commands/restore-disk.js";
 import { registerVms } from "./commands/vms.js";
@@ -61,7 +65,11 @@ export function buildProgram(io: CliIo = processIo()): Command {
     registerRestoreDisk,
     registerClone,
     registerDelete,
+    registerPrune,
+    registerGuard,
+    registerPolicy,
     registerMcp,
+    registerController,
     registerPlayground,
     registerCompletion,
   ]) {

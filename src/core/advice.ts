@@ -23,7 +23,9 @@ export type Step =
       safetySnapshot?: boolean;
     }
   | { do: "clone"; namespace: string; snapshot: string; target?: string }
-  | { do: "restore-disk"; namespace: string; snapshot: string; target?: string };
+  | { do: "restore-disk"; namespace: string; snapshot: string; target?: string }
+  | { do: "list-policies"; namespace: string }
+  | { do: "describe-policy"; namespace: string; policy: string };
 
 /** The options an operation takes, by meaning (each face has its own spelling). */
 export type OptionName =

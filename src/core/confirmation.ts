@@ -20,6 +20,8 @@ export type ConfirmationRequest =
       title: string;
       preview: string;
       expectedName: string;
+      /** What is typed (default "snapshot name"; a policy's name, a number of snapshots). */
+      noun?: string;
       warnings: string[];
       planDigest: string;
     }
@@ -100,7 +102,7 @@ export function verifyConfirmation(
     // Case-sensitive, exact: a near miss is a miss.
     throw cancelled(
       `${request.action} cancelled: the typed name ${JSON.stringify(answer.typedName ?? "")} does not match ${JSON.stringify(request.expectedName)}`,
-      "type the snapshot name exactly (case-sensitive)",
+      `type the ${request.kind === "typed-name" ? (request.noun ?? "snapshot name") : "snapshot name"} exactly (case-sensitive)`,
     );
   }
   if (request.kind === "typed-name") return issue(request.planDigest, false);

@@ -5,7 +5,8 @@ import { invalidInput } from "./errors.js";
 export const NAME_PATTERN = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/;
 export const NAME_MAX_LENGTH = 63;
 
-export type NameKind = "VM" | "namespace" | "snapshot" | "restore" | "clone target" | "disk";
+export type NameKind =
+  "VM" | "namespace" | "snapshot" | "restore" | "clone target" | "disk" | "policy";
 
 /** Why a name is invalid, or undefined when it is valid. */
 export function nameProblem(value: unknown): string | undefined {

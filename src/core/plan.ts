@@ -7,7 +7,16 @@ import type { ConfirmationRequest } from "./confirmation.js";
 import { invalidInput } from "./errors.js";
 
 export type Operation =
-  "create" | "create-many" | "create-disk" | "restore" | "restore-disk" | "clone" | "delete";
+  | "create"
+  | "create-many"
+  | "create-disk"
+  | "restore"
+  | "restore-disk"
+  | "clone"
+  | "delete"
+  | "policy-create"
+  | "policy-delete"
+  | "prune";
 
 /**
  * What a plan's generated names were made from (the moment, and a restore's counter): planning
@@ -61,7 +70,7 @@ const SEALED = new WeakSet<object>();
 /** The confirmation a plan needs, by kind; null when it writes nothing. */
 export type Needs =
   | { kind: "yes-no"; action: "create" | "clone" }
-  | { kind: "typed-name"; action: "delete"; expectedName: string }
+  | { kind: "typed-name"; action: "delete"; expectedName: string; noun?: string }
   | { kind: "restore"; action: "restore"; expectedName: string; vmRunning: boolean }
   | null;
 

@@ -203,6 +203,93 @@ export const Deletion = z.object({
 });
 export type Deletion = z.infer<typeof Deletion>;
 
+/** A SnapshotPolicy (vmsnap.io/v1alpha1) as vmsnap reports it. */
+export const Policy = z.object({
+  apiVersion,
+  kind: z.literal("Policy"),
+  namespace: z.string(),
+  name: z.string(),
+  state: z
+    .string()
+    .describe(
+      "Ready, Suspended, Invalid, Waiting (no status from the controller yet); DryRun, Created, Deleted for a write",
+    ),
+  selector: z.string().describe("label selector of the VMs"),
+  schedule: z.string(),
+  timeZone: z.string(),
+  suspend: z.boolean(),
+  retention: z.string().describe('the retention rules in words, e.g. "keep-last 7, daily 7"'),
+  createdAt: z.string().nullable(),
+  lastScheduleTime: z.string().nullable(),
+  lastSuccessfulTime: z.string().nullable(),
+  nextScheduleTime: z.string().nullable(),
+  snapshotsKept: z.number().int().nullable(),
+  vms: z.array(
+    z.object({
+      name: z.string(),
+      platform: z.string().nullable(),
+      lastSnapshot: z.string().nullable(),
+      result: z.string(),
+      message: z.string().nullable(),
+    }),
+  ),
+  conditions: z.array(Condition),
+  notes: z.array(z.string()).describe("facts of a write: VMs selected now, the next runs"),
+});
+export type Policy = z.infer<typeof Policy>;
+
+export const PolicyList = z.object({
+  apiVersion,
+  kind: z.literal("PolicyList"),
+  items: z.array(Policy),
+});
+export type PolicyList = z.infer<typeof PolicyList>;
+
+export const PruneItem = z.object({
+  namespace: z.string(),
+  vm: z.string(),
+  platform: Platform,
+  snapshot: z.string(),
+  action: z.enum(["keep", "delete"]),
+  reason: z.string().describe("why retention keeps or deletes it"),
+  result: z
+    .enum(["Kept", "Planned", "Deleted", "Gone", "Failed"])
+    .describe("Planned: would be deleted (dry run); Gone: deleted meanwhile by someone else"),
+  message: z.string().nullable(),
+});
+export type PruneItem = z.infer<typeof PruneItem>;
+
+export const Prune = z.object({
+  apiVersion,
+  kind: z.literal("Prune"),
+  phase: z.enum(["DryRun", "Done"]),
+  keepLast: z.number().int(),
+  olderThan: z.string().nullable(),
+  summary: z.object({
+    kept: z.number().int(),
+    deleted: z.number().int(),
+    failed: z.number().int(),
+  }),
+  items: z.array(PruneItem),
+});
+export type Prune = z.infer<typeof Prune>;
+
+/** `vmsnap guard VM -- COMMAND`: the snapshot, the change's outcome, and the restore if made. */
+export const Guard = z.object({
+  apiVersion,
+  kind: z.literal("Guard"),
+  namespace: z.string(),
+  vm: z.string(),
+  snapshot: z.string().describe("taken (and ready) before the change ran"),
+  change: z.string(),
+  succeeded: z.boolean(),
+  exitCode: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  restore: Restore.nullable().describe("the restore, when the change failed and it was confirmed"),
+  restoreNote: z.string().nullable().describe("why nothing was restored, and how to"),
+});
+export type Guard = z.infer<typeof Guard>;
+
 export const ErrorObject = z.object({
   apiVersion,
   kind: z.literal("Error"),

@@ -106,6 +106,8 @@ export class KubeClient {
   private readonly reach: { reachedBefore: boolean; lostAt?: number } = { reachedBefore: false };
   /** Client-side rate limit (src/kube/rate-limit.ts): every request, watches included, takes a token. */
   limiter?: Pick<TokenBucket, "take">;
+  /** Sent as User-Agent (audit logs show it: e.g. which controller replica made a request). */
+  userAgent?: string;
 
   /** The TLS options of every connection (one secure context for all of them). */
   private readonly tls: TlsOptions;
@@ -186,6 +188,7 @@ export class KubeClient {
     const headers: Record<string, string> = {
       Accept: "application/json",
       ...(this.requestOptions.headers as Record<string, string> | undefined),
+      ...(this.userAgent ? { "User-Agent": this.userAgent } : {}),
     };
     let payload: string | undefined;
     if (options.body !== undefined) {

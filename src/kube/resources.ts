@@ -106,6 +106,12 @@ export const Core = {
   ),
 } as const;
 
+/** vmsnap's own resources (deploy/controller/) and what its controller uses around them. */
+export const Vmsnap = {
+  snapshotPolicies: rt("vmsnap.io", "v1alpha1", "snapshotpolicies", "SnapshotPolicy"),
+  leases: rt("coordination.k8s.io", "v1", "leases", "Lease"),
+} as const;
+
 export const Csi = {
   volumeSnapshots: rt("snapshot.storage.k8s.io", "v1", "volumesnapshots", "VolumeSnapshot"),
   volumeSnapshotContents: rt(

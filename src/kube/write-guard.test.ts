@@ -1,8 +1,22 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { KubeClient } from "./client.js";
-import { Core, Csi, KubeVirt, type KubeObject, type ResourceType } from "./resources.js";
-import { WriteGuard, WriteRefusedError } from "./write-guard.js";
+import {
+  Core,
+  Csi,
+  Deckhouse,
+  KubeVirt,
+  Vmsnap,
+  type KubeObject,
+  type ResourceType,
+} from "./resources.js";
+import {
+  ALLOWED_WRITES,
+  CONTROLLER_ALLOWED_WRITES,
+  isAllowedWrite,
+  WriteGuard,
+  WriteRefusedError,
+} from "./write-guard.js";
 
 // A client that records instead of sending: the guard must refuse before anything reaches it.
 function recordingClient() {
@@ -10,7 +24,14 @@ function recordingClient() {
   const client = {
     create: async (t: ResourceType) => (sent.push(`create ${t.plural}`), {}),
     delete: async (t: ResourceType) => (sent.push(`delete ${t.plural}`), {}),
-    patch: async (t: ResourceType) => (sent.push(`patch ${t.plural}`), {}),
+    patch: async (
+      t: ResourceType,
+      _n: string,
+      _ns: string,
+      _p: unknown,
+      o?: { subresource?: string },
+    ) => (sent.push(`patch ${t.plural}${o?.subresource ? `/${o.subresource}` : ""}`), {}),
+    replace: async (t: ResourceType) => (sent.push(`update ${t.plural}`), {}),
   } as unknown as KubeClient;
   return { client, sent };
 }
@@ -57,5 +78,73 @@ describe("write guard", () => {
     ];
     for (const attempt of refused) await assert.rejects(attempt(), WriteRefusedError);
     assert.deepEqual(sent, []);
+  });
+});
+
+describe("write guard: the policy controller's own set", () => {
+  const marked = (t: ResourceType): KubeObject => ({
+    ...manifest(t),
+    metadata: {
+      name: "web-nightly-20261124-020000",
+      namespace: "ns",
+      labels: { "vmsnap.io/policy": "nightly" },
+      annotations: { "vmsnap.io/scheduled-time": "2026-11-24T02:00:00Z" },
+    },
+  });
+
+  it("allows snapshots marked by a policy, policy status, Events and its Lease", async () => {
+    const { client, sent } = recordingClient();
+    const g = new WriteGuard(client, CONTROLLER_ALLOWED_WRITES);
+    await g.create(KubeVirt.snapshots, marked(KubeVirt.snapshots));
+    await g.create(Deckhouse.vmSnapshots, marked(Deckhouse.vmSnapshots));
+    await g.delete(KubeVirt.snapshots, "x", "ns");
+    await g.patch(Vmsnap.snapshotPolicies, "p", "ns", { status: {} }, { subresource: "status" });
+    await g.create(Core.events, manifest(Core.events));
+    await g.create(Vmsnap.leases, manifest(Vmsnap.leases));
+    await g.update(Vmsnap.leases, manifest(Vmsnap.leases));
+    assert.deepEqual(sent, [
+      "create virtualmachinesnapshots",
+      "create virtualmachinesnapshots",
+      "delete virtualmachinesnapshots",
+      "patch snapshotpolicies/status",
+      "create events",
+      "create leases",
+      "update leases",
+    ]);
+  });
+
+  it("refuses restores, clones, VM changes, unmarked snapshots, policy specs and other subresources", async () => {
+    const { client, sent } = recordingClient();
+    const g = new WriteGuard(client, CONTROLLER_ALLOWED_WRITES);
+    const refused = [
+      () => g.create(KubeVirt.snapshots, manifest(KubeVirt.snapshots)),
+      () => g.create(KubeVirt.restores, manifest(KubeVirt.restores)),
+      () => g.create(KubeVirt.clones, manifest(KubeVirt.clones)),
+      () => g.patch(KubeVirt.vms, "vm", "ns", { spec: { runStrategy: "Halted" } }),
+      () => g.create(Deckhouse.vmops, { ...manifest(Deckhouse.vmops, { type: "Stop" }) }),
+      () => g.delete(Deckhouse.diskSnapshots, "x", "ns"),
+      () => g.patch(Vmsnap.snapshotPolicies, "p", "ns", { spec: {} }),
+      () => g.delete(Vmsnap.snapshotPolicies, "p", "ns"),
+      () => g.patch(KubeVirt.snapshots, "s", "ns", { status: {} }, { subresource: "status" }),
+      () => g.delete(Vmsnap.leases, "l", "ns"),
+    ];
+    for (const attempt of refused) await assert.rejects(attempt(), WriteRefusedError);
+    assert.deepEqual(sent, []);
+  });
+
+  it("the CLI's set adds SnapshotPolicy create and delete, and no status", () => {
+    const policy = { group: "vmsnap.io", plural: "snapshotpolicies" };
+    assert.ok(isAllowedWrite(ALLOWED_WRITES, { ...policy, verb: "create" }));
+    assert.ok(isAllowedWrite(ALLOWED_WRITES, { ...policy, verb: "delete" }));
+    assert.ok(!isAllowedWrite(ALLOWED_WRITES, { ...policy, verb: "patch" }));
+    assert.ok(!isAllowedWrite(ALLOWED_WRITES, { ...policy, subresource: "status", verb: "patch" }));
+    assert.ok(
+      isAllowedWrite(CONTROLLER_ALLOWED_WRITES, {
+        ...policy,
+        subresource: "status",
+        verb: "patch",
+      }),
+    );
+    assert.ok(!isAllowedWrite(CONTROLLER_ALLOWED_WRITES, { ...policy, verb: "create" }));
   });
 });

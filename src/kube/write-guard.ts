@@ -1,15 +1,20 @@
 // The write guard (SPEC §3.2): the only path by which vmsnap writes to a cluster. It allows
 // exactly the kinds of SPEC §2, with the verbs each operation needs, plus the VM run-state change
-// when the user chose to stop (or restart) a VM. Anything else is refused before it is sent.
+// when the user chose to stop (or restart) a VM, and the SnapshotPolicy objects a user creates or
+// deletes. The policy controller has its own, narrower set (CONTROLLER_ALLOWED_WRITES). Anything
+// else is refused before it is sent.
 import { VmsnapError, ErrorCode } from "../core/errors.js";
+import { POLICY_LABEL, SCHEDULED_TIME_ANNOTATION } from "../core/policy.js";
 import type { KubeClient, PatchType } from "./client.js";
 import { apiVersionOf, type KubeObject, type ResourceType } from "./resources.js";
 
-type Verb = "create" | "delete" | "patch";
+type Verb = "create" | "delete" | "patch" | "update";
 
 export interface AllowedWrite {
   group: string;
   plural: string;
+  /** A subresource (e.g. status); unset: the object itself. */
+  subresource?: string;
   verbs: Verb[];
   /** Extra check of the body (create) or patch; returns why it is refused, if it is. */
   check?: (verb: Verb, body: unknown) => string | undefined;
@@ -109,7 +114,61 @@ export const ALLOWED_WRITES: AllowedWrite[] = [
     verbs: ["patch"],
     check: vmOperatorVmPatch,
   },
+  // Snapshot policies (a human's standing consent to scheduled snapshots and their retention).
+  { group: "vmsnap.io", plural: "snapshotpolicies", verbs: ["create", "delete"] },
 ];
+
+/** A snapshot the controller creates carries its policy's label and scheduled time. */
+function madeByPolicy(verb: Verb, body: unknown): string | undefined {
+  if (verb !== "create") return undefined;
+  const meta = (body as KubeObject | undefined)?.metadata;
+  return meta?.labels?.[POLICY_LABEL] && meta.annotations?.[SCHEDULED_TIME_ANNOTATION]
+    ? undefined
+    : `a snapshot the controller creates must carry the ${POLICY_LABEL} label and the ${SCHEDULED_TIME_ANNOTATION} annotation`;
+}
+
+/**
+ * The policy controller's writes (deploy/controller/): VM snapshots of its policies (created with
+ * the policy's marks, deleted by retention) — never restores, clones or VM changes — the status
+ * of its policies, Events about them, and its leader-election Lease.
+ */
+export const CONTROLLER_ALLOWED_WRITES: AllowedWrite[] = [
+  {
+    group: "snapshot.kubevirt.io",
+    plural: "virtualmachinesnapshots",
+    verbs: ["create", "delete"],
+    check: madeByPolicy,
+  },
+  {
+    group: "virtualization.deckhouse.io",
+    plural: "virtualmachinesnapshots",
+    verbs: ["create", "delete"],
+    check: madeByPolicy,
+  },
+  {
+    group: "vmoperator.vmware.com",
+    plural: "virtualmachinesnapshots",
+    verbs: ["create", "delete"],
+    check: madeByPolicy,
+  },
+  { group: "vmsnap.io", plural: "snapshotpolicies", subresource: "status", verbs: ["patch"] },
+  { group: "", plural: "events", verbs: ["create"] },
+  { group: "coordination.k8s.io", plural: "leases", verbs: ["create", "update"] },
+];
+
+/** Whether an audited write (group, resource, subresource, verb) is one of the allowed set. */
+export function isAllowedWrite(
+  allowed: AllowedWrite[],
+  write: { group: string; plural: string; subresource?: string; verb: string },
+): boolean {
+  return allowed.some(
+    (a) =>
+      a.group === write.group &&
+      a.plural === write.plural &&
+      (a.subresource ?? "") === (write.subresource ?? "") &&
+      (a.verbs as string[]).includes(write.verb),
+  );
+}
 
 export class WriteRefusedError extends VmsnapError {
   constructor(reason: string) {
@@ -123,6 +182,7 @@ export class WriteRefusedError extends VmsnapError {
 
 export interface GuardedWriteOptions {
   dryRun?: boolean;
+  subresource?: string;
 }
 
 export class WriteGuard {
@@ -132,14 +192,19 @@ export class WriteGuard {
   ) {}
 
   /** Throws WriteRefusedError unless this write is allowed. */
-  check(type: ResourceType, verb: Verb, body?: unknown): void {
-    const rule = this.allowed.find((a) => a.group === type.group && a.plural === type.plural);
+  check(type: ResourceType, verb: Verb, body?: unknown, subresource?: string): void {
+    const rule = this.allowed.find(
+      (a) =>
+        a.group === type.group &&
+        a.plural === type.plural &&
+        (a.subresource ?? "") === (subresource ?? ""),
+    );
     if (!rule || !rule.verbs.includes(verb)) {
       throw new WriteRefusedError(
-        `${verb} ${type.plural}${type.group ? "." + type.group : ""} is not an allowed write`,
+        `${verb} ${type.plural}${type.group ? "." + type.group : ""}${subresource ? `/${subresource}` : ""} is not an allowed write`,
       );
     }
-    if (verb === "create") {
+    if (verb === "create" || verb === "update") {
       const obj = body as KubeObject;
       if (obj.apiVersion !== apiVersionOf(type) || obj.kind !== type.kind) {
         throw new WriteRefusedError(
@@ -177,10 +242,24 @@ export class WriteGuard {
     patch: unknown,
     options: GuardedWriteOptions & { patchType?: PatchType } = {},
   ): Promise<T> {
-    this.check(type, "patch", patch);
+    this.check(type, "patch", patch, options.subresource);
     return this.client.patch<T>(type, name, namespace, patch, {
       dryRun: options.dryRun,
       patchType: options.patchType ?? "merge",
+      subresource: options.subresource,
+    });
+  }
+
+  /** A replace (PUT) with the object's resourceVersion: a conflict if it changed meanwhile. */
+  async update<T extends KubeObject = KubeObject>(
+    type: ResourceType,
+    body: KubeObject,
+    options: GuardedWriteOptions = {},
+  ): Promise<T> {
+    this.check(type, "update", body, options.subresource);
+    return this.client.replace<T>(type, body, {
+      dryRun: options.dryRun,
+      subresource: options.subresource,
     });
   }
 }

@@ -88,11 +88,14 @@ export function formFor(request: ConfirmationRequest): {
       };
     case "typed-name":
       return {
-        message: `${message}\n\nType the snapshot name to confirm.`,
+        message: `${message}\n\nType the ${request.noun ?? "snapshot name"} to confirm.`,
         schema: {
           type: "object",
           properties: {
-            snapshotName: { type: "string", title: `Type ${request.expectedName} to delete it` },
+            snapshotName: {
+              type: "string",
+              title: `Type ${request.expectedName} (the ${request.noun ?? "snapshot name"}) to delete`,
+            },
           },
           required: ["snapshotName"],
         },
@@ -222,7 +225,11 @@ export class McpConfirmation {
   private viaToken(request: ConfirmationRequest, pins: Pins): Decision {
     const requires = [
       "confirmationToken",
-      ...(request.kind !== "yes-no" ? ["confirmSnapshotName (typed by the human)"] : []),
+      ...(request.kind === "typed-name" && request.noun
+        ? [`confirmSnapshotName (the ${request.noun}, typed by the human)`]
+        : request.kind !== "yes-no"
+          ? ["confirmSnapshotName (typed by the human)"]
+          : []),
       ...(request.kind === "restore" && request.vmRunning
         ? ["stopVm: true (the human chose stop-and-restore)"]
         : []),

@@ -136,6 +136,59 @@ export const Inputs = {
   }),
 };
 
+const count = (what: string) => z.number().int().min(0).max(10_000).optional().describe(what);
+const age = (what: string) =>
+  z
+    .string()
+    .regex(/^(\d+[wdhms])+$/)
+    .max(32)
+    .optional()
+    .describe(`${what} (e.g. 90d, 2w, 36h)`);
+
+export const PolicyInputs = {
+  list: z.strictObject({ namespace: Namespace, allNamespaces: z.boolean().optional() }),
+  create: z.strictObject({
+    namespace: Namespace,
+    name: name("policy name"),
+    selector: z.string().min(1).max(256).describe("label selector of the VMs it snapshots"),
+    schedule: z.string().min(1).max(100).describe("5-field cron expression, or @daily etc."),
+    timeZone: z.string().max(64).optional().describe("IANA time zone (default UTC)"),
+    keepLast: count("keep the newest N snapshots per VM"),
+    hourly: count("keep one snapshot for each of the last N hours"),
+    daily: count("keep one snapshot for each of the last N days"),
+    weekly: count("keep one snapshot for each of the last N weeks"),
+    monthly: count("keep one snapshot for each of the last N months"),
+    maxAge: age("delete the policy's snapshots older than this"),
+    keepFailed: count("failed snapshots kept per VM for diagnosis (default 1)"),
+    expireSafetySnapshots: age("also delete the VMs' restore safety snapshots older than this"),
+    startingDeadlineSeconds: count("skip a run started later than this after its time"),
+    suspend: z.boolean().optional().describe("create it suspended"),
+    consistency: z.enum(["required", "best-effort"]).optional().describe("Deckhouse"),
+    memory: z.boolean().optional().describe("VM Operator: include memory"),
+    dryRun: z.boolean().optional().describe("validate and return the plan; change nothing"),
+    confirmationToken: z
+      .string()
+      .max(200)
+      .optional()
+      .describe("token mode: the token returned by the first call"),
+  }),
+  delete: z.strictObject({
+    namespace: Namespace,
+    name: name("policy to delete (the snapshots it made are kept)"),
+    dryRun: z.boolean().optional(),
+    confirmationToken: z
+      .string()
+      .max(200)
+      .optional()
+      .describe("token mode: the token returned by the first call"),
+    confirmSnapshotName: z
+      .string()
+      .max(253)
+      .optional()
+      .describe("token mode: the policy name, typed by the human"),
+  }),
+};
+
 /** What a token-mode first call returns instead of acting. */
 export const ConfirmationChallenge = z.object({
   token: z.string(),
@@ -164,4 +217,6 @@ export const Outputs = {
   clone: writeOutput("clone", S.Clone),
   restore: writeOutput("restore", S.Restore),
   delete: writeOutput("deletion", S.Deletion),
+  policyList: S.PolicyList,
+  policyWrite: writeOutput("policy", S.Policy),
 };

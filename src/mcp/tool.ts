@@ -102,6 +102,7 @@ const RESULT_KEY: Record<string, string> = {
   Restore: "restore",
   Clone: "clone",
   Deletion: "deletion",
+  Policy: "policy",
 };
 
 const text = (object: OutputObject) => renderText(object, { color: false, words: mcpWords });
@@ -148,7 +149,7 @@ async function runWrite(
     return writeResult(
       "DryRun",
       plan.planned,
-      `Dry run (validated by the API server, nothing ${tool.kind === "destructive" ? (plan.operation === "delete" ? "deleted" : "changed") : "created"}):\n${plan.preview}`,
+      `Dry run (validated by the API server, nothing ${tool.kind === "destructive" ? (plan.operation === "delete" || plan.operation === "policy-delete" ? "deleted" : "changed") : "created"}):\n${plan.preview}`,
     );
   if (!plan.confirmation) return writeResult("Done", await execute(session, plan, null));
   const decision = await confirmation.decide(plan.confirmation, plan.pins);

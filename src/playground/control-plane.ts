@@ -145,7 +145,12 @@ export class ControlPlane {
       identities[spec.name] = {
         ...spec,
         token: newToken(),
-        kubeconfigPath: path.join(dir, `kubeconfig-${spec.name}.yaml`),
+        // KUBECONFIG is a colon-separated list: ServiceAccount user names (system:serviceaccount:…)
+        // must not make the path a list.
+        kubeconfigPath: path.join(
+          dir,
+          `kubeconfig-${spec.name.replace(/[^A-Za-z0-9._-]/g, "_")}.yaml`,
+        ),
       };
     }
     await writeFile(

@@ -1,8 +1,14 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { existsSync } from "node:fs";
-import { loadCrds, projectCrdsDir, stripDocKeys } from "./crds.js";
+import { existsSync, readFileSync } from "node:fs";
+import {
+  loadCrds,
+  loadEnvironmentCrds,
+  projectCrdsDir,
+  stripDocKeys,
+  vmsnapCrdsDir,
+} from "./crds.js";
 
 describe("CRD loading", () => {
   it("strips documentation-only x-doc-* keys at any depth", () => {
@@ -63,4 +69,17 @@ describe("CRD loading", () => {
       assert.ok(!JSON.stringify(crds).includes('"x-doc-'));
     },
   );
+
+  it("installs vmsnap's own SnapshotPolicy CRD with either set, and deploy/controller/ ships the same file", async () => {
+    const upstream = path.resolve(projectCrdsDir(), "../../shared/upstream-crds");
+    for (const dir of [projectCrdsDir(), ...(existsSync(upstream) ? [upstream] : [])]) {
+      const names = (await loadEnvironmentCrds(dir)).map((c) => c.metadata.name);
+      assert.equal(names.filter((n) => n === "snapshotpolicies.vmsnap.io").length, 1, dir);
+    }
+    assert.equal(
+      readFileSync(path.join(vmsnapCrdsDir(), "snapshotpolicies.vmsnap.io.yaml"), "utf8"),
+      readFileSync(path.resolve(projectCrdsDir(), "../deploy/controller/01-crd.yaml"), "utf8"),
+      "deploy/controller/01-crd.yaml is a copy of crds/vmsnap/snapshotpolicies.vmsnap.io.yaml",
+    );
+  });
 });

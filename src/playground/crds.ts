@@ -14,6 +14,11 @@ export function projectCrdsDir(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "crds");
 }
 
+/** vmsnap's own CRDs (crds/vmsnap: SnapshotPolicy), installed whichever set the platforms' come from. */
+export function vmsnapCrdsDir(): string {
+  return path.join(projectCrdsDir(), "vmsnap");
+}
+
 /** The directory to install from: VMSNAP_CRDS_DIR if set, else the project's crds/. */
 export function crdsDirFromEnv(): string {
   return process.env.VMSNAP_CRDS_DIR ? path.resolve(process.env.VMSNAP_CRDS_DIR) : projectCrdsDir();
@@ -62,6 +67,13 @@ export async function loadCrds(
     }
   }
   return crds;
+}
+
+/** What an environment installs: the platforms' CRDs from `dir`, and vmsnap's own in any case. */
+export async function loadEnvironmentCrds(dir: string): Promise<KubeObject[]> {
+  const crds = await loadCrds(dir);
+  const names = new Set(crds.map((c) => c.metadata.name));
+  return [...crds, ...(await loadCrds(vmsnapCrdsDir())).filter((c) => !names.has(c.metadata.name))];
 }
 
 /** Creates (or replaces) each CRD and waits until all are Established. */

@@ -4,9 +4,10 @@ import { KubeClient } from "../kube/client.js";
 import { loadKubeConfig } from "../kube/config.js";
 import type { ProgressFn } from "./binaries.js";
 import { ControlPlane, type ControlPlaneInfo, type ControlPlaneOptions } from "./control-plane.js";
-import { crdsDirFromEnv, installCrds, loadCrds } from "./crds.js";
+import { crdsDirFromEnv, installCrds, loadEnvironmentCrds } from "./crds.js";
 import { ADMIN, SIMULATOR } from "./identities.js";
 import { installRbacRoles, loadRbacRoles } from "./rbac.js";
+import { installControllerRbac } from "./controller.js";
 import { startSimulator, type Simulator } from "./simulator/index.js";
 
 export interface EnvironmentOptions extends ControlPlaneOptions {
@@ -39,11 +40,13 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     const admin = await clientFor(controlPlane.kubeconfig(ADMIN.name));
     clients.push(admin);
     const crdsDir = options.crdsDir ?? crdsDirFromEnv();
-    const crds = await loadCrds(crdsDir);
+    const crds = await loadEnvironmentCrds(crdsDir);
     progress(`installing ${crds.length} CRDs from ${crdsDir}`);
     await installCrds(admin, crds);
     // The identities vmsnap runs as are bound to these roles (see identities.ts).
     await installRbacRoles(admin, await loadRbacRoles());
+    // The policy controller's identity gets exactly deploy/controller/'s RBAC.
+    await installControllerRbac(admin);
     if (options.simulate !== false) {
       const simClient = await clientFor(controlPlane.kubeconfig(SIMULATOR.name));
       clients.push(simClient);

@@ -55,10 +55,24 @@ export const FUZZ: IdentitySpec = {
   clusterRoles: OPERATOR_ROLES,
 };
 
-/** Every identity vmsnap runs as in the test suite: the suite-wide audit check covers them all. */
-export const VMSNAP_IDENTITIES: IdentitySpec[] = [VMSNAP_USER, READER, PROBE, FUZZ];
+/** Where deploy/controller/ runs the policy controller: its namespace and ServiceAccount. */
+export const CONTROLLER_NAMESPACE = "vmsnap-system";
+export const CONTROLLER_SERVICE_ACCOUNT = "vmsnap-controller";
 
-export const DEFAULT_IDENTITIES: IdentitySpec[] = [ADMIN, SIMULATOR, VMSNAP_USER];
+/**
+ * The policy controller (`vmsnap controller`): a token for the user name Kubernetes gives the
+ * ServiceAccount of deploy/controller/, so that exactly the RBAC in deploy/controller/ (bound to
+ * that ServiceAccount, installed as is) applies to it — and nothing else.
+ */
+export const CONTROLLER: IdentitySpec = {
+  name: `system:serviceaccount:${CONTROLLER_NAMESPACE}:${CONTROLLER_SERVICE_ACCOUNT}`,
+  groups: ["system:serviceaccounts", `system:serviceaccounts:${CONTROLLER_NAMESPACE}`],
+};
+
+/** Every identity vmsnap runs as in the test suite: the suite-wide audit check covers them all. */
+export const VMSNAP_IDENTITIES: IdentitySpec[] = [VMSNAP_USER, READER, PROBE, FUZZ, CONTROLLER];
+
+export const DEFAULT_IDENTITIES: IdentitySpec[] = [ADMIN, SIMULATOR, VMSNAP_USER, CONTROLLER];
 
 export function newToken(): string {
   return randomBytes(24).toString("hex");

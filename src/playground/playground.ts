@@ -8,6 +8,7 @@ import { homedir } from "node:os";
 import path from "node:path";
 import { ensureBinaries, findBinaries, type ProgressFn } from "./binaries.js";
 import { startEnvironment } from "./environment.js";
+import { startPlaygroundController } from "./controller.js";
 import { ADMIN, VMSNAP_USER } from "./identities.js";
 import { seedPlayground, DECKHOUSE_SAMPLE_VMS, SAMPLE_VMS } from "./seed.js";
 
@@ -23,6 +24,8 @@ export interface PlaygroundState {
   pids: { etcd?: number; apiserver?: number };
   kubectl?: string;
   auditLog: string;
+  /** The policy controller's /metrics, /healthz and /readyz. */
+  controllerUrl?: string;
 }
 
 export function playgroundDir(): string {
@@ -145,11 +148,17 @@ export async function playgroundServe(dir: string): Promise<void> {
   const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
   const started = Date.now();
   const env = await startEnvironment({ dir: path.join(dir, "control-plane"), progress: log, log });
+  // The policy controller runs beside the simulators, as deploy/controller/'s ServiceAccount.
+  const controller = await startPlaygroundController((user) => env.controlPlane.kubeconfig(user), {
+    listen: "127.0.0.1:0",
+    log,
+  });
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log(`${signal}: stopping`);
+    await controller.stop().catch((e) => log(`controller stop: ${(e as Error).message}`));
     await env.stop().catch((e) => log(`stop: ${(e as Error).message}`));
     await rm(stateFile(dir), { force: true });
     process.exit(0);
@@ -180,6 +189,7 @@ export async function playgroundServe(dir: string): Promise<void> {
     pids: env.info.pids,
     kubectl: findBinaries().kubectl,
     auditLog: env.info.auditLogPath,
+    controllerUrl: controller.metricsUrl,
   };
   await writeFile(stateFile(dir) + ".tmp", JSON.stringify(state, null, 2));
   await rm(stateFile(dir), { force: true });

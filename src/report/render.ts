@@ -9,7 +9,11 @@ import type {
   Deletion,
   ErrorObject,
   Finding,
+  Guard,
+  Policy,
+  PolicyList,
   Preflight,
+  Prune,
   Restore,
   Snapshot,
   SnapshotBatch,
@@ -27,6 +31,10 @@ export type OutputObject =
   | Clone
   | Deletion
   | SnapshotBatch
+  | Policy
+  | PolicyList
+  | Prune
+  | Guard
   | ErrorObject;
 
 export interface TextOptions {
@@ -74,6 +82,14 @@ export function renderText(obj: OutputObject, opts: TextOptions): string {
       return deletionReport(obj, ctx);
     case "SnapshotBatch":
       return batchTable(obj, ctx);
+    case "Policy":
+      return describePolicy(obj, ctx);
+    case "PolicyList":
+      return policyTable(obj, ctx);
+    case "Prune":
+      return pruneReport(obj, ctx);
+    case "Guard":
+      return guardReport(obj, ctx);
     case "Error":
       return errorText(obj, ctx);
   }
@@ -550,6 +566,123 @@ function deletionReport(d: Deletion, ctx: Ctx): string {
           : `warning: it was the only snapshot of VM ${clean(d.vm)}; the VM has no snapshot left`,
       ),
     );
+  return lines.join("\n") + "\n";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Snapshot policies and prune
+
+function policyState(state: string): Style | undefined {
+  if (state === "Ready" || state === "Created" || state === "Deleted") return "green";
+  if (state === "Invalid" || /fail/i.test(state)) return "red";
+  return "yellow";
+}
+
+function policyTable(list: PolicyList, ctx: Ctx): string {
+  if (list.items.length === 0) return "No snapshot policies found.\n";
+  const ns = showNamespace(ctx, list.items);
+  const header = [
+    ...(ns ? ["NAMESPACE"] : []),
+    "NAME",
+    "STATE",
+    "SCHEDULE",
+    "SELECTOR",
+    "KEPT",
+    "LAST RUN",
+    "NEXT RUN",
+    ...(ctx.wide ? ["RETENTION"] : []),
+  ];
+  const rows = list.items.map((p): Cell[] => [
+    ...(ns ? [p.namespace] : []),
+    p.name,
+    { text: p.state, style: policyState(p.state) },
+    `${p.schedule}${p.timeZone !== "UTC" ? ` (${p.timeZone})` : ""}`,
+    p.selector,
+    p.snapshotsKept === null ? NONE : String(p.snapshotsKept),
+    orNone(p.lastScheduleTime),
+    orNone(p.nextScheduleTime),
+    ...(ctx.wide ? [p.retention] : []),
+  ]);
+  return table(ctx, header, rows);
+}
+
+function describePolicy(p: Policy, ctx: Ctx): string {
+  const lines = fields([
+    ["Name", clean(p.name)],
+    ["Namespace", clean(p.namespace)],
+    ["State", paint(ctx, policyState(p.state), clean(p.state))],
+    ["Selector", clean(p.selector)],
+    ["Schedule", `${clean(p.schedule)} (${clean(p.timeZone)})`],
+    ["Suspended", yesNo(p.suspend)],
+    ["Retention", clean(p.retention)],
+    ["Last run", orNone(p.lastScheduleTime)],
+    ["Last success", orNone(p.lastSuccessfulTime)],
+    ["Next run", orNone(p.nextScheduleTime)],
+    ["Snapshots kept", p.snapshotsKept === null ? NONE : String(p.snapshotsKept)],
+  ]);
+  if (p.vms.length)
+    lines.push(
+      "VMs (last run):",
+      table(
+        ctx,
+        ["VM", "SNAPSHOT", "RESULT", "MESSAGE"],
+        p.vms.map((v) => [
+          v.name,
+          orNone(v.lastSnapshot),
+          { text: v.result, style: phaseStyle(v.result) },
+          orNone(v.message),
+        ]),
+        "  ",
+      ).trimEnd(),
+    );
+  if (p.conditions.length)
+    lines.push(
+      "Conditions:",
+      ...p.conditions.map(
+        (c) =>
+          `  ${c.type}=${c.status}${c.reason ? ` (${clean(c.reason)})` : ""}${c.message ? `: ${clean(c.message)}` : ""}`,
+      ),
+    );
+  if (p.notes.length) lines.push("Notes:", ...bullets(p.notes));
+  return lines.join("\n") + "\n";
+}
+
+function pruneReport(p: Prune, ctx: Ctx): string {
+  const ns = showNamespace(ctx, p.items);
+  const header = [...(ns ? ["NAMESPACE"] : []), "VM", "SNAPSHOT", "RESULT", "WHY"];
+  const style = (r: string): Style | undefined =>
+    r === "Deleted" || r === "Gone"
+      ? "green"
+      : r === "Failed"
+        ? "red"
+        : r === "Planned"
+          ? "yellow"
+          : undefined;
+  const rows = p.items.map((i): Cell[] => [
+    ...(ns ? [i.namespace] : []),
+    i.vm,
+    i.snapshot,
+    { text: i.result, style: style(i.result) },
+    i.message ? `${i.reason} (${i.message})` : i.reason,
+  ]);
+  const planned = p.items.filter((i) => i.action === "delete").length;
+  const tail =
+    p.phase === "DryRun"
+      ? `${paint(ctx, "yellow", "Dry run:")} would delete ${planned}, keep ${p.summary.kept}; nothing was changed`
+      : `${p.summary.deleted} deleted, ${p.summary.kept} kept, ${p.summary.failed} failed`;
+  return `${p.items.length ? table(ctx, header, rows) : "No snapshots of these VMs.\n"}${tail}\n`;
+}
+
+function guardReport(g: Guard, ctx: Ctx): string {
+  const how = g.exitCode !== null ? `exit ${g.exitCode}` : `signal ${g.signal ?? "?"}`;
+  const lines = [
+    `Snapshot ${clean(g.namespace)}/${clean(g.snapshot)} of VM ${clean(g.vm)} taken before the change`,
+    g.succeeded
+      ? `${paint(ctx, "green", "The change succeeded")} (${how}): ${clean(g.change)}`
+      : `${paint(ctx, "red", "The change failed")} (${how}): ${clean(g.change)}`,
+  ];
+  if (g.restore) lines.push(restoreReport(g.restore, ctx).trimEnd());
+  if (g.restoreNote) lines.push(paint(ctx, "yellow", clean(g.restoreNote)));
   return lines.join("\n") + "\n";
 }
 

@@ -47,6 +47,10 @@ export const cliWords: Words = {
           return ["clone", ...ns(s.namespace), s.snapshot, "--to", s.target ?? "NEW_VM"];
         case "restore-disk":
           return ["restore-disk", ...ns(s.namespace), s.snapshot, "--to", s.target ?? "NEW_DISK"];
+        case "list-policies":
+          return ["policy", "list", ...ns(s.namespace)];
+        case "describe-policy":
+          return ["policy", "describe", ...ns(s.namespace), s.policy];
       }
     })();
     return `\`vmsnap ${args.join(" ")}\``;
@@ -83,6 +87,8 @@ const TOOL: Record<Step["do"], string> = {
   restore: "vm_snapshot_restore",
   clone: "vm_clone_from_snapshot",
   "restore-disk": "vm_clone_from_snapshot",
+  "list-policies": "vm_snapshot_policy_list",
+  "describe-policy": "vm_snapshot_policy_list",
 };
 
 const value = (v: string | boolean) => (typeof v === "string" ? JSON.stringify(v) : String(v));
@@ -144,6 +150,9 @@ export const mcpWords: Words = {
             ["snapshot", s.snapshot],
             ["target", s.target ?? "<a new disk name>"],
           ];
+        case "list-policies":
+        case "describe-policy":
+          return [["namespace", s.namespace]];
       }
     })();
     const given = args.filter((a): a is [string, string | boolean] => a[1] !== undefined);

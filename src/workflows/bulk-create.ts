@@ -20,13 +20,16 @@ import type {
   SnapshotPlatform,
   VmState,
 } from "../platforms/types.js";
-import { preview } from "./common.js";
+import { validateLabels } from "../core/labels.js";
+import { preview, type Marks } from "./common.js";
 import { createOnce, draftCreate, runCreate, validateCreate, type CreateDraft } from "./create.js";
 import type { Session } from "./session.js";
 import { DEADLINE_GRACE_MS, DEFAULT_SNAPSHOT_TIMEOUT_MS } from "./wait.js";
 
-export interface BulkCreateRequest extends CreateOptions {
+export interface BulkCreateRequest extends CreateOptions, Marks {
   selector: string;
+  /** The snapshot name of each VM (default `<vm>-snapshot-<time>`). */
+  nameFor?: (vm: { namespace: string; name: string }) => string;
   allNamespaces?: boolean;
   stop?: boolean;
   dryRun?: boolean;
@@ -63,6 +66,8 @@ export async function planCreateMany(
   const selector = validateSelector(req.selector);
   const parallel = validateParallel(req.parallel);
   validateQuiesceTimeout(req.quiesceTimeout);
+  validateLabels(req.labels);
+  validateLabels(req.annotations, "annotation");
   const scopeNs = req.allNamespaces ? undefined : session.namespace;
   const where = scopeNs ? `namespace ${scopeNs}` : "any namespace";
 
@@ -82,7 +87,7 @@ export async function planCreateMany(
   const at = pins ? new Date(pins.at) : session.now();
   const drafted = await mapLimit(found, parallel, async (f): Promise<BulkEntry> => {
     const { platform, vm, preflight, error } = f;
-    const name = defaultSnapshotName(vm.name, at);
+    const name = req.nameFor?.(vm) ?? defaultSnapshotName(vm.name, at);
     const item: SnapshotBatchItem = {
       namespace: vm.namespace,
       vm: vm.name,

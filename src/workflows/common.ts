@@ -55,3 +55,28 @@ export async function createAndWait<R extends { phase: string; durationMs: numbe
   const phase = o.wait ? await step(o.wait) : "Pending";
   return { ...o.planned, phase, durationMs: Date.now() - started };
 }
+
+/** Labels and annotations a caller adds to what it creates (a snapshot policy's marks). */
+export interface Marks {
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+/** The manifest with the caller's marks added; the platform's own keys win on a clash. */
+export function withMarks(m: Manifest, marks: Marks): Manifest {
+  if (!marks.labels && !marks.annotations) return m;
+  const meta = m.body.metadata;
+  return {
+    ...m,
+    body: {
+      ...m.body,
+      metadata: {
+        ...meta,
+        ...(marks.labels ? { labels: { ...marks.labels, ...meta.labels } } : {}),
+        ...(marks.annotations
+          ? { annotations: { ...marks.annotations, ...meta.annotations } }
+          : {}),
+      },
+    },
+  };
+}

@@ -11,7 +11,8 @@ import type { Preflight, Snapshot } from "../core/schema.js";
 import { KubeApiError } from "../kube/client.js";
 import { mayHaveBeenProcessed } from "../kube/retry.js";
 import type { CreateOptions, Manifest, SnapshotPlatform, VmState } from "../platforms/types.js";
-import { dryRun, preview, step } from "./common.js";
+import { validateLabels } from "../core/labels.js";
+import { dryRun, preview, step, withMarks, type Marks } from "./common.js";
 import { checkpoint, interrupted, unlessAborted } from "./interrupt.js";
 import { dryRunStop, sendStop, startVm, waitStopped } from "./run-state.js";
 import type { Session } from "./session.js";
@@ -19,7 +20,7 @@ import { DEFAULT_SNAPSHOT_TIMEOUT_MS, waitForSnapshot } from "./wait.js";
 
 export { DEFAULT_SNAPSHOT_TIMEOUT_MS };
 
-export interface CreateRequest extends CreateOptions {
+export interface CreateRequest extends CreateOptions, Marks {
   vm: string;
   name?: string;
   /** Stop a running VM for an offline snapshot, and start it again afterwards. */
@@ -92,6 +93,8 @@ export async function planCreate(
 ): Promise<CreatePlan> {
   const vmName = validateName("VM", req.vm);
   validateQuiesceTimeout(req.quiesceTimeout);
+  validateLabels(req.labels);
+  validateLabels(req.annotations, "annotation");
   const at = pins ? new Date(pins.at) : session.now();
   const name = validateName("snapshot", req.name ?? defaultSnapshotName(vmName, at));
   const ns = session.namespace;
@@ -153,11 +156,14 @@ export async function draftCreate(
   vm: VmState,
   pre: Preflight,
   name: string,
-  options: CreateOptions & { stop?: boolean },
+  options: CreateOptions & Marks & { stop?: boolean },
 ): Promise<CreateDraft> {
   const ns = vm.namespace;
   const stopFirst = Boolean(options.stop && vm.running);
-  const manifest = await step(() => platform.snapshotManifest(ns, name, vm.name, options, vm));
+  const manifest = withMarks(
+    await step(() => platform.snapshotManifest(ns, name, vm.name, options, vm)),
+    options,
+  );
   const consistency = stopFirst ? "consistent (VM stopped)" : pre.expectedConsistency;
   const included = pre.volumes.filter((v) => v.included).map((v) => v.name);
   const excluded = pre.volumes.filter((v) => !v.included);

@@ -20,6 +20,13 @@ import {
   type DiskRestorePlan,
   type DiskSnapshotPlan,
 } from "./disk.js";
+import {
+  executePolicyCreate,
+  executePolicyDelete,
+  type PolicyCreatePlan,
+  type PolicyDeletePlan,
+} from "./policy.js";
+import { executePrune, type PrunePlan } from "./prune.js";
 import type { RestorePlan } from "./restore.js";
 import { executeRestore } from "./restore-run.js";
 import { beforeAnyWrite, interrupted, type Interrupt } from "./interrupt.js";
@@ -32,7 +39,10 @@ export type Plan =
   | RestorePlan
   | DiskRestorePlan
   | ClonePlan
-  | DeletePlan;
+  | DeletePlan
+  | PolicyCreatePlan
+  | PolicyDeletePlan
+  | PrunePlan;
 
 /** What executing a plan returns: the object its dry run reports, as done. */
 export type ResultOf<P extends Plan> = P["planned"];
@@ -98,6 +108,12 @@ export async function execute<P extends Plan>(
         return executeClone(session, p, o);
       case "delete":
         return executeDelete(session, p, o);
+      case "policy-create":
+        return executePolicyCreate(session, p);
+      case "policy-delete":
+        return executePolicyDelete(session, p);
+      case "prune":
+        return executePrune(session, p);
     }
   })().catch((err: unknown) => {
     // Operations without a report of their own: what was sent may still be under way.

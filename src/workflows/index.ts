@@ -27,6 +27,17 @@ export {
 export { planDelete, type DeletePlan, type DeleteRequest } from "./delete.js";
 export { planClone, type ClonePlan, type CloneRequest } from "./clone.js";
 export {
+  listPolicies,
+  describePolicy,
+  planPolicyCreate,
+  planPolicyDelete,
+  type PolicyCreatePlan,
+  type PolicyDeletePlan,
+  type PolicyCreateRequest,
+  type PolicyDeleteRequest,
+} from "./policy.js";
+export { planPrune, type PrunePlan, type PruneRequest } from "./prune.js";
+export {
   confirmPlan,
   execute,
   settle,
@@ -42,4 +53,7 @@ export {
   restoreDisk,
   cloneFromSnapshot,
   deleteSnapshot,
+  createPolicy,
+  deletePolicy,
+  prune,
 } from "./operations.js";

@@ -17,6 +17,13 @@ import {
 } from "./disk.js";
 import { settle, type Plan, type ResultOf } from "./execute.js";
 import { beforeAnyWrite } from "./interrupt.js";
+import {
+  planPolicyCreate,
+  planPolicyDelete,
+  type PolicyCreateRequest,
+  type PolicyDeleteRequest,
+} from "./policy.js";
+import { planPrune, type PruneRequest } from "./prune.js";
 import { planRestore, type RestoreRequest } from "./restore.js";
 import type { Session } from "./session.js";
 
@@ -95,4 +102,27 @@ export async function deleteSnapshot(
 ) {
   const { result, preview } = await oneCall(planDelete, session, req, port);
   return { deletion: result, preview };
+}
+
+export async function createPolicy(
+  session: Session,
+  req: PolicyCreateRequest,
+  port?: ConfirmationPort,
+) {
+  const { result, preview } = await oneCall(planPolicyCreate, session, req, port);
+  return { policy: result, preview };
+}
+
+export async function deletePolicy(
+  session: Session,
+  req: PolicyDeleteRequest,
+  port?: ConfirmationPort,
+) {
+  const { result, preview } = await oneCall(planPolicyDelete, session, req, port);
+  return { policy: result, preview };
+}
+
+export async function prune(session: Session, req: PruneRequest, port?: ConfirmationPort) {
+  const { result, preview } = await oneCall(planPrune, session, req, port);
+  return { prune: result, preview };
 }

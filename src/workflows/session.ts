@@ -10,7 +10,7 @@ import { KubeClient } from "../kube/client.js";
 import { discover } from "../kube/discovery.js";
 import { toVmsnapError } from "../kube/errors.js";
 import { limiterFromEnv } from "../kube/rate-limit.js";
-import { WriteGuard } from "../kube/write-guard.js";
+import { WriteGuard, type AllowedWrite } from "../kube/write-guard.js";
 import { platformsFor } from "../platforms/index.js";
 import { beforeAnyWrite, type Interrupt } from "./interrupt.js";
 import type { PlatformContext, ProgressFn, SnapshotPlatform } from "../platforms/types.js";
@@ -26,6 +26,10 @@ export interface SessionOptions {
   confirmation?: ConfirmationPort;
   progress?: ProgressFn;
   now?: () => Date;
+  /** The writes this session may make (default: SPEC §2's; the policy controller: its own). */
+  allowedWrites?: AllowedWrite[];
+  /** User-Agent of its requests (the policy controller names its replica). */
+  userAgent?: string;
   /** How results name options and operations (default: neutral words). */
   words?: Words;
   /** Interrupts of the operations run with this session (the CLI: Ctrl-C, SIGTERM). */
@@ -76,11 +80,12 @@ export class Session {
       // Retries (429 Retry-After, transient network errors) are reported like progress.
       if (options.progress) client.onRetry = options.progress;
       client.limiter = limiterFromEnv();
+      client.userAgent = options.userAgent;
       const namespace = validateName("namespace", options.namespace ?? client.defaultNamespace);
       const discovery = await beforeAnyWrite(discover(client), signal);
       const ctx: PlatformContext = {
         kube: client,
-        guard: new WriteGuard(client),
+        guard: new WriteGuard(client, options.allowedWrites),
         discovery,
         now: options.now ?? (() => new Date()),
         words: options.words ?? plainWords,

@@ -1,4 +1,4 @@
-// Fuzzing the MCP tools' arguments (SPEC §3.1, §7): all 8 tools through a real MCP client
+// Fuzzing the MCP tools' arguments (SPEC §3.1, §7): every tool through a real MCP client
 // connected in-process to the server, which runs as the dedicated vmsnap-fuzz identity. Wrong
 // types, extra keys, invalid names, huge strings, unicode: each refused with a readable error
 // naming the field; the server stays up; nothing is written.

@@ -37,13 +37,24 @@ export const TOOL_NAMES = [
   "vm_clone_from_snapshot",
   "vm_snapshot_restore",
   "vm_snapshot_delete",
+  "vm_snapshot_policy_list",
+  "vm_snapshot_policy_create",
+  "vm_snapshot_policy_delete",
 ] as const;
-export const READ_TOOLS = ["vm_list", "vm_snapshot_check", "vm_snapshot_list", "vm_snapshot_get"];
+export const READ_TOOLS = [
+  "vm_list",
+  "vm_snapshot_check",
+  "vm_snapshot_list",
+  "vm_snapshot_get",
+  "vm_snapshot_policy_list",
+];
 export const WRITE_TOOLS = [
   "vm_snapshot_create",
   "vm_clone_from_snapshot",
   "vm_snapshot_restore",
   "vm_snapshot_delete",
+  "vm_snapshot_policy_create",
+  "vm_snapshot_policy_delete",
 ];
 
 export type Era = "modern" | "legacy";

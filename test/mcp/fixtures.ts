@@ -11,6 +11,7 @@ export interface VmSpec {
   run?: boolean;
   disks?: string[];
   annotations?: Record<string, string>;
+  labels?: Record<string, string>;
 }
 
 /** PVCs (one per disk, data `<vm>-<disk>-v1`) and a VM; waits until it runs or is stopped. */
@@ -33,6 +34,7 @@ export async function makeVm(
       namespace: ns,
       runStrategy: o.run ? "Always" : "Halted",
       annotations: o.annotations,
+      labels: o.labels,
       disks: disks.map((d) => ({ name: d, claimName: `${name}-${d}` })),
     }),
   );

@@ -57,7 +57,7 @@ const call = (name: string, args: Record<string, unknown>) =>
   mcp.client.callTool({ name, arguments: args });
 
 describe("tools/list", () => {
-  it("lists exactly the 8 tools, with honest annotations, strict input and output schemas", async () => {
+  it("lists exactly the 11 tools, with honest annotations, strict input and output schemas", async () => {
     const { tools } = await mcp.client.listTools();
     assert.deepEqual(tools.map((t) => t.name).sort(), [...TOOL_NAMES].sort());
     const expected: Record<string, [readOnly: boolean, destructive: boolean, idempotent: boolean]> =
@@ -70,6 +70,9 @@ describe("tools/list", () => {
         vm_clone_from_snapshot: [false, false, false],
         vm_snapshot_restore: [false, true, false],
         vm_snapshot_delete: [false, true, true],
+        vm_snapshot_policy_list: [true, false, true],
+        vm_snapshot_policy_create: [false, false, false],
+        vm_snapshot_policy_delete: [false, true, true],
       };
     for (const t of tools) {
       const [readOnly, destructive, idempotent] = expected[t.name]!;

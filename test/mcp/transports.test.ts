@@ -233,7 +233,7 @@ describe("Streamable HTTP (a real `vmsnap mcp --transport http` process)", () =>
     mcp.answer(accept({ confirm: true }));
     try {
       const { tools } = await mcp.client.listTools();
-      assert.equal(tools.length, 8);
+      assert.equal(tools.length, TOOL_NAMES.length);
       ok(await mcp.client.callTool({ name: "vm_list", arguments: {} }), VirtualMachineList);
       const since = new Date();
       const snap = done(

@@ -7,6 +7,9 @@ import { vmSnapshotCreate } from "./vm-snapshot-create.js";
 import { vmSnapshotDelete } from "./vm-snapshot-delete.js";
 import { vmSnapshotGet } from "./vm-snapshot-get.js";
 import { vmSnapshotList } from "./vm-snapshot-list.js";
+import { vmSnapshotPolicyCreate } from "./vm-snapshot-policy-create.js";
+import { vmSnapshotPolicyDelete } from "./vm-snapshot-policy-delete.js";
+import { vmSnapshotPolicyList } from "./vm-snapshot-policy-list.js";
 import { vmSnapshotRestore } from "./vm-snapshot-restore.js";
 
 export const TOOLS = [
@@ -18,4 +21,7 @@ export const TOOLS = [
   vmCloneFromSnapshot,
   vmSnapshotRestore,
   vmSnapshotDelete,
+  vmSnapshotPolicyList,
+  vmSnapshotPolicyCreate,
+  vmSnapshotPolicyDelete,
 ] as unknown as ToolDefinition[];
