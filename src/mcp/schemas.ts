@@ -11,6 +11,16 @@ const name = (what: string) =>
     .max(NAME_MAX_LENGTH)
     .describe(`${what} (lowercase DNS label: ${NAME_PATTERN.source}, ≤ ${NAME_MAX_LENGTH})`);
 
+/** Token mode: the token the first call returned. */
+const ConfirmationToken = z
+  .string()
+  .max(200)
+  .optional()
+  .describe("token mode: the token returned by the first call");
+/** Token mode: what the human typed to confirm (`what`: the snapshot name, the policy name, …). */
+const typedName = (what: string) =>
+  z.string().max(253).optional().describe(`token mode: ${what}, typed by the human`);
+
 export const Namespace = name("namespace; default: the kubeconfig context's namespace").optional();
 
 export const Inputs = {
@@ -75,11 +85,7 @@ export const Inputs = {
       .enum(["always", "never"])
       .optional()
       .describe("Deckhouse keepIPAddress (default always)"),
-    confirmationToken: z
-      .string()
-      .max(200)
-      .optional()
-      .describe("token mode: the token returned by the first call"),
+    confirmationToken: ConfirmationToken,
   }),
   clone: z.strictObject({
     namespace: Namespace,
@@ -92,11 +98,7 @@ export const Inputs = {
       .optional()
       .describe("disk snapshots only: size of the new disk (default: the original's)"),
     dryRun: z.boolean().optional(),
-    confirmationToken: z
-      .string()
-      .max(200)
-      .optional()
-      .describe("token mode: the token returned by the first call"),
+    confirmationToken: ConfirmationToken,
   }),
   restore: z.strictObject({
     namespace: Namespace,
@@ -107,32 +109,16 @@ export const Inputs = {
       .optional()
       .describe("snapshot the current state first (default true)"),
     dryRun: z.boolean().optional().describe("return what would be lost; change nothing"),
-    confirmationToken: z
-      .string()
-      .max(200)
-      .optional()
-      .describe("token mode: the token returned by the first call"),
-    confirmSnapshotName: z
-      .string()
-      .max(253)
-      .optional()
-      .describe("token mode: the snapshot name, typed by the human"),
+    confirmationToken: ConfirmationToken,
+    confirmSnapshotName: typedName("the snapshot name"),
     stopVm: z.boolean().optional().describe("token mode: the human chose to stop the running VM"),
   }),
   delete: z.strictObject({
     namespace: Namespace,
     snapshot: name("snapshot to delete"),
     dryRun: z.boolean().optional(),
-    confirmationToken: z
-      .string()
-      .max(200)
-      .optional()
-      .describe("token mode: the token returned by the first call"),
-    confirmSnapshotName: z
-      .string()
-      .max(253)
-      .optional()
-      .describe("token mode: the snapshot name, typed by the human"),
+    confirmationToken: ConfirmationToken,
+    confirmSnapshotName: typedName("the snapshot name"),
   }),
 };
 
@@ -166,26 +152,14 @@ export const PolicyInputs = {
     consistency: z.enum(["required", "best-effort"]).optional().describe("Deckhouse"),
     memory: z.boolean().optional().describe("VM Operator: include memory"),
     dryRun: z.boolean().optional().describe("validate and return the plan; change nothing"),
-    confirmationToken: z
-      .string()
-      .max(200)
-      .optional()
-      .describe("token mode: the token returned by the first call"),
+    confirmationToken: ConfirmationToken,
   }),
   delete: z.strictObject({
     namespace: Namespace,
     name: name("policy to delete (the snapshots it made are kept)"),
     dryRun: z.boolean().optional(),
-    confirmationToken: z
-      .string()
-      .max(200)
-      .optional()
-      .describe("token mode: the token returned by the first call"),
-    confirmSnapshotName: z
-      .string()
-      .max(253)
-      .optional()
-      .describe("token mode: the policy name, typed by the human"),
+    confirmationToken: ConfirmationToken,
+    confirmSnapshotName: typedName("the policy name"),
   }),
 };
 

@@ -9,7 +9,7 @@ import { KubeVirt } from "../../src/kube/resources.js";
 import { ensureSimStorage } from "../../src/playground/fixtures.js";
 import { Guard } from "../../src/core/schema.js";
 import { adminClient, newNamespace } from "../helpers/env.js";
-import { json, runCli, type CliResult } from "../helpers/cli.js";
+import { json, runCli, showResult } from "../helpers/cli.js";
 import { writesIn } from "../helpers/audit.js";
 import { effectiveDryRun } from "../helpers/mcp.js";
 import { makeVm, restoresOf } from "../mcp/fixtures.js";
@@ -27,8 +27,7 @@ before(async () => {
 after(() => c?.close());
 
 const vmsnap = (...args: string[]) => runCli(["-n", ns, ...args]);
-const show = (r: CliResult) =>
-  `exit ${r.code}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
+const show = showResult;
 const exitWith = (code: number) => [process.execPath, "-e", `process.exit(${code})`];
 const realWrites = async (since: Date) =>
   (await writesIn(ns, since))

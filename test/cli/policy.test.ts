@@ -9,9 +9,8 @@ import { Vmsnap } from "../../src/kube/resources.js";
 import { ensureSimStorage } from "../../src/playground/fixtures.js";
 import { Policy, PolicyList } from "../../src/core/schema.js";
 import { adminClient, newNamespace } from "../helpers/env.js";
-import { json, runCli, type CliResult } from "../helpers/cli.js";
-import { writesIn } from "../helpers/audit.js";
-import { effectiveDryRun } from "../helpers/mcp.js";
+import { json, runCli, showResult } from "../helpers/cli.js";
+import { describeWrite, writesIn } from "../helpers/mcp.js";
 import { makeVm } from "../mcp/fixtures.js";
 
 let c: KubeClient;
@@ -26,13 +25,9 @@ before(async () => {
 after(() => c?.close());
 
 const vmsnap = (...args: string[]) => runCli(["-n", ns, ...args]);
-const show = (r: CliResult) =>
-  `exit ${r.code}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
-const describeWrite = (e: { verb: string; objectRef?: { resource?: string; name?: string } }) =>
-  `${e.verb} ${e.objectRef?.resource ?? "?"} ${e.objectRef?.name ?? ""}`.trim();
+const show = showResult;
 /** Real (not dry-run) writes by vmsnap-user in this file's namespace since a moment. */
-const realWrites = async (since: Date) =>
-  (await writesIn(ns, since)).filter((e) => !effectiveDryRun(e)).map(describeWrite);
+const realWrites = async (since: Date) => (await writesIn([ns], since)).map(describeWrite);
 
 describe("vmsnap policy", () => {
   before(async () => {

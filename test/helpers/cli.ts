@@ -46,6 +46,10 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
 }
 
 /** Parses stdout as JSON (for -o json). */
+/** A CLI run for an assertion's message: the exit code, stdout and stderr. */
+export const showResult = (r: CliResult): string =>
+  `exit ${r.code}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
+
 export function json<T = Record<string, unknown>>(r: CliResult): T {
   try {
     return JSON.parse(r.stdout) as T;
