@@ -105,11 +105,7 @@ export async function runCommand(
     if (format.startsWith("custom-columns="))
       kubectl?.parseCustomColumns(format.slice("custom-columns=".length));
     if (g.namespace !== undefined) validateName("namespace", g.namespace);
-    if (g.namespace !== undefined && cmd.opts<{ allNamespaces?: boolean }>().allNamespaces)
-      throw invalidInput(
-        "-n/--namespace and -A/--all-namespaces contradict each other",
-        "give one of them",
-      );
+    // -n with -A is not a contradiction: as in kubectl, -A wins.
     session = await Session.open({
       kubeconfig: g.kubeconfig,
       context: g.context,

@@ -229,7 +229,11 @@ describe("interrupting an interactive restore of a running VM", () => {
       /restore i-restore-restore-\S+: created, not confirmed complete/,
       /check the restore \(`kubectl -n \S+ get virtualmachinerestores i-restore-restore-\S+`\): once it is complete, start the VM again with `virtctl start i-restore -n \S+`/,
     );
-    // The restore goes on in the cluster; the VM is left stopped, as the report says.
+    // The restore goes on in the cluster; the VM is left stopped, as the report says. (The VM's
+    // restoreInProgress may not be set yet when it reads Stopped: wait for the restore itself.)
+    const restore = /restore (i-restore-restore-\S+): created/.exec(r.output)?.[1];
+    assert.ok(restore, r.output);
+    await waitFor(c, KubeVirt.restores, restore, ns, (x) => x.status?.complete === true, 60_000);
     const v = await waitFor(
       c,
       KubeVirt.vms,
