@@ -47,7 +47,7 @@ describe("the playground demo (scripts/demo.sh)", () => {
     });
     const s = steps(stdout);
     assert.match(step(s, "every VM"), /^\$ vmsnap vms -A$/m);
-    assert.match(step(s, "every VM"), /^demo\s+db\s+Running/m);
+    assert.match(step(s, "every VM"), /^demo\s+db\s+kubevirt\s+Running/m);
     assert.match(step(s, "every VM"), /^deckhouse\s+/m);
     assert.match(step(s, "before an upgrade"), /^VM demo\/db: SNAPSHOTTABLE/m);
     assert.match(step(s, "the disk's data now"), /^db-root\s+db-root-v1$/m);

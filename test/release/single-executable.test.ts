@@ -169,6 +169,7 @@ describe("single executable (Node SEA)", () => {
         "vm_snapshot_check",
         "vm_snapshot_get",
         "vm_snapshot_list",
+        "vm_snapshot_policy_list",
       ]);
     } finally {
       child.kill();
