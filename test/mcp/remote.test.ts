@@ -67,6 +67,9 @@ function raw(
       {
         host: u.hostname === "0.0.0.0" ? "127.0.0.1" : u.hostname,
         port: u.port,
+        // A new connection each time: a kept-alive socket the server closes between two tests
+        // would be reused and reset (ECONNRESET).
+        agent: false,
         path: o.path ?? u.pathname,
         method: o.method ?? (payload ? "POST" : "GET"),
         headers: {
