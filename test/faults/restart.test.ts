@@ -56,6 +56,9 @@ after(async () => {
 function vmsnap(...args: string[]): Promise<CliResult> {
   return runCli(["-v", "-n", ns, ...args], {
     kubeconfig: env.controlPlane.kubeconfig(VMSNAP_USER.name),
+    // An API server restart plus the controllers' resync took over 2 minutes at load 40: the CLI
+    // gets the time its own default deadline (5 min) would give it.
+    timeoutMs: 300_000,
   });
 }
 
