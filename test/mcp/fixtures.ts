@@ -75,6 +75,9 @@ export async function writeAll(
   return out;
 }
 
+/** How long a fixture waits for the simulated controllers (20 s ran out at load 40). */
+const FIXTURE_WAIT_MS = 60_000;
+
 /** A ready VirtualMachineSnapshot taken as admin (not through vmsnap). */
 export async function adminSnapshot(
   c: KubeClient,
@@ -94,10 +97,11 @@ export async function adminSnapshot(
     name,
     ns,
     (s) => s.status?.readyToUse === true,
+    FIXTURE_WAIT_MS,
   );
   // The controller clears the VM's snapshotInProgress a moment later; until then a preflight
   // (rightly) sees a snapshot in progress.
-  await waitFor(c, KubeVirt.vms, vm, ns, (v) => !v.status?.snapshotInProgress);
+  await waitFor(c, KubeVirt.vms, vm, ns, (v) => !v.status?.snapshotInProgress, FIXTURE_WAIT_MS);
   return ready;
 }
 
