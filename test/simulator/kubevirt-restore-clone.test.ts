@@ -166,17 +166,21 @@ describe("KubeVirt restore controller", () => {
       (r) => cond(r, "Ready")?.reason === `VMSnapshot ${ns}/nope does not exist`,
     );
 
-    // db-snap belongs to "db": restoring it onto "other" (an existing, different VM) fails.
+    // db-snap belongs to "db": restoring it onto "other" (an existing, different VM) never
+    // happens. As upstream (restore.go doUpdateError), the restore does not fail: it stays not
+    // complete, Ready False with the error as reason, and no Failure condition.
     await c.create(KubeVirt.restores, restore("wrongvm", "other", "db-snap"));
-    await waitFor(
+    const wrong = await waitFor(
       c,
       KubeVirt.restores,
       "wrongvm",
       ns,
       (r) =>
-        cond(r, "Failure")?.reason ===
+        cond(r, "Ready")?.reason ===
         "restore source and restore target are different but restore target already exists",
     );
+    assert.equal(wrong.status?.complete, false);
+    assert.equal(cond(wrong, "Failure"), undefined);
   });
 
   it("restoring a snapshot onto a new name creates a Halted VM with the snapshot's data", async () => {

@@ -3,7 +3,8 @@ import type { KubeClient } from "../../../kube/client.js";
 import type { KubeObject } from "../../../kube/resources.js";
 import type { Informer } from "../../../kube/watch.js";
 import { jsonEqual, type Runtime } from "../runtime.js";
-import { asObj, defaultSnapshotClass, storageClassOf, type StorageInformers } from "../storage.js";
+import { IS_DEFAULT_VSC } from "../../../kube/resources.js";
+import { asObj, type StorageInformers } from "../storage.js";
 
 export { jsonEqual };
 
@@ -93,9 +94,12 @@ export function wantsRunning(vm: KubeObject, hasVmi: boolean): boolean {
 export type SnapshotClassResult = { className: string } | { error: string };
 
 /**
- * KubeVirt's choice of VolumeSnapshotClass for a claim (S getVolumeSnapshotClassName): the CDI
- * StorageProfile's snapshotClass, else the classes whose driver is the provisioner — one, or the
- * one annotated default among several.
+ * KubeVirt's choice of VolumeSnapshotClass for a claim, after kubevirt/kubevirt v1.9.0
+ * pkg/storage/snapshot/snapshot.go (getSnapshotPVC, getVolumeSnapshotClassName): the claim must be
+ * Bound and name a StorageClass itself (no default-class fallback), and the class must exist; a
+ * CDI StorageProfile's status.snapshotClass is used if that VolumeSnapshotClass exists, and
+ * nothing else is tried when it does not; otherwise the classes whose driver is the provisioner:
+ * one, or among several the first carrying the default annotation (its key; any value).
  */
 export function snapshotClassFor(
   ctx: KvContext,
@@ -106,24 +110,29 @@ export function snapshotClassFor(
     return { error: `Snapshot is not supported for this volumeSource type [${vol.name}]` };
   const pvc = ctx.inf.pvcs.get(vol.claimName, namespace);
   if (!pvc) return { error: `PersistentVolumeClaim "${vol.claimName}" not found` };
-  const sc = storageClassOf(pvc, ctx.inf.storageClasses) as
+  const scName = asObj(pvc).spec.storageClassName as string | undefined;
+  if (!scName) return { error: `No storage class for PVC ${namespace}/${vol.claimName}` };
+  const sc = ctx.inf.storageClasses.get(scName) as
     (KubeObject & { provisioner?: string }) | undefined;
-  if (!sc) return { error: `StorageClass not found for PersistentVolumeClaim "${vol.claimName}"` };
+  const notConfigured = {
+    error: `No VolumeSnapshotClass: Volume snapshots are not configured for this StorageClass [${scName}] [${vol.name}]`,
+  };
+  if (!sc) return notConfigured;
   const profile = ctx.inf.storageProfiles.get(sc.metadata.name);
   const profileClass = asObj(profile ?? { metadata: { name: "" } }).status?.snapshotClass as
     string | undefined;
-  if (profileClass) return { className: profileClass };
+  if (profileClass)
+    return ctx.inf.volumeSnapshotClasses.get(profileClass)
+      ? { className: profileClass }
+      : notConfigured;
   const candidates = ctx.inf.volumeSnapshotClasses
     .list()
     .filter((c) => (c as { driver?: string }).driver === sc.provisioner);
-  if (candidates.length === 0) {
-    return {
-      error: `No VolumeSnapshotClass: Volume snapshots are not configured for this StorageClass [${sc.metadata.name}] [${vol.name}]`,
-    };
-  }
-  const chosen = defaultSnapshotClass(ctx.inf, sc.provisioner ?? "");
+  if (candidates.length === 0) return notConfigured;
+  if (candidates.length === 1) return { className: candidates[0]!.metadata.name };
+  const chosen = candidates.find((c) => IS_DEFAULT_VSC in (c.metadata.annotations ?? {}));
   if (!chosen)
-    return { error: `${candidates.length} matching VolumeSnapshotClasses for ${sc.metadata.name}` };
+    return { error: `${candidates.length} matching VolumeSnapshotClasses for ${scName}` };
   return { className: chosen.metadata.name };
 }
 

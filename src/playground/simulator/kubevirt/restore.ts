@@ -1,4 +1,5 @@
-// The VirtualMachineRestore controller (kubevirt pkg/storage/snapshot/restore.go): target readiness
+// The VirtualMachineRestore controller, after kubevirt/kubevirt v1.9.0
+// pkg/storage/snapshot/restore.go (updateVMRestore, reconcileVolumeRestores): target readiness
 // policy, snapshot validity, the restoreInProgress lock, PVCs from VolumeSnapshots (carrying the
 // snapshot's data fingerprints), the VM spec from the content, completion and conditions.
 import { Core, KubeVirt, apiVersionOf, keyOf, type KubeObject } from "../../../kube/resources.js";
@@ -15,6 +16,11 @@ import {
 } from "./context.js";
 
 export const DEFAULT_GRACE_PERIOD_MS = 5 * 60_000;
+/** restore.go errorRestoreToExistingTarget. */
+export const RESTORE_TO_EXISTING_TARGET =
+  "restore source and restore target are different but restore target already exists";
+// Upstream requeues with the workqueue's rate limiter after an error; a fixed interval here.
+const DIFFERENT_TARGET_RETRY_MS = 5000;
 
 type Json = Record<string, unknown>;
 
@@ -135,21 +141,7 @@ export function registerRestoreController(ctx: KvContext): void {
     if (!content || asObj(content).status?.readyToUse !== true)
       return void (await waiting(`VMSnapshotContent of ${ns}/${snapName} not ready`));
 
-    // 2. A different existing VM must not be overwritten.
     const lastRestore = `${restore.metadata.name}-${restore.metadata.uid}`;
-    const createdByThisRestore =
-      target !== undefined &&
-      annotation(target, "restore.kubevirt.io/lastRestoreUID") === lastRestore;
-    if (
-      target &&
-      !createdByThisRestore &&
-      snapStatus.sourceUID &&
-      target.metadata.uid !== snapStatus.sourceUID
-    ) {
-      return void (await fail(
-        "restore source and restore target are different but restore target already exists",
-      ));
-    }
     if (target) {
       const lock = asObj(target).status?.restoreInProgress as string | undefined;
       if (lock && lock !== restore.metadata.name) {
@@ -210,6 +202,23 @@ export function registerRestoreController(ctx: KvContext): void {
           await waiting("Waiting for target to be ready");
           return { requeueAfterMs: DEFAULT_GRACE_PERIOD_MS - elapsed };
       }
+    }
+
+    // 2. A different existing VM (one recreated under the snapshot's source name) is never
+    // overwritten. Upstream (updateVMRestore, sourceAndTargetAreDifferent) reports it through
+    // doUpdateError: Progressing and Ready False with the error as reason, no Failure condition,
+    // complete stays false, and the restore is retried (with backoff) for as long as it exists.
+    const createdByThisRestore =
+      target !== undefined &&
+      annotation(target, "restore.kubevirt.io/lastRestoreUID") === lastRestore;
+    if (
+      target &&
+      !createdByThisRestore &&
+      snapStatus.sourceUID &&
+      target.metadata.uid !== snapStatus.sourceUID
+    ) {
+      await waiting(RESTORE_TO_EXISTING_TARGET);
+      return { requeueAfterMs: DIFFERENT_TARGET_RETRY_MS };
     }
 
     // 4. Lock the target.
@@ -323,7 +332,18 @@ export function registerRestoreController(ctx: KvContext): void {
         allBound = false;
         continue;
       }
-      if (asObj(existing).status?.phase !== "Bound") allBound = false;
+      // reconcileVolumeRestores: a Pending claim is waited for only when its StorageClass binds
+      // Immediately (or it has none); WaitForFirstConsumer claims bind when the VM starts, so the
+      // restore completes with them Pending. Any other phase is an error.
+      const phase = asObj(existing).status?.phase as string | undefined;
+      if (phase === "Bound") continue;
+      if (phase === "Pending" || phase === undefined) {
+        const binding = bindingModeOf(ctx, existing);
+        if ("error" in binding) return void (await waiting(binding.error));
+        if (binding.mode !== "WaitForFirstConsumer") allBound = false;
+        continue;
+      }
+      return void (await waiting(`PVC ${ns}/${claimName} in status "${phase}"`));
     }
     if (!allBound) return void (await waiting("Waiting for restored volumes to be bound"));
 
@@ -409,6 +429,19 @@ export function registerRestoreController(ctx: KvContext): void {
     });
     await releaseLock(ctx, restore, target);
   });
+}
+
+/** restore.go getBindingMode: the claim's StorageClass's volumeBindingMode (none without a class). */
+function bindingModeOf(
+  ctx: KvContext,
+  pvc: KubeObject,
+): { mode: string | undefined } | { error: string } {
+  const name = asObj(pvc).spec.storageClassName as string | undefined;
+  if (!name) return { mode: undefined };
+  const sc = ctx.inf.storageClasses.get(name) as
+    (KubeObject & { volumeBindingMode?: string }) | undefined;
+  if (!sc) return { error: `StorageClass ${name} does not exist` };
+  return { mode: sc.volumeBindingMode };
 }
 
 function isFailed(r: KubeObject): boolean {

@@ -1,6 +1,7 @@
-// The VirtualMachineSnapshot controller (kubevirt pkg/storage/snapshot): finalizers, the source
-// lock, content `vmsnapshot-content-<uid>`, freeze, VolumeSnapshots, indications, conditions,
-// phases keyed on creationTime and the failure deadline, and deletion.
+// The VirtualMachineSnapshot controller, after kubevirt/kubevirt v1.9.0 pkg/storage/snapshot
+// (snapshot.go updateVMSnapshot/updateSnapshotStatus, source.go Lock/Unlock): finalizers, the
+// source lock, content `vmsnapshot-content-<uid>`, freeze, VolumeSnapshots, indications,
+// conditions, phases keyed on creationTime and the failure deadline, and deletion.
 import { Csi, KubeVirt, apiVersionOf, keyOf, type KubeObject } from "../../../kube/resources.js";
 import { failures, guestOs, hasGuestAgent, isPaused, parseDuration } from "../annotations.js";
 import { asObj, hasFinalizer, ignoreConflict, ignoreNotFound, nowIso } from "../storage.js";
@@ -118,10 +119,13 @@ export function registerSnapshotController(ctx: KvContext): void {
         metadata: { finalizers: [...(snap.metadata.finalizers ?? []), SNAPSHOT_FINALIZER] },
       });
     }
-    if (status.phase === "Failed" || (status.phase === "Succeeded" && status.readyToUse === true)) {
-      await unlock(ctx, snap, vm);
+    // updateVMSnapshot unlocks the source only in a reconcile that finds the phase no longer
+    // progressing (canUnlockSource): the update that sets Succeeded still holds the lock, the
+    // next one (triggered by that very update) releases it.
+    if (status.phase === "Failed" || status.phase === "Succeeded") await unlock(ctx, snap, vm);
+    if (status.phase === "Failed" || (status.phase === "Succeeded" && status.readyToUse === true))
       return;
-    }
+    const succeededBefore = status.phase === "Succeeded";
 
     // Failure deadline, measured from creation; "0" means none.
     const deadlineMs =
@@ -159,8 +163,8 @@ export function registerSnapshotController(ctx: KvContext): void {
     const vmi = inf.vmis.get(vm.metadata.name, ns);
     const online = Boolean(vmi);
 
-    // Lock the source.
-    if (vmStatus.snapshotInProgress !== snap.metadata.name) {
+    // Lock the source (only while the snapshot is progressing).
+    if (!succeededBefore && vmStatus.snapshotInProgress !== snap.metadata.name) {
       const why = lockBlocker(ctx, vm, online);
       if (why) {
         await writeStatus(ctx, snap, {
@@ -412,12 +416,9 @@ export function registerSnapshotController(ctx: KvContext): void {
           : condition("Ready", false, "Not ready"),
       ]),
     });
-    if (succeeded && allReady) {
-      await unlock(ctx, snap, vm);
-      return;
-    }
-    if (succeeded) await unlock(ctx, snap, vm); // unfreeze and release at creationTime
-    return Number.isFinite(remaining) && !succeeded ? { requeueAfterMs: remaining } : undefined;
+    // The lock is released by the next reconcile (above), which this status update triggers.
+    if (succeeded) return;
+    return Number.isFinite(remaining) ? { requeueAfterMs: remaining } : undefined;
   });
 }
 
