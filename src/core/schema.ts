@@ -162,6 +162,10 @@ export const Restore = z.object({
     .describe("the snapshot taken of the state before the restore"),
   stoppedVm: z.boolean(),
   restartedVm: z.boolean(),
+  notRestarted: z
+    .string()
+    .optional()
+    .describe("why vmsnap did not start again the VM it stopped, and how to start it"),
   restoreName: z.string(),
   snapshotAgeSeconds: z.number().nullable(),
   specChanges: z.array(z.string()).describe("VM configuration that the restore changes back"),

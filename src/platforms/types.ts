@@ -122,6 +122,16 @@ export interface SnapshotPlatform {
   volumeClaims?(vm: VmState): { volume: string; claim: string }[];
   /** The name of a restore of this VM that is in progress, if any. */
   restoreInProgress(vm: VmState): Promise<string | undefined>;
+  /**
+   * A restore object of this VM that keeps the platform from accepting another one: unfinished,
+   * or failed (KubeVirt refuses a new restore while any of the VM's is not complete).
+   */
+  unfinishedRestore?(vm: VmState): Promise<UnfinishedRestore | undefined>;
+  /**
+   * Why putting the VM's run setting back after a stop vmsnap made does not start it (KubeVirt
+   * runStrategy Manual), or undefined when it does.
+   */
+  startNotByRunSetting?(vm: VmState): string | undefined;
 
   /** `state` is the VM as read for this operation (platform defaults may depend on it). */
   snapshotManifest(
@@ -219,3 +229,14 @@ export interface DiskSnapshotSupport {
 }
 
 export type PlatformFactory = (ctx: PlatformContext) => SnapshotPlatform;
+
+/** A restore object that blocks the next restore of its VM. */
+export interface UnfinishedRestore {
+  name: string;
+  /** True when it failed (it stays until deleted); false while it is in progress. */
+  failed: boolean;
+  /** Its last reason, as the platform reports it. */
+  reason?: string;
+  /** The kubectl resource name of the object (for the commands in the advice). */
+  resource: string;
+}

@@ -501,7 +501,10 @@ function restoreReport(r: Restore, ctx: Ctx): string {
         : "none (skipped)",
     ],
     [dry ? "Stops the VM" : "VM stopped", yesNo(r.stoppedVm)],
-    [dry ? "Restarts the VM" : "VM restarted", yesNo(r.restartedVm)],
+    [
+      dry ? "Restarts the VM" : "VM restarted",
+      `${yesNo(r.restartedVm)}${r.notRestarted ? ` — ${clean(r.notRestarted)}` : ""}`,
+    ],
   ];
   if (r.durationMs !== null) entries.push(["Duration", humanMs(r.durationMs)]);
   const lines = [head, ...fields(entries, "  ")];

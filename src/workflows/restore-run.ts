@@ -33,6 +33,8 @@ export interface RestoreSteps {
 export interface RestoreOutcome {
   stopped: boolean;
   restarted: boolean;
+  /** Why the VM vmsnap stopped was not started again (its run setting was put back). */
+  notRestarted?: string;
 }
 
 type VmStage =
@@ -41,6 +43,7 @@ type VmStage =
   | "stopping"
   | "stopped"
   | "restarted"
+  | "setting-restored"
   | "restart-failed"
   | "restart-abandoned"
   | "start-sent";
@@ -70,6 +73,7 @@ export class RestoreProgress {
       stopping: `VM ${vm.name}: stop requested (run strategy set to stopped); not confirmed stopped yet`,
       stopped: `VM ${vm.name}: STOPPED by vmsnap (it was running)`,
       restarted: `VM ${vm.name}: started again by vmsnap, as before the restore`,
+      "setting-restored": `VM ${vm.name}: STOPPED by vmsnap (it was running); its run setting is put back, which does not start it`,
       "restart-failed": `VM ${vm.name}: STOPPED by vmsnap (it was running); starting it again failed`,
       "restart-abandoned": `VM ${vm.name}: STOPPED by vmsnap (it was running); starting it again was interrupted — it may be starting or still stopped`,
       "start-sent": `VM ${vm.name}: the start request was sent but its answer was lost — it may be starting or still stopped`,
@@ -111,6 +115,7 @@ export class RestoreProgress {
     ];
     const start = platform.manualStart(vm);
     const leftStopped = [
+      "setting-restored",
       "stop-sent",
       "stopping",
       "stopped",
@@ -155,7 +160,7 @@ export async function executeRestore(
     signal: o.signal,
     abandon: o.abandon,
   };
-  const { stopped, restarted } = await runRestoreSteps(
+  const { stopped, restarted, notRestarted } = await runRestoreSteps(
     session,
     plan.platform,
     steps,
@@ -167,6 +172,7 @@ export async function executeRestore(
     phase: "Succeeded",
     stoppedVm: stopped,
     restartedVm: restarted,
+    ...(notRestarted ? { notRestarted } : { notRestarted: undefined }),
     ...(claimsReplaced ? { claimsReplaced } : {}),
     durationMs: Date.now() - started,
   };
@@ -313,9 +319,16 @@ async function steps(
   // From here the start is the cleanup: an interrupt lets it finish, then reports.
   progress.restore = "complete";
   if (progress.vm !== "stopped") return { stopped: false, restarted: false };
-  session.progress(`starting VM ${vm.name} again`);
+  const notStarted = platform.startNotByRunSetting?.(vm);
+  session.progress(
+    notStarted ? `putting back the run setting of VM ${vm.name}` : `starting VM ${vm.name} again`,
+  );
   progress.vm = "start-sent";
   await step(() => applyRunState(session, vm, platform.runStateChange(vm, true)));
+  if (notStarted) {
+    progress.vm = "setting-restored";
+    return { stopped: true, restarted: false, notRestarted: notStarted };
+  }
   progress.vm = "restarted";
   return { stopped: true, restarted: true };
 }

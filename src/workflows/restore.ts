@@ -86,6 +86,22 @@ export async function planRestore(
       `snapshot ${snapName} is not ready yet (phase ${snapshot.phase})`,
       advice`wait until it is ready (${{ do: "describe", namespace: ns, snapshot: snapName }})`,
     );
+  // A restore object the platform will not let another pass (failed ones included), named with
+  // how to clear it. Checked before anything is stopped or written.
+  const blocking = await step(async () => platform.unfinishedRestore?.(vm));
+  if (blocking) {
+    const { name, resource } = blocking;
+    const why = blocking.reason ? `: ${blocking.reason}` : "";
+    const again = { do: "restore" as const, namespace: ns, vm: vmName, snapshot: snapName };
+    throw conflict(
+      blocking.failed
+        ? `restore ${name} of VM ${vmName} failed${why}; it is not complete, and the platform refuses another restore of the VM while it exists`
+        : `a restore of VM ${vmName} is already in progress (${name}${why})`,
+      blocking.failed
+        ? advice`see why it failed, then delete it (in namespace ${ns}: \`kubectl delete ${resource} ${name}\`) and run ${again} again`
+        : advice`wait for it to complete (in namespace ${ns}: \`kubectl get ${resource} ${name}\`); if it is stuck, delete it (\`kubectl delete ${resource} ${name}\`) and run ${again} again`,
+    );
+  }
   const inProgress = await step(() => platform.restoreInProgress(vm));
   if (inProgress)
     throw conflict(
@@ -130,6 +146,7 @@ export async function planRestore(
     );
   }
 
+  const notStarted = platform.startNotByRunSetting?.(vm);
   const lost = [
     `VM ${ns}/${vmName} is ${vm.status}; it will be restored to snapshot ${snapName}, taken ${ageText(what.snapshotAgeSeconds)} ago (${snapshot.creationTime ?? "unknown time"}).`,
     `Everything written to its disks since then is lost${takeSafety ? `, except in the safety snapshot ${safetyName} taken first` : phrase(advice` (no safety snapshot: ${option("safetySnapshot", false)})`, session.words)}.`,
@@ -146,7 +163,11 @@ export async function planRestore(
       : []),
     ...what.notes,
     ...(vm.running
-      ? ["The VM is running: it must be stopped for the restore, and is started again afterwards."]
+      ? [
+          notStarted
+            ? `The VM is running: it must be stopped for the restore, and is NOT started again afterwards: ${notStarted}.`
+            : "The VM is running: it must be stopped for the restore, and is started again afterwards.",
+        ]
       : []),
   ];
   const creates = [
@@ -212,7 +233,8 @@ export async function planRestore(
         phase: "DryRun",
         safetySnapshot: takeSafety ? safetyName : null,
         stoppedVm: wouldStop,
-        restartedVm: wouldStop,
+        restartedVm: wouldStop && !notStarted,
+        ...(wouldStop && notStarted ? { notRestarted: notStarted } : {}),
         restoreName,
         snapshotAgeSeconds: what.snapshotAgeSeconds,
         specChanges: what.specChanges,

@@ -24,6 +24,7 @@ import type {
   RunStateChange,
   RestorePreview,
   SnapshotPlatform,
+  UnfinishedRestore,
   VmState,
   WaitOptions,
 } from "../types.js";
@@ -237,6 +238,19 @@ export class KubeVirtPlatform implements SnapshotPlatform {
     return restores.restoreInProgress(this.kube, vm);
   }
 
+  unfinishedRestore(vm: VmState): Promise<UnfinishedRestore | undefined> {
+    return restores.unfinishedRestore(this.kube, vm);
+  }
+
+  // The VM controller starts a Manual VM only on a start request (virtctl start, the start
+  // subresource: kubevirt/kubevirt v1.9.0 pkg/virt-controller/watch/vm/vm.go, RunStrategyManual);
+  // setting runStrategy back to Manual after a stop leaves it stopped.
+  startNotByRunSetting(vm: VmState): string | undefined {
+    return vm.runStrategy === "Manual"
+      ? `its runStrategy is Manual: putting it back does not start the VM (KubeVirt starts a Manual VM only on a start request); start it with ${this.manualStart(vm)}`
+      : undefined;
+  }
+
   async snapshotManifest(
     namespace: string,
     name: string,
@@ -366,6 +380,20 @@ export class KubeVirtPlatform implements SnapshotPlatform {
       throw operationFailed(
         `snapshot ${namespace}/${name} cannot complete: the storage refused it (${terminal}); KubeVirt keeps it in progress until its failureDeadline`,
         advice`see ${{ do: "describe", namespace, snapshot: name }} for the causes; delete it (${{ do: "delete", namespace, snapshot: name }}) once the storage is fixed, and take a new one`,
+      );
+    // KubeVirt releases the VM's snapshot lock one reconcile after the snapshot is done
+    // (kubevirt/kubevirt v1.9.0 pkg/storage/snapshot/snapshot.go updateVMSnapshot,
+    // canUnlockSource); until then its webhook refuses run-state and volume changes of the VM.
+    // What follows a snapshot (a restore, a start) waits for the lock to go.
+    const vmName = sourceVmOf(obj!);
+    if (!terminal && vmName)
+      await waitForObject(
+        this.kube,
+        KubeVirt.vms,
+        vmName,
+        namespace,
+        (v) => !v || str(vmStatus(v).snapshotInProgress) !== name,
+        { timeoutMs: options.timeoutMs, signal: options.signal },
       );
     // A ready snapshot with every volume included has nothing for the content and volume
     // snapshots to add (they only explain failures and excluded disks): no further reads.

@@ -6,14 +6,7 @@ import type { Finding, Preflight, PreflightVolume } from "../../core/schema.js";
 import { consistencyFrom } from "../../core/consistency.js";
 import { quantityBytes } from "../../core/quantity.js";
 import type { KubeReader } from "../../kube/client.js";
-import {
-  Core,
-  Csi,
-  IS_DEFAULT_SC,
-  IS_DEFAULT_VSC,
-  KubeVirt,
-  type KubeObject,
-} from "../../kube/resources.js";
+import { Core, Csi, IS_DEFAULT_VSC, KubeVirt, type KubeObject } from "../../kube/resources.js";
 import {
   arr,
   isTrue,
@@ -59,6 +52,12 @@ export class StorageLookups {
 
 type ClassChoice = { className: string; via: string } | { problem: Finding };
 
+/**
+ * KubeVirt's choice, after kubevirt/kubevirt v1.9.0 pkg/storage/snapshot/snapshot.go
+ * getVolumeSnapshotClassName: the StorageProfile's snapshotClass when that class exists (and
+ * nothing else when it does not), else the one class of the provisioner's driver, else among
+ * several the one carrying the default annotation — KubeVirt checks only that the key is there.
+ */
 export function chooseSnapshotClass(
   sc: KubeObject,
   snapshotClasses: KubeObject[],
@@ -68,7 +67,16 @@ export function chooseSnapshotClass(
   const provisioner = str((sc as Record<string, unknown>).provisioner) ?? "";
   const profile = profiles.find((p) => p.metadata.name === scName);
   const fromProfile = str(obj(profile?.status).snapshotClass);
-  if (fromProfile) return { className: fromProfile, via: `StorageProfile ${scName}` };
+  if (fromProfile) {
+    if (snapshotClasses.some((c) => c.metadata.name === fromProfile))
+      return { className: fromProfile, via: `StorageProfile ${scName}` };
+    return {
+      problem: {
+        message: `the CDI StorageProfile ${scName} names VolumeSnapshotClass ${fromProfile}, which does not exist (KubeVirt then tries no other class)`,
+        fix: `create VolumeSnapshotClass ${fromProfile}, or set spec.snapshotClass in the StorageProfile ${scName} to an existing class`,
+      },
+    };
+  }
   const candidates = snapshotClasses.filter(
     (c) => (c as Record<string, unknown>).driver === provisioner,
   );
@@ -82,12 +90,12 @@ export function chooseSnapshotClass(
   }
   if (candidates.length === 1)
     return { className: candidates[0]!.metadata.name, via: `driver ${provisioner}` };
-  const defaults = candidates.filter((c) => c.metadata.annotations?.[IS_DEFAULT_VSC] === "true");
+  const defaults = candidates.filter((c) => IS_DEFAULT_VSC in (c.metadata.annotations ?? {}));
   if (defaults.length === 1) return { className: defaults[0]!.metadata.name, via: "default class" };
   const names = candidates.map((c) => c.metadata.name).join(", ");
   return {
     problem: {
-      message: `${candidates.length} VolumeSnapshotClasses match provisioner ${provisioner} (${names}) and ${defaults.length ? "several are" : "none is"} marked default`,
+      message: `${candidates.length} VolumeSnapshotClasses match provisioner ${provisioner} (${names}) and ${defaults.length ? "several are marked default (KubeVirt takes whichever it lists first)" : "none is marked default"}`,
       fix: `annotate exactly one with ${IS_DEFAULT_VSC}="true" (kubectl annotate volumesnapshotclass <name> ${IS_DEFAULT_VSC}=true), or set spec.snapshotClass in the CDI StorageProfile ${scName}`,
     },
   };
@@ -151,16 +159,24 @@ export function analyse(input: PreflightInput): Preflight {
     }
     const pvcSpec = obj(pvc.spec);
     base.requestedBytes = quantityBytes(obj(obj(pvcSpec.resources).requests).storage);
-    const scName =
-      str(pvcSpec.storageClassName) ??
-      storage.classes.find((c) => c.metadata.annotations?.[IS_DEFAULT_SC] === "true")?.metadata
-        .name;
+    // KubeVirt reads the claim's own storageClassName (getSnapshotPVC): a claim without one
+    // is left out of the snapshot, whatever the default StorageClass is.
+    const scName = str(pvcSpec.storageClassName);
     base.storageClass = scName ?? null;
     if (str(obj(pvc.status).phase) !== "Bound") {
       base.reason = `claim ${v.claimName} is ${str(obj(pvc.status).phase) ?? "not bound"}`;
       problems.push({
         message: `volume ${v.name}: claim ${v.claimName} is not Bound`,
         fix: "wait until the claim is Bound (WaitForFirstConsumer claims bind when the VM first starts)",
+      });
+      volumes.push(base);
+      continue;
+    }
+    if (!scName) {
+      base.reason = `claim ${v.claimName} names no StorageClass`;
+      problems.push({
+        message: `volume ${v.name} would be left out of the snapshot: its claim ${v.claimName} names no StorageClass (KubeVirt snapshots only claims that do); a restore would not bring its data back`,
+        fix: "move the disk to a claim with spec.storageClassName set (it cannot be changed on an existing claim)",
       });
       volumes.push(base);
       continue;

@@ -1,15 +1,23 @@
 // KubeVirt restores and clones: VirtualMachineRestore (in place) and VirtualMachineClone (a new VM
 // from a snapshot); what a restore changes back (the stored VM spec against the current one); and
 // the refusals KubeVirt reports for a second restore of one VM, as ConcurrentRestoreError.
-import { notFound, operationFailed } from "../../core/errors.js";
+import { advice } from "../../core/advice.js";
+import { invalidInput, notFound, operationFailed } from "../../core/errors.js";
 import { formatDiffLine, jsonDiff } from "../../core/diff.js";
 import type { Snapshot } from "../../core/schema.js";
 import type { KubeReader } from "../../kube/client.js";
 import { KubeApiError } from "../../kube/client.js";
-import { KubeVirt, apiVersionOf } from "../../kube/resources.js";
+import { KubeVirt, apiVersionOf, type KubeObject } from "../../kube/resources.js";
 import { waitForObject } from "../../kube/watch.js";
 import { ConcurrentRestoreError } from "../errors.js";
-import type { Manifest, RestoreAction, RestorePreview, VmState, WaitOptions } from "../types.js";
+import type {
+  Manifest,
+  RestoreAction,
+  RestorePreview,
+  UnfinishedRestore,
+  VmState,
+  WaitOptions,
+} from "../types.js";
 import { conditionOf, obj, str, vmStatus, volumesOf } from "./model.js";
 
 // KubeVirt's admission webhook and its restore controller both say a restore of the VM is in
@@ -17,6 +25,9 @@ import { conditionOf, obj, str, vmStatus, volumesOf } from "./model.js";
 // pkg/storage/snapshot/restore.go): `VirtualMachineRestore "<name>" in progress`.
 const RESTORE_IN_PROGRESS = /VirtualMachineRestore "[^"]+" in progress/;
 const WEBHOOK_IN_PROGRESS = /in progress/i;
+// restore.go errorRestoreToExistingTarget.
+const RESTORE_TO_EXISTING_TARGET =
+  "restore source and restore target are different but restore target already exists";
 
 /** The name of a restore of this VM that is in progress: the VM's lock, or an unfinished restore. */
 export async function restoreInProgress(
@@ -38,6 +49,35 @@ export async function restoreInProgress(
     );
   });
   return active?.metadata.name;
+}
+
+/**
+ * A restore of this VM that is not complete, failed ones included: KubeVirt's restore admitter
+ * (kubevirt/kubevirt v1.9.0 pkg/storage/admitters/vmrestore-admitter.go) refuses a new restore
+ * of a target while any restore of it is not `complete: true`, and a failed restore never
+ * completes: it blocks every later one until it is deleted. Unfinished ones are named first.
+ */
+export async function unfinishedRestore(
+  kube: KubeReader,
+  vm: VmState,
+): Promise<UnfinishedRestore | undefined> {
+  const restores = await kube.list(KubeVirt.restores, vm.namespace);
+  const open = restores.items.filter(
+    (r) =>
+      str(obj(obj(r.spec).target).name) === vm.name &&
+      obj(r.status).complete !== true &&
+      !r.metadata.deletionTimestamp,
+  );
+  const failed = (r: KubeObject) => conditionOf(r, "Failure")?.status === "True";
+  const r = open.find((x) => !failed(x)) ?? open[0];
+  if (!r) return undefined;
+  const reason = str((conditionOf(r, "Failure") ?? conditionOf(r, "Ready"))?.reason);
+  return {
+    name: r.metadata.name,
+    failed: failed(r),
+    ...(reason ? { reason } : {}),
+    resource: "virtualmachinerestore",
+  };
 }
 
 export function restoreManifest(
@@ -93,6 +133,16 @@ export async function restorePreview(
   vm: VmState,
   snapshot: Snapshot,
 ): Promise<RestorePreview> {
+  // A VM deleted and created again under the same name is another VM: KubeVirt never restores
+  // a snapshot onto it (restore.go sourceAndTargetAreDifferent), the restore just stays not
+  // ready. Refused here, before anything is stopped or written.
+  const raw = await kube.getIfExists(KubeVirt.snapshots, snapshot.name, vm.namespace);
+  const sourceUID = str(obj(raw?.status).sourceUID);
+  if (sourceUID && sourceUID !== vm.uid)
+    throw invalidInput(
+      `snapshot ${snapshot.name} was taken of an earlier VM named ${vm.name} (uid ${sourceUID}); VM ${vm.namespace}/${vm.name} now is another VM (uid ${vm.uid}), deleted and created again since, and KubeVirt does not restore a snapshot onto a VM other than its source`,
+      advice`create a new VM from the snapshot instead (${{ do: "clone", namespace: vm.namespace, snapshot: snapshot.name }})`,
+    );
   const content = snapshot.contentName
     ? await kube.getIfExists(KubeVirt.snapshotContents, snapshot.contentName, vm.namespace)
     : undefined;
@@ -147,6 +197,13 @@ export async function waitRestore(
     (r) => {
       if (!r)
         throw notFound(`VirtualMachineRestore ${namespace}/${name} disappeared while waiting`);
+      // The target was deleted and created again since the plan: KubeVirt keeps such a restore
+      // not ready for ever (restore.go errorRestoreToExistingTarget), it never fails it.
+      if (str(conditionOf(r, "Ready")?.reason) === RESTORE_TO_EXISTING_TARGET)
+        throw operationFailed(
+          `restore ${name} cannot proceed: ${RESTORE_TO_EXISTING_TARGET} (the VM was deleted and created again since the snapshot); it changed nothing`,
+          `delete it (\`kubectl -n ${namespace} delete virtualmachinerestore ${name}\`)`,
+        );
       const failure = conditionOf(r, "Failure");
       if (failure?.status === "True") {
         const why = `${str(failure.reason) ?? ""} ${str(failure.message) ?? ""}`.trim();
