@@ -1,6 +1,6 @@
 // create. Plan: validate → preflight → manifest → server-side dry run (no writes). Execute, after
-// the human's yes: (stop) → create → wait → (restart). The same create run again (same name) plans
-// nothing to write and reports the existing snapshot.
+// the human's yes: (stop) → create → wait → (restart). A snapshot that exists under the name is a
+// conflict (exit 7) that says how old it is; only this run's own lost answer is read back.
 import { advice, option } from "../core/advice.js";
 import { ErrorCode, VmsnapError, conflict } from "../core/errors.js";
 import { defaultSnapshotName, validateName } from "../core/names.js";
@@ -12,7 +12,7 @@ import { KubeApiError } from "../kube/client.js";
 import { mayHaveBeenProcessed } from "../kube/retry.js";
 import type { CreateOptions, Manifest, SnapshotPlatform, VmState } from "../platforms/types.js";
 import { validateLabels } from "../core/labels.js";
-import { dryRun, preview, step, withMarks, type Marks } from "./common.js";
+import { ageText, dryRun, preview, step, withMarks, type Marks } from "./common.js";
 import { checkpoint, interrupted, unlessAborted } from "./interrupt.js";
 import { dryRunStop, sendStop, startVm, waitStopped } from "./run-state.js";
 import type { Session } from "./session.js";
@@ -50,9 +50,7 @@ export interface CreateDraft {
 
 export interface CreatePlan extends PlanBase<Snapshot, "create"> {
   readonly platform: SnapshotPlatform;
-  /** Absent when the snapshot exists already: nothing to write, only to wait for. */
-  readonly draft?: CreateDraft;
-  readonly existing?: { snapshot: Snapshot; note: string };
+  readonly draft: CreateDraft;
   readonly wait: boolean;
   readonly timeoutMs?: number;
 }
@@ -100,20 +98,19 @@ export async function planCreate(
   const ns = session.namespace;
   const platform = await step(() => session.platformForVm(ns, vmName));
   const vm = await step(() => platform.getVm(ns, vmName));
-  const adopt = async () => {
+  // A snapshot under the requested name is a conflict, even the same VM's: it is not this
+  // invocation's (only its own lost-answer retry, in createOnce, reads one back as its result).
+  const refuseExisting = async () => {
     const now = await step(() => platform.getSnapshot(ns, name));
-    return now ? adoptionPlan(platform, now, vmName, req, pinsAt(at)) : undefined;
+    if (now) throw existingSnapshot(now, vmName, session.now());
   };
-  // The same create run again (same --name) changes nothing and reports the snapshot.
-  const existing = await adopt();
-  if (existing) return existing;
+  await refuseExisting();
   const pre = await step(() =>
     platform.preflight(ns, vmName, { consistency: req.consistency, stop: req.stop }),
   );
   if (!pre.snapshottable) {
-    // Blocked by this very snapshot, created meanwhile by the same create run at the same moment.
-    const raced = await adopt();
-    if (raced) return raced;
+    // Blocked by a snapshot of this name created meanwhile: that is the conflict to report.
+    await refuseExisting();
     throw new VmsnapError(
       ErrorCode.PreflightBlocked,
       `VM ${ns}/${vmName} cannot be snapshotted safely:\n${pre.problems.map((p) => `  - ${p.message}${p.fix ? `\n    fix: ${p.fix}` : ""}`).join("\n")}`,
@@ -126,11 +123,9 @@ export async function planCreate(
   try {
     await validateCreate(session, draft);
   } catch (err) {
-    // The same create, started at the same moment, created it since the check above.
-    const raced =
-      err instanceof VmsnapError && err.code === ErrorCode.Conflict ? await adopt() : undefined;
-    if (!raced) throw err;
-    return raced;
+    // Created since the check above (another create at the same moment): say whose and when.
+    if (err instanceof VmsnapError && err.code === ErrorCode.Conflict) await refuseExisting();
+    throw err;
   }
   const title = `Create snapshot ${name} of VM ${ns}/${vmName}?`;
   return makePlan(
@@ -187,40 +182,25 @@ export async function validateCreate(session: Session, d: CreateDraft): Promise<
 }
 
 /**
- * A snapshot with the requested name exists already: the same VM's, ready or progressing, is
- * the result (waited for like a new one); another VM's, or a failed one, is a conflict.
+ * A snapshot with the requested name exists already (not created by this invocation): a
+ * conflict that says whose it is and how old; another VM's, or a failed one, said so.
  */
-function adoptionPlan(
-  platform: SnapshotPlatform,
-  existing: Snapshot,
-  vmName: string,
-  req: CreateRequest,
-  pins: Pins,
-): CreatePlan {
-  checkAdoptable(existing, vmName);
-  const note = `snapshot ${existing.name} of VM ${vmName} already existed: nothing was created`;
-  return makePlan(
-    {
-      operation: "create",
-      title: `Snapshot ${existing.name} of VM ${existing.namespace}/${vmName} exists`,
-      preview: "",
-      facts: [note],
-      needs: null,
-      subject: { existing: existing.name, vm: vmName },
-      pins,
-      planned: { ...existing, notes: [...existing.notes, note] },
-    },
-    {
-      platform,
-      existing: { snapshot: existing, note },
-      wait: req.wait !== false,
-      timeoutMs: req.deadlineMs,
-    },
+export function existingSnapshot(existing: Snapshot, vmName: string, now: Date): VmsnapError {
+  notAnotherVms(existing, vmName);
+  const ns = existing.namespace;
+  const created = existing.createdAt ? Date.parse(existing.createdAt) : NaN;
+  const age = Number.isFinite(created)
+    ? `created ${ageText(Math.max(0, Math.round((now.getTime() - created) / 1000)))} ago (${existing.createdAt})`
+    : "of unknown age";
+  const state = existing.readyToUse ? "ready" : `phase ${existing.phase}`;
+  return conflict(
+    `snapshot ${ns}/${existing.name} of VM ${vmName} already exists, ${age}, ${state}: nothing was created`,
+    advice`see it with ${{ do: "describe", namespace: ns, snapshot: existing.name }}, or choose another name (${option("name")})`,
   );
 }
 
 /** Another VM's snapshot, or a failed one, under the requested name is a conflict. */
-function checkAdoptable(existing: Snapshot, vmName: string): void {
+function notAnotherVms(existing: Snapshot, vmName: string): void {
   const ns = existing.namespace;
   if (existing.vm !== vmName)
     throw conflict(
@@ -245,8 +225,7 @@ export async function executeCreate(
   plan: CreatePlan,
   options: CreateExecution = {},
 ): Promise<Snapshot> {
-  if (plan.existing) return followExisting(session, plan, plan.existing, options);
-  const d = plan.draft!;
+  const d = plan.draft;
   return runCreate(session, d, { wait: plan.wait, timeoutMs: plan.timeoutMs, ...options });
 }
 
@@ -275,7 +254,7 @@ export async function runCreate(
     snapshot = "created";
     o.onCreated?.();
     if (taken) {
-      checkAdoptable(taken, d.vm.name);
+      notAnotherVms(taken, d.vm.name);
       const note = `snapshot ${d.name} was read back after its creation request lost its answer`;
       session.progress(note);
       return await waitExisting(session, d.platform, taken, note, o);
@@ -348,28 +327,6 @@ function createInterrupted(
   );
 }
 
-function followExisting(
-  session: Session,
-  plan: CreatePlan,
-  existing: { snapshot: Snapshot; note: string },
-  o: CreateExecution,
-): Promise<Snapshot> {
-  session.progress(existing.note);
-  const { namespace, name } = existing.snapshot;
-  return waitExisting(session, plan.platform, existing.snapshot, existing.note, {
-    wait: plan.wait,
-    timeoutMs: plan.timeoutMs,
-    signal: o.signal,
-  }).catch((err: unknown) => {
-    if (!o.signal?.aborted) throw err;
-    throw interrupted(
-      o.signal,
-      `snapshot ${namespace}/${name} exists; it is being taken in the cluster (vmsnap stopped waiting, not the snapshot)`,
-      advice`follow it with ${{ do: "describe", namespace, snapshot: name }} until it is ready (or failed)`,
-    );
-  });
-}
-
 /** An existing snapshot as the result: waited for unless ready (or not to be waited for). */
 async function waitExisting(
   session: Session,
@@ -414,6 +371,8 @@ export async function createOnce(
         : `the answer to creating snapshot ${name} was lost; reading it back before anything else`,
     );
     const now = await platform.getSnapshot(ns, name);
+    // 409: another request created it, not this one; a lost answer: this one's own, read back.
+    if (now && raced) throw existingSnapshot(now, now.vm, session.now());
     if (now) return now;
     if (raced) throw err;
     // Never processed: creating it now cannot make a second one (the name is fixed).

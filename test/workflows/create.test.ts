@@ -79,16 +79,22 @@ describe("create: plan", () => {
     assert.deepEqual(kube.writes(), []);
   });
 
-  it("the same create again (same name): a plan that writes nothing and needs no consent", async () => {
+  it("the same create again (same name): a conflict that states the snapshot's age, no request", async () => {
     const { session, kube } = fakeSession({
       vms: [{ name: "web" }],
       snapshots: { "web-snap": "web" },
     });
-    const plan = await planCreate(session, { vm: "web", name: "web-snap" });
-    assert.equal(plan.confirmation, null);
-    const s = await execute(session, plan, null);
-    assert.equal(s.name, "web-snap");
-    assert.match(s.notes.at(-1)!, /already existed: nothing was created/);
+    const e = await errorOf(planCreate(session, { vm: "web", name: "web-snap" }));
+    assert.equal(e.code, "Conflict");
+    assert.equal(e.exitCode, 7);
+    assert.equal(
+      e.message,
+      "snapshot unit/web-snap of VM web already exists, created 327d2h ago (2026-01-01T00:00:00Z), ready: nothing was created",
+    );
+    assert.equal(
+      phrase(e.advice!, cliWords),
+      "see it with `vmsnap describe -n unit web-snap`, or choose another name (--name)",
+    );
     assert.deepEqual(kube.requests, []);
   });
 });
