@@ -138,6 +138,9 @@ export async function runCommand(
             kubectl,
           }),
     );
+    // What a read could not include (a platform it may not read) goes to stderr, as kubectl's
+    // warnings do; -o json/yaml carry it in the object too.
+    for (const w of warningsOf(result.object)) io.stderr.write(`warning: ${w}\n`);
     io.exitCode = result.exitCode ?? 0;
   } catch (err) {
     progress.stop();
@@ -227,4 +230,9 @@ export function parseConsistency(
 ): "required" | "best-effort" | undefined {
   if (value === undefined || value === "required" || value === "best-effort") return value;
   throw invalidInput(`invalid --consistency ${value}`, "use required or best-effort");
+}
+
+function warningsOf(object: unknown): string[] {
+  const w = (object as { warnings?: unknown } | null | undefined)?.warnings;
+  return Array.isArray(w) ? w.filter((x): x is string => typeof x === "string") : [];
 }

@@ -36,6 +36,10 @@ export const VirtualMachineList = z.object({
   apiVersion,
   kind: z.literal("VirtualMachineList"),
   items: z.array(VirtualMachine),
+  warnings: z
+    .array(z.string())
+    .optional()
+    .describe("platforms that could not be read (no permission): what they hold is missing here"),
 });
 export type VirtualMachineList = z.infer<typeof VirtualMachineList>;
 
@@ -78,6 +82,10 @@ export const SnapshotList = z.object({
   apiVersion,
   kind: z.literal("SnapshotList"),
   items: z.array(Snapshot),
+  warnings: z
+    .array(z.string())
+    .optional()
+    .describe("platforms that could not be read (no permission): what they hold is missing here"),
 });
 export type SnapshotList = z.infer<typeof SnapshotList>;
 

@@ -1,7 +1,7 @@
 // Identities of the local control plane: static bearer tokens (--token-auth-file), each bound to
 // a ClusterRole. Adding an identity is one entry here (or one in ControlPlaneOptions.identities).
 import { randomBytes } from "node:crypto";
-import { OPERATOR_ROLES, READONLY_ROLES } from "./rbac.js";
+import { OPERATOR_ROLES, RBAC_ROLES, READONLY_ROLES } from "./rbac.js";
 
 export interface IdentitySpec {
   /** User name as the API server (and its audit log) sees it. */
@@ -41,6 +41,16 @@ export const READER: IdentitySpec = {
   clusterRoles: READONLY_ROLES,
 };
 
+/**
+ * A reader of one platform only: the common and KubeVirt read-only roles of deploy/rbac/, as a
+ * cluster whose users may read KubeVirt but not the other platforms served there.
+ */
+export const KUBEVIRT_READER: IdentitySpec = {
+  name: "vmsnap-kubevirt-reader",
+  groups: ["vmsnap:readers"],
+  clusterRoles: [RBAC_ROLES.common, "vmsnap-kubevirt-readonly"],
+};
+
 /** An identity used by one measurement at a time (request budgets): nothing else runs as it. */
 export const PROBE: IdentitySpec = {
   name: "vmsnap-probe",
@@ -70,7 +80,14 @@ export const CONTROLLER: IdentitySpec = {
 };
 
 /** Every identity vmsnap runs as in the test suite: the suite-wide audit check covers them all. */
-export const VMSNAP_IDENTITIES: IdentitySpec[] = [VMSNAP_USER, READER, PROBE, FUZZ, CONTROLLER];
+export const VMSNAP_IDENTITIES: IdentitySpec[] = [
+  VMSNAP_USER,
+  READER,
+  KUBEVIRT_READER,
+  PROBE,
+  FUZZ,
+  CONTROLLER,
+];
 
 export const DEFAULT_IDENTITIES: IdentitySpec[] = [ADMIN, SIMULATOR, VMSNAP_USER, CONTROLLER];
 

@@ -1,10 +1,12 @@
 // Read-only workflows: inventory, preflight, list, describe. Nothing here writes.
 import { advice } from "../core/advice.js";
-import { notFound } from "../core/errors.js";
+import { ErrorCode, VmsnapError, notFound } from "../core/errors.js";
 import { validateName } from "../core/names.js";
 import { API_VERSION } from "../core/api-version.js";
 import type { Preflight, Snapshot, SnapshotList, VirtualMachineList } from "../core/schema.js";
 import { bySnapshotOrder, byVmOrder } from "../platforms/json.js";
+import { KubeApiError } from "../kube/client.js";
+import type { SnapshotPlatform } from "../platforms/types.js";
 import { step } from "./common.js";
 import type { Session } from "./session.js";
 
@@ -20,10 +22,19 @@ export async function listVms(
 ): Promise<VirtualMachineList> {
   if (vm !== undefined) validateName("VM", vm);
   const namespace = scope.allNamespaces ? undefined : session.namespace;
+  const warnings: string[] = [];
   const items = (
     await step(() =>
       Promise.all(
-        session.platforms.map((p) => p.listVms({ namespace, labelSelector: scope.labelSelector })),
+        session.platforms.map((p) =>
+          readable(
+            p,
+            warnings,
+            "VMs",
+            () => p.listVms({ namespace, labelSelector: scope.labelSelector }),
+            [],
+          ),
+        ),
       ),
     )
   )
@@ -32,8 +43,13 @@ export async function listVms(
     .sort(byVmOrder);
   const filtered = vm ? items.filter((i) => i.name === vm) : items;
   if (vm && filtered.length === 0)
-    throw notFound(`VirtualMachine ${session.namespace}/${vm} not found`);
-  return { apiVersion: API_VERSION, kind: "VirtualMachineList", items: filtered };
+    throw notFound(`VirtualMachine ${session.namespace}/${vm} not found${unread(warnings)}`);
+  return {
+    apiVersion: API_VERSION,
+    kind: "VirtualMachineList",
+    items: filtered,
+    ...(warnings.length ? { warnings } : {}),
+  };
 }
 
 export async function check(session: Session, vm: string): Promise<Preflight> {
@@ -49,11 +65,18 @@ export async function listSnapshots(
 ): Promise<SnapshotList> {
   if (vm !== undefined) validateName("VM", vm);
   const namespace = scope.allNamespaces ? undefined : session.namespace;
+  const warnings: string[] = [];
   const items = (
     await step(() =>
       Promise.all(
         session.platforms.map((p) =>
-          p.listSnapshots({ namespace, vm, labelSelector: scope.labelSelector }),
+          readable(
+            p,
+            warnings,
+            "snapshots",
+            () => p.listSnapshots({ namespace, vm, labelSelector: scope.labelSelector }),
+            [],
+          ),
         ),
       ),
     )
@@ -62,21 +85,59 @@ export async function listSnapshots(
     .sort(bySnapshotOrder);
   // `list VM` of a VM that is not there is a not-found (exit 4), not an empty list — unless
   // snapshots of it remain (the VM was deleted): those are listed.
-  if (vm !== undefined && items.length === 0 && !scope.allNamespaces)
+  if (vm !== undefined && items.length === 0 && !scope.allNamespaces && !warnings.length)
     await step(async () =>
       (await session.platformForVm(session.namespace, vm)).getVm(session.namespace, vm),
     );
-  return { apiVersion: API_VERSION, kind: "SnapshotList", items };
+  return {
+    apiVersion: API_VERSION,
+    kind: "SnapshotList",
+    items,
+    ...(warnings.length ? { warnings } : {}),
+  };
 }
 
 export async function describeSnapshot(session: Session, name: string): Promise<Snapshot> {
   validateName("snapshot", name);
+  const warnings: string[] = [];
   for (const p of session.platforms) {
-    const s = await step(() => p.getSnapshot(session.namespace, name));
+    const s = await step(() =>
+      readable(p, warnings, "snapshots", () => p.getSnapshot(session.namespace, name), undefined),
+    );
     if (s) return s;
   }
   throw notFound(
-    `snapshot ${session.namespace}/${name} not found`,
+    `snapshot ${session.namespace}/${name} not found${unread(warnings)}`,
     advice`list the snapshots with ${{ do: "list-snapshots", namespace: session.namespace }}`,
   );
+}
+
+/**
+ * One platform's part of a read across platforms. Without permission to read a platform (403),
+ * the others' part is still the answer: the platform is named in a warning, its part is `none`.
+ */
+async function readable<T>(
+  p: SnapshotPlatform,
+  warnings: string[],
+  what: string,
+  read: () => Promise<T>,
+  none: T,
+): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    const forbidden =
+      (err instanceof KubeApiError && err.code === 403) ||
+      (err instanceof VmsnapError && err.code === ErrorCode.Forbidden);
+    if (!forbidden) throw err;
+    warnings.push(
+      `${p.name}: no permission to read its ${what}, so they are not included (${err.message})`,
+    );
+    return none;
+  }
+}
+
+/** The platforms a not-found may have missed. */
+function unread(warnings: string[]): string {
+  return warnings.length ? ` (not all platforms could be read: ${warnings.join("; ")})` : "";
 }
