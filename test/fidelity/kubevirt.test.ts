@@ -21,7 +21,7 @@ import { Preflight, Restore, Snapshot } from "../../src/core/schema.js";
 import { adminClient, adminKubeconfig, newNamespace } from "../helpers/env.js";
 import { json, runCli, showResult, type CliResult } from "../helpers/cli.js";
 import { writesIn } from "../helpers/audit.js";
-import { vmDiskFingerprints, waitFor, type Json } from "../helpers/kube.js";
+import { kvRestore, kvSnapshot, vmDiskFingerprints, waitFor, type Json } from "../helpers/kube.js";
 import { connectInProcess, failed, serverOptions, type McpConnection } from "../helpers/mcp.js";
 
 const run = promisify(execFile);
@@ -51,6 +51,9 @@ const condition = (o: Json, type: string): Json | undefined =>
   ((o.status?.conditions ?? []) as Json[]).find((x) => x.type === type);
 
 const vmsnap = (...args: string[]): Promise<CliResult> => runCli(["-n", ns, ...args]);
+/** `vmsnap restore VM SNAP`, its name typed and confirmed, with any other arguments. */
+const confirmedRestore = (vm: string, snap: string, ...more: string[]): Promise<CliResult> =>
+  vmsnap("restore", vm, snap, "--confirm", snap, "--yes", ...more);
 
 function expectExit(r: CliResult, code: number, ...patterns: RegExp[]): void {
   assert.equal(r.code, code, showResult(r));
@@ -88,23 +91,35 @@ async function kubectlVm(
   ]);
 }
 
-const snapshotOf = (name: string, vm: string) => ({
-  apiVersion: "snapshot.kubevirt.io/v1beta1",
-  kind: "VirtualMachineSnapshot",
-  metadata: { name, namespace: ns },
-  spec: { source: { apiGroup: "kubevirt.io", kind: "VirtualMachine", name: vm } },
-});
+const snapshotOf = (name: string, vm: string) => kvSnapshot(ns, name, vm);
+const restoreOf = (name: string, vm: string, snap: string, extra: Json = {}) =>
+  kvRestore(ns, name, vm, snap, extra);
 
-const restoreOf = (name: string, vm: string, snap: string, extra: Json = {}) => ({
-  apiVersion: "snapshot.kubevirt.io/v1beta1",
-  kind: "VirtualMachineRestore",
-  metadata: { name, namespace: ns },
-  spec: {
-    target: { apiGroup: "kubevirt.io", kind: "VirtualMachine", name: vm },
-    virtualMachineSnapshotName: snap,
-    ...extra,
-  },
-});
+/** Sets the VM's runStrategy with kubectl; waits for the printable status it leads to, if given. */
+async function setRunStrategy(vm: string, strategy: string, printable?: string): Promise<void> {
+  await kubectl([
+    "patch",
+    "vm",
+    vm,
+    "--type=merge",
+    "-p",
+    JSON.stringify({ spec: { runStrategy: strategy } }),
+  ]);
+  // The VM controller has acted on it once the status says the new strategy.
+  await kubectl([
+    "wait",
+    `--for=jsonpath={.status.runStrategy}=${strategy}`,
+    `vm/${vm}`,
+    "--timeout=60s",
+  ]);
+  if (printable)
+    await kubectl([
+      "wait",
+      `--for=jsonpath={.status.printableStatus}=${printable}`,
+      `vm/${vm}`,
+      "--timeout=90s",
+    ]);
+}
 
 async function kubectlSnapshot(name: string, vm: string): Promise<void> {
   await apply(snapshotOf(name, vm));
@@ -170,7 +185,7 @@ describe("a restore onto a VM created again under the snapshot's source name", (
 
   it("vmsnap: the unfinished restore is named (7) with how to clear it, before anything is written", async () => {
     const since = new Date();
-    const r = await vmsnap("restore", "again", "again-snap", "--confirm", "again-snap", "--yes");
+    const r = await confirmedRestore("again", "again-snap");
     expectExit(
       r,
       7,
@@ -186,7 +201,7 @@ describe("a restore onto a VM created again under the snapshot's source name", (
   it("vmsnap: once it is deleted, the snapshot of the earlier VM is refused (2) naming both, nothing written", async () => {
     await kubectl(["delete", "vmrestore", "again-by-hand", "--wait=true", "--timeout=60s"]);
     const since = new Date();
-    const r = await vmsnap("restore", "again", "again-snap", "--confirm", "again-snap", "--yes");
+    const r = await confirmedRestore("again", "again-snap");
     expectExit(
       r,
       2,
@@ -238,15 +253,7 @@ describe("a failed restore blocks every later restore of the VM", () => {
 
   it("vmsnap CLI: refused (7) before the VM is stopped, naming it and how to clear it", async () => {
     const since = new Date();
-    const r = await vmsnap(
-      "restore",
-      "blocked",
-      "blocked-snap",
-      "--stop",
-      "--confirm",
-      "blocked-snap",
-      "--yes",
-    );
+    const r = await confirmedRestore("blocked", "blocked-snap", "--stop");
     expectExit(
       r,
       7,
@@ -281,17 +288,7 @@ describe("a failed restore blocks every later restore of the VM", () => {
 
   it("vmsnap: once the failed restore is deleted, the restore goes through", async () => {
     await kubectl(["delete", "vmrestore", "blocked-by-hand", "--wait=true", "--timeout=60s"]);
-    const r = await vmsnap(
-      "restore",
-      "blocked",
-      "blocked-snap",
-      "--stop",
-      "--confirm",
-      "blocked-snap",
-      "--yes",
-      "-o",
-      "json",
-    );
+    const r = await confirmedRestore("blocked", "blocked-snap", "--stop", "-o", "json");
     expectExit(r, 0);
     const res = Restore.parse(json(r));
     assert.equal(res.stoppedVm, true);
@@ -303,20 +300,7 @@ describe("restores on WaitForFirstConsumer storage", () => {
   it("kubectl: the restore of a stopped VM completes with its new claim Pending", async () => {
     await kubectlVm("wffc", { runStrategy: "Always", storageClassName: STORAGE.wffc });
     await kubectlSnapshot("wffc-snap", "wffc");
-    await kubectl([
-      "patch",
-      "vm",
-      "wffc",
-      "--type=merge",
-      "-p",
-      '{"spec":{"runStrategy":"Halted"}}',
-    ]);
-    await kubectl([
-      "wait",
-      "--for=jsonpath={.status.printableStatus}=Stopped",
-      "vm/wffc",
-      "--timeout=90s",
-    ]);
+    await setRunStrategy("wffc", "Halted", "Stopped");
     await apply(restoreOf("wffc-by-hand", "wffc", "wffc-snap"));
     await kubectl([
       "wait",
@@ -332,31 +316,8 @@ describe("restores on WaitForFirstConsumer storage", () => {
   });
 
   it("vmsnap: restoring the running VM stops it, restores, starts it; the new claim binds", async () => {
-    await kubectl([
-      "patch",
-      "vm",
-      "wffc",
-      "--type=merge",
-      "-p",
-      '{"spec":{"runStrategy":"Always"}}',
-    ]);
-    await kubectl([
-      "wait",
-      "--for=jsonpath={.status.printableStatus}=Running",
-      "vm/wffc",
-      "--timeout=90s",
-    ]);
-    const r = await vmsnap(
-      "restore",
-      "wffc",
-      "wffc-snap",
-      "--stop",
-      "--confirm",
-      "wffc-snap",
-      "--yes",
-      "-o",
-      "json",
-    );
+    await setRunStrategy("wffc", "Always", "Running");
+    const r = await confirmedRestore("wffc", "wffc-snap", "--stop", "-o", "json");
     expectExit(r, 0);
     const res = Restore.parse(json(r));
     assert.equal(res.restartedVm, true);
@@ -437,51 +398,11 @@ describe("the VM's snapshot lock is released one reconcile after the snapshot su
 describe("a runStrategy: Manual VM", () => {
   it("kubectl: a Manual VM stays stopped when its runStrategy is set back to Manual", async () => {
     await kubectlVm("manual", { runStrategy: "Always" });
-    await kubectl([
-      "patch",
-      "vm",
-      "manual",
-      "--type=merge",
-      "-p",
-      '{"spec":{"runStrategy":"Manual"}}',
-    ]);
-    await kubectl([
-      "wait",
-      "--for=jsonpath={.status.runStrategy}=Manual",
-      "vm/manual",
-      "--timeout=60s",
-    ]);
+    await setRunStrategy("manual", "Manual");
     assert.equal((await getJson("vm", "manual")).status.printableStatus, "Running");
     await kubectlSnapshot("manual-snap", "manual");
-    await kubectl([
-      "patch",
-      "vm",
-      "manual",
-      "--type=merge",
-      "-p",
-      '{"spec":{"runStrategy":"Halted"}}',
-    ]);
-    await kubectl([
-      "wait",
-      "--for=jsonpath={.status.printableStatus}=Stopped",
-      "vm/manual",
-      "--timeout=90s",
-    ]);
-    await kubectl([
-      "patch",
-      "vm",
-      "manual",
-      "--type=merge",
-      "-p",
-      '{"spec":{"runStrategy":"Manual"}}',
-    ]);
-    // The controller has seen the change when the VM's status follows it.
-    await kubectl([
-      "wait",
-      "--for=jsonpath={.status.runStrategy}=Manual",
-      "vm/manual",
-      "--timeout=60s",
-    ]);
+    await setRunStrategy("manual", "Halted", "Stopped");
+    await setRunStrategy("manual", "Manual");
     assert.equal((await getJson("vm", "manual")).status.printableStatus, "Stopped");
     assert.equal(
       JSON.parse(await kubectl(["get", "vmi", "-o", "json"])).items.filter(
@@ -492,28 +413,8 @@ describe("a runStrategy: Manual VM", () => {
   });
 
   it("vmsnap: the restore puts Manual back and says the VM is not started, and how to start it", async () => {
-    await kubectl([
-      "patch",
-      "vm",
-      "manual",
-      "--type=merge",
-      "-p",
-      '{"spec":{"runStrategy":"Always"}}',
-    ]);
-    await kubectl([
-      "wait",
-      "--for=jsonpath={.status.printableStatus}=Running",
-      "vm/manual",
-      "--timeout=90s",
-    ]);
-    await kubectl([
-      "patch",
-      "vm",
-      "manual",
-      "--type=merge",
-      "-p",
-      '{"spec":{"runStrategy":"Manual"}}',
-    ]);
+    await setRunStrategy("manual", "Always", "Running");
+    await setRunStrategy("manual", "Manual");
     const dry = await vmsnap(
       "restore",
       "manual",
@@ -529,15 +430,7 @@ describe("a runStrategy: Manual VM", () => {
     assert.equal(planned.restartedVm, false);
     assert.match(planned.notRestarted ?? "", /runStrategy is Manual/);
 
-    const r = await vmsnap(
-      "restore",
-      "manual",
-      "manual-snap",
-      "--stop",
-      "--confirm",
-      "manual-snap",
-      "--yes",
-    );
+    const r = await confirmedRestore("manual", "manual-snap", "--stop");
     expectExit(
       r,
       0,

@@ -60,3 +60,33 @@ export async function vmDiskFingerprints(
   }
   return out;
 }
+
+/** A KubeVirt VirtualMachineSnapshot of a VM, as a user would write it. */
+export function kvSnapshot(namespace: string, name: string, vm: string): Json {
+  return {
+    apiVersion: "snapshot.kubevirt.io/v1beta1",
+    kind: "VirtualMachineSnapshot",
+    metadata: { name, namespace },
+    spec: { source: { apiGroup: "kubevirt.io", kind: "VirtualMachine", name: vm } },
+  };
+}
+
+/** A KubeVirt VirtualMachineRestore of a VM from a snapshot, with any other spec fields. */
+export function kvRestore(
+  namespace: string,
+  name: string,
+  vm: string,
+  snapshot: string,
+  extra: Json = {},
+): Json {
+  return {
+    apiVersion: "snapshot.kubevirt.io/v1beta1",
+    kind: "VirtualMachineRestore",
+    metadata: { name, namespace },
+    spec: {
+      target: { apiGroup: "kubevirt.io", kind: "VirtualMachine", name: vm },
+      virtualMachineSnapshotName: snapshot,
+      ...extra,
+    },
+  };
+}

@@ -2,33 +2,26 @@
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { KubeClient } from "../../src/kube/client.js";
-import { Core, KubeVirt } from "../../src/kube/resources.js";
+import { Core, KubeVirt, type KubeObject } from "../../src/kube/resources.js";
 import { ensureSimStorage, pvcManifest, vmManifest } from "../../src/playground/fixtures.js";
 import { SIM } from "../../src/playground/simulator/annotations.js";
 import { adminClient, newNamespace } from "../helpers/env.js";
-import { cond, waitFor, waitGone, vmDiskFingerprints } from "../helpers/kube.js";
+import {
+  cond,
+  kvRestore,
+  kvSnapshot,
+  waitFor,
+  waitGone,
+  vmDiskFingerprints,
+} from "../helpers/kube.js";
 
 let c: KubeClient;
 let ns: string;
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const snapshot = (name: string, vm: string) => ({
-  apiVersion: "snapshot.kubevirt.io/v1beta1",
-  kind: "VirtualMachineSnapshot",
-  metadata: { name, namespace: ns },
-  spec: { source: { apiGroup: "kubevirt.io", kind: "VirtualMachine", name: vm } },
-});
-
-const restore = (name: string, vm: string, snap: string, extra: Json = {}) => ({
-  apiVersion: "snapshot.kubevirt.io/v1beta1",
-  kind: "VirtualMachineRestore",
-  metadata: { name, namespace: ns },
-  spec: {
-    target: { apiGroup: "kubevirt.io", kind: "VirtualMachine", name: vm },
-    virtualMachineSnapshotName: snap,
-    ...extra,
-  },
-});
+const snapshot = (name: string, vm: string) => kvSnapshot(ns, name, vm) as KubeObject;
+const restore = (name: string, vm: string, snap: string, extra: Json = {}) =>
+  kvRestore(ns, name, vm, snap, extra) as KubeObject;
 
 /** The data fingerprint of each disk of a VM, by volume name, read through its claims. */
 async function fingerprints(vmName: string): Promise<Record<string, string>> {
