@@ -146,8 +146,7 @@ export function registerSnapshotController(ctx: KvContext): void {
           condition("Failure", true, "snapshot deadline exceeded"),
         ]),
       });
-      await unlock(ctx, snap, vm);
-      return;
+      return; // unlocked by the next reconcile, as after Succeeded
     }
     const requeue = (ms: number): ReconcileResult => ({ requeueAfterMs: Math.min(ms, remaining) });
 
