@@ -105,7 +105,12 @@ const RESULT_KEY: Record<string, string> = {
   Policy: "policy",
 };
 
-const text = (object: OutputObject) => renderText(object, { color: false, words: mcpWords });
+const text = (object: OutputObject) => {
+  // What a read could not include (a platform it may not read) is said in the text too.
+  const warnings = (object as { warnings?: unknown }).warnings;
+  const said = Array.isArray(warnings) ? warnings.map((w) => `warning: ${String(w)}\n`) : [];
+  return renderText(object, { color: false, words: mcpWords }) + said.join("");
+};
 
 function resultOf(structured: Record<string, unknown>, body: string, isError = false): Outcome {
   return {
