@@ -55,7 +55,7 @@ function slowChange(marker: string): string[] {
     console.log("change started");
     setInterval(() => {}, 1000);
   `;
-  return [process.execPath, "-e", script];
+  return [process.execPath, "-e", script.replace(/\s*\n\s*/g, " ").trim()];
 }
 
 const realWrites = async (since: Date) =>
