@@ -17,6 +17,8 @@ const controller = await startPlaygroundController(() => kubeconfig, {
 });
 
 interface Message {
+  /** Only the figures (no waiting). */
+  rss?: boolean;
   set?: string;
   idle?: boolean;
   stop?: boolean;

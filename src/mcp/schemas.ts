@@ -163,6 +163,22 @@ export const PolicyInputs = {
   }),
 };
 
+export const PruneInputs = z.strictObject({
+  namespace: Namespace,
+  vm: name("the VM whose old snapshots to delete").optional(),
+  selector: z
+    .string()
+    .min(1)
+    .max(256)
+    .optional()
+    .describe("or: every VM of the namespace matching this label selector"),
+  keepLast: z.number().int().min(1).max(10_000).describe("keep the newest N snapshots of each VM"),
+  olderThan: age("delete only snapshots older than this"),
+  dryRun: z.boolean().optional().describe("return what would be deleted and why; change nothing"),
+  confirmationToken: ConfirmationToken,
+  confirmSnapshotName: typedName("the number of snapshots the preview deletes"),
+});
+
 /** What a token-mode first call returns instead of acting. */
 export const ConfirmationChallenge = z.object({
   token: z.string(),
@@ -193,4 +209,5 @@ export const Outputs = {
   delete: writeOutput("deletion", S.Deletion),
   policyList: S.PolicyList,
   policyWrite: writeOutput("policy", S.Policy),
+  prune: writeOutput("prune", S.Prune),
 };

@@ -103,6 +103,7 @@ const RESULT_KEY: Record<string, string> = {
   Clone: "clone",
   Deletion: "deletion",
   Policy: "policy",
+  Prune: "prune",
 };
 
 const text = (object: OutputObject) => {

@@ -40,6 +40,7 @@ export const TOOL_NAMES = [
   "vm_snapshot_policy_list",
   "vm_snapshot_policy_create",
   "vm_snapshot_policy_delete",
+  "vm_snapshot_prune",
 ] as const;
 export const READ_TOOLS = [
   "vm_list",
@@ -55,6 +56,7 @@ export const WRITE_TOOLS = [
   "vm_snapshot_delete",
   "vm_snapshot_policy_create",
   "vm_snapshot_policy_delete",
+  "vm_snapshot_prune",
 ];
 
 export type Era = "modern" | "legacy";

@@ -57,7 +57,7 @@ const call = (name: string, args: Record<string, unknown>) =>
   mcp.client.callTool({ name, arguments: args });
 
 describe("tools/list", () => {
-  it("lists exactly the 11 tools, with honest annotations, strict input and output schemas", async () => {
+  it("lists exactly the 12 tools, with honest annotations, strict input and output schemas", async () => {
     const { tools } = await mcp.client.listTools();
     assert.deepEqual(tools.map((t) => t.name).sort(), [...TOOL_NAMES].sort());
     const expected: Record<string, [readOnly: boolean, destructive: boolean, idempotent: boolean]> =
@@ -73,6 +73,7 @@ describe("tools/list", () => {
         vm_snapshot_policy_list: [true, false, true],
         vm_snapshot_policy_create: [false, false, false],
         vm_snapshot_policy_delete: [false, true, true],
+        vm_snapshot_prune: [false, true, false],
       };
     for (const t of tools) {
       const [readOnly, destructive, idempotent] = expected[t.name]!;

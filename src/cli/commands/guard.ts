@@ -1,6 +1,9 @@
 // vmsnap guard VM [--name NAME] [--yes] [--restore-on-failure --confirm NAME [--stop]] -- COMMAND…
 // Snapshot the VM, run the command, and when it fails offer the restore (preview, typed name,
 // final yes). The command's own output goes to stderr, so that -o json stays one object.
+// Signals reach the command as under a shell: a Ctrl-C typed in the terminal reaches it from the
+// terminal itself (it is in vmsnap's foreground process group), so it is not sent twice; a signal
+// sent to vmsnap alone (SIGTERM from a supervisor, SIGINT without a terminal) is passed on.
 import type { Command } from "commander";
 import { runCommand } from "../run.js";
 import { ioOf } from "../io.js";
@@ -52,11 +55,19 @@ export function registerGuard(program: Command): void {
               change: command.join(" "),
               offerRestore: Boolean(opts.restoreOnFailure) || interactive,
             },
-            () =>
+            (interrupt) =>
               new Promise((resolve) => {
                 const child = spawn(command[0]!, command.slice(1), {
                   stdio: ["inherit", "pipe", "pipe"],
                 });
+                const fromTerminal = Boolean(io.stdin.isTTY || io.stdout.isTTY || io.stderr.isTTY);
+                const passOn = (s: AbortSignal) => {
+                  const name = s.reason as NodeJS.Signals;
+                  if (name === "SIGINT" && fromTerminal) return;
+                  if (child.exitCode === null && child.signalCode === null) child.kill(name);
+                };
+                for (const s of [interrupt, session.interrupt.abandon])
+                  s?.addEventListener("abort", () => passOn(s), { once: true });
                 child.stdout.pipe(io.stderr, { end: false });
                 child.stderr.pipe(io.stderr, { end: false });
                 child.on("error", (err) => {
@@ -79,6 +90,13 @@ export function registerGuard(program: Command): void {
           if (opts.restoreOnFailure && (opts.confirm === undefined || opts.name === undefined))
             throw invalidInput(
               "--restore-on-failure needs the snapshot's name: --name NAME and --confirm NAME",
+            );
+          // Known before anything runs: a confirmation that cannot match would only be found
+          // wrong after the command failed, when the restore is needed.
+          if (opts.restoreOnFailure && opts.confirm !== opts.name)
+            throw invalidInput(
+              `--confirm ${JSON.stringify(opts.confirm)} does not match the snapshot's name ${JSON.stringify(opts.name)}: nothing was run`,
+              "--confirm must repeat --name exactly",
             );
         },
       );

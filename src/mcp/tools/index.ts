@@ -10,6 +10,7 @@ import { vmSnapshotList } from "./vm-snapshot-list.js";
 import { vmSnapshotPolicyCreate } from "./vm-snapshot-policy-create.js";
 import { vmSnapshotPolicyDelete } from "./vm-snapshot-policy-delete.js";
 import { vmSnapshotPolicyList } from "./vm-snapshot-policy-list.js";
+import { vmSnapshotPrune } from "./vm-snapshot-prune.js";
 import { vmSnapshotRestore } from "./vm-snapshot-restore.js";
 
 export const TOOLS = [
@@ -24,4 +25,5 @@ export const TOOLS = [
   vmSnapshotPolicyList,
   vmSnapshotPolicyCreate,
   vmSnapshotPolicyDelete,
+  vmSnapshotPrune,
 ] as unknown as ToolDefinition[];
