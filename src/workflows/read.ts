@@ -3,6 +3,7 @@ import { advice } from "../core/advice.js";
 import { ErrorCode, VmsnapError, notFound } from "../core/errors.js";
 import { validateName } from "../core/names.js";
 import { API_VERSION } from "../core/api-version.js";
+import { PLATFORM_NAMES } from "../core/platform-names.js";
 import type { Preflight, Snapshot, SnapshotList, VirtualMachineList } from "../core/schema.js";
 import { bySnapshotOrder, byVmOrder } from "../platforms/json.js";
 import { KubeApiError } from "../kube/client.js";
@@ -133,6 +134,10 @@ async function readable<T>(
     warnings.push(
       `${p.name}: no permission to read its ${what}, so they are not included (${err.message})`,
     );
+    // In the platforms' order, whichever answered first.
+    const order = (w: string) =>
+      (PLATFORM_NAMES as readonly string[]).indexOf(w.slice(0, w.indexOf(":")));
+    warnings.sort((a, b) => order(a) - order(b));
     return none;
   }
 }

@@ -434,7 +434,7 @@ describe("a runStrategy: Manual VM", () => {
     expectExit(
       r,
       0,
-      /VM restarted +no — its runStrategy is Manual: putting it back does not start the VM \(KubeVirt starts a Manual VM only on a start request\); start it with `virtctl start manual -n fid-kv-[0-9a-f]+`/,
+      /VM restarted: +no — its runStrategy is Manual: putting it back does not start the VM \(KubeVirt starts a Manual VM only on a start request\); start it with `virtctl start manual -n fid-kv-[0-9a-f]+`/,
     );
     const vm = await getJson("vm", "manual");
     assert.equal(vm.spec.runStrategy, "Manual", "the run setting is the user's again");

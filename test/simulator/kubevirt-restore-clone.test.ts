@@ -159,6 +159,10 @@ describe("KubeVirt restore controller", () => {
       (r) => cond(r, "Ready")?.reason === `VMSnapshot ${ns}/nope does not exist`,
     );
 
+    // That restore never completes: as long as it exists, no other restore of "other" may run.
+    await c.delete(KubeVirt.restores, "missing", ns);
+    await waitGone(c, KubeVirt.restores, "missing", ns);
+
     // db-snap belongs to "db": restoring it onto "other" (an existing, different VM) never
     // happens. As upstream (restore.go doUpdateError), the restore does not fail: it stays not
     // complete, Ready False with the error as reason, and no Failure condition.
