@@ -135,6 +135,42 @@ export async function cloneManifest(
   });
 }
 
+/**
+ * Resolves once no VirtualMachineOperation of the VM is unfinished, watching each one to its end:
+ * Deckhouse runs one operation per VM at a time and refuses the next one meanwhile
+ * (deckhouse/virtualization v1.10, images/virtualization-artifact/pkg/controller/vmop/
+ * vmop_webhook.go, activeVMOPValidator: "... should finish first").
+ */
+export async function waitOperationsIdle(
+  api: DeckhouseApi,
+  vm: VmState,
+  options: WaitOptions,
+): Promise<void> {
+  if (!(await api.served()).has(Deckhouse.vmops.plural)) return;
+  const deadline = Date.now() + options.timeoutMs;
+  // A new operation may start while one is awaited: look again until none is left.
+  for (;;) {
+    const ops = await api.kube.list(Deckhouse.vmops, vm.namespace);
+    const open = ops.items.filter(
+      (o) => str(obj(o.spec).virtualMachineName) === vm.name && !operationState(o).done,
+    );
+    if (!open.length) return;
+    for (const o of open) {
+      options.onProgress?.(
+        `waiting for VirtualMachineOperation ${o.metadata.name} (${str(obj(o.spec).type) ?? "?"}) on VM ${vm.name} to finish`,
+      );
+      await waitForObject(
+        api.kube,
+        Deckhouse.vmops,
+        o.metadata.name,
+        vm.namespace,
+        (x) => x === undefined || operationState(x).done,
+        { timeoutMs: Math.max(1, deadline - Date.now()), signal: options.signal },
+      );
+    }
+  }
+}
+
 export function runStateChange(api: DeckhouseApi, vm: VmState, running: boolean): RunStateChange {
   const type = running ? "Start" : "Stop";
   return {
