@@ -10,7 +10,7 @@ import type { Snapshot } from "../../core/schema.js";
 import { KubeApiError } from "../../kube/client.js";
 import { Core, Deckhouse, type KubeObject } from "../../kube/resources.js";
 import { waitForObject } from "../../kube/watch.js";
-import { arr, obj, str } from "../json.js";
+import { arr, condition, conditionText, obj, str } from "../json.js";
 import type {
   Manifest,
   RestoreAction,
@@ -20,7 +20,7 @@ import type {
   WaitOptions,
 } from "../types.js";
 import type { DeckhouseApi } from "./api.js";
-import { disksOf, imagesOf, manifest, operationState, vmNameOf } from "./model.js";
+import { diskPhase, disksOf, imagesOf, manifest, operationState, vmNameOf } from "./model.js";
 
 /** Deckhouse limits each nameReplacement `to` and prefix/suffix to 59 characters (CRD rule). */
 export const CLONE_NAME_MAX = 59;
@@ -378,5 +378,27 @@ export async function waitClone(
         .map((r) => `; ${r.kind} ${r.name}: ${r.message ?? "failed"}`)
         .join("")}`,
     );
+  // The operation completes once the objects exist, not when the disks hold their data
+  // (deckhouse/virtualization v1.10, images/virtualization-artifact/pkg/controller/vmsop/internal/
+  // handler/lifecycle.go): the clone is done when each new disk is provisioned.
+  for (const r of st.resources.filter((x) => x.kind === "VirtualDisk")) {
+    const disk = await waitForObject(
+      api.kube,
+      Deckhouse.disks,
+      r.name,
+      namespace,
+      (o) => o !== undefined && ["Ready", "Failed", "WaitForFirstConsumer"].includes(diskPhase(o)),
+      {
+        timeoutMs: options.timeoutMs,
+        signal: options.signal,
+        onChange: (o) => o && options.onProgress?.(`clone ${name}: disk ${r.name} ${diskPhase(o)}`),
+      },
+    );
+    if (diskPhase(disk!) === "Failed")
+      throw operationFailed(
+        `clone ${name}: the VM ${target} was created, but its disk ${r.name} failed to be provisioned${conditionText(condition(disk!, "Ready")) ? `: ${conditionText(condition(disk!, "Ready"))}` : ""}`,
+        `look at the disk (kubectl -n ${namespace} get virtualdisks.virtualization.deckhouse.io ${r.name} -o yaml); delete the new VM ${target} and its disks to try again`,
+      );
+  }
   return { phase: st.phase, target };
 }

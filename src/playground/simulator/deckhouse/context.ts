@@ -37,6 +37,11 @@ export const DH_SIM = {
   /** On a VirtualDiskSnapshot: when the fingerprint was captured, and whether consistently. */
   takenAt: "sim.vmsnap.io/taken-at",
   consistent: "sim.vmsnap.io/consistent",
+  /**
+   * Test hook on a VirtualMachineSnapshot or VirtualDiskSnapshot: how long a disk provisioned from
+   * it stays Provisioning.
+   */
+  provisionDelay: "sim.vmsnap.io/provision-delay",
   /** Test hook on a Migrate/Evict operation (or its VM): how long the migration takes (default 3 s). */
   migrationDuration: "sim.vmsnap.io/migration-duration",
   /** On a VM: the Migrate/Evict operation migrating it now (the VM is Migrating meanwhile). */
