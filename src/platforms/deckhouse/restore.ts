@@ -292,6 +292,8 @@ async function dryRunRestore(api: DeckhouseApi, vm: VmState, snapshot: string) {
     virtualMachineName: vm.name,
     restore: { mode: "DryRun", virtualMachineSnapshotName: snapshot },
   });
+  // One operation per VM at a time: the dry run too waits for the VM's open operations.
+  await waitOperationsIdle(api, vm, { timeoutMs: DRY_RUN_TIMEOUT_MS });
   // Validated by the API server first, like every manifest (and a missing permission is
   // reported before anything is created).
   await api.ctx.guard.create(m.type, m.body, { dryRun: true });
