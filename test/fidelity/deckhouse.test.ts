@@ -23,7 +23,14 @@ import { json, runCli, showResult, type CliResult } from "../helpers/cli.js";
 import { writesIn } from "../helpers/audit.js";
 import { cond, type Json } from "../helpers/kube.js";
 import { dhFingerprints, makeDhVm, waitDhVmPhase, writeDhDisks } from "../helpers/deckhouse.js";
-import { kubectl, kubectlCreate, kubectlGet, kubectlOk, kubectlWait } from "./dvp-kubectl.js";
+import {
+  kubectl,
+  kubectlCondition,
+  kubectlCreate,
+  kubectlGet,
+  kubectlOk,
+  kubectlWait,
+} from "./dvp-kubectl.js";
 
 const DH = "virtualization.deckhouse.io";
 const API = `${DH}/v1alpha2`;
@@ -121,10 +128,10 @@ describe("Deckhouse: volume snapshots are requested without a class", () => {
     await stoppedVmOn("nodef", await storageOfOwnDriver("nodef", 0));
     await kubectlCreate(vmSnapshot("nodef-1", "nodef"));
     await kubectlWait(ns, res("virtualmachinesnapshots", "nodef-1"), "{.status.phase}", "Failed");
-    const message = await kubectlGet(
+    const message = await kubectlCondition(
       ns,
       res("virtualmachinesnapshots", "nodef-1"),
-      '{.status.conditions[?(@.type=="VirtualMachineSnapshotReady")].message}',
+      "VirtualMachineSnapshotReady",
     );
     assert.match(message, /cannot find default snapshot class/);
     const child = await kubectlGet(
@@ -132,10 +139,10 @@ describe("Deckhouse: volume snapshots are requested without a class", () => {
       res("virtualmachinesnapshots", "nodef-1"),
       "{.status.virtualDiskSnapshotNames[0]}",
     );
-    const childMessage = await kubectlGet(
+    const childMessage = await kubectlCondition(
       ns,
       res("virtualdisksnapshots", child),
-      '{.status.conditions[?(@.type=="VirtualDiskSnapshotReady")].message}',
+      "VirtualDiskSnapshotReady",
     );
     assert.match(
       childMessage,
@@ -147,10 +154,10 @@ describe("Deckhouse: volume snapshots are requested without a class", () => {
     await stoppedVmOn("twodef", await storageOfOwnDriver("twodef", 2));
     await kubectlCreate(vmSnapshot("twodef-1", "twodef"));
     await kubectlWait(ns, res("virtualmachinesnapshots", "twodef-1"), "{.status.phase}", "Failed");
-    const message = await kubectlGet(
+    const message = await kubectlCondition(
       ns,
       res("virtualmachinesnapshots", "twodef-1"),
-      '{.status.conditions[?(@.type=="VirtualMachineSnapshotReady")].message}',
+      "VirtualMachineSnapshotReady",
     );
     assert.match(message, /2 default snapshot classes were found/);
   });
@@ -203,16 +210,16 @@ describe("Deckhouse: Migrate takes time; a VM in transition is not snapshotted",
     await kubectlWait(ns, res("virtualmachines", "mig"), "{.status.phase}", "Migrating");
     await kubectlCreate(vmSnapshot("mig-1", "mig"));
     await kubectlWait(ns, res("virtualmachinesnapshots", "mig-1"), "{.status.phase}", "Failed");
-    const ready = await kubectlGet(
+    const ready = await kubectlCondition(
       ns,
       res("virtualmachinesnapshots", "mig-1"),
-      '{.status.conditions[?(@.type=="VirtualMachineReady")].message}',
+      "VirtualMachineReady",
     );
     assert.match(ready, /is in the "Migrating" phase/);
-    const failed = await kubectlGet(
+    const failed = await kubectlCondition(
       ns,
       res("virtualmachinesnapshots", "mig-1"),
-      '{.status.conditions[?(@.type=="VirtualMachineSnapshotReady")].message}',
+      "VirtualMachineSnapshotReady",
     );
     assert.match(failed, /Cannot take a snapshot: the virtual machine "mig" is not ready\./);
     // Still migrating: the operation has not finished.

@@ -64,3 +64,13 @@ export function kubectlWait(
 export function kubectlGet(ns: string, resource: string, jsonpath: string): Promise<string> {
   return kubectlOk(["-n", ns, "get", resource, "-o", `jsonpath=${jsonpath}`]);
 }
+
+/** A field (message by default) of one condition of an object, by JSONPath. */
+export function kubectlCondition(
+  ns: string,
+  resource: string,
+  type: string,
+  field = "message",
+): Promise<string> {
+  return kubectlGet(ns, resource, `{.status.conditions[?(@.type=="${type}")].${field}}`);
+}

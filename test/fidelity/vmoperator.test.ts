@@ -4,15 +4,21 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { KubeClient } from "../../src/kube/client.js";
-import { Core, Csi, apiVersionOf, type KubeObject } from "../../src/kube/resources.js";
+import { Core, Csi, apiVersionOf } from "../../src/kube/resources.js";
 import { ErrorObject, Snapshot } from "../../src/core/schema.js";
 import { ensureSimStorage, pvcManifest, vmoVmManifest } from "../../src/playground/fixtures.js";
 import { SIM } from "../../src/playground/simulator/annotations.js";
 import { VmOp } from "../../src/playground/simulator/vmoperator/index.js";
 import { adminClient, newNamespace } from "../helpers/env.js";
 import { json, runCli, showResult } from "../helpers/cli.js";
-import { waitFor, type Json } from "../helpers/kube.js";
-import { kubectlCreate, kubectlGet, kubectlOk, kubectlWait } from "./dvp-kubectl.js";
+import { volumeSnapshotManifest, waitFor, type Json } from "../helpers/kube.js";
+import {
+  kubectlCondition,
+  kubectlCreate,
+  kubectlGet,
+  kubectlOk,
+  kubectlWait,
+} from "./dvp-kubectl.js";
 
 const VMS = "virtualmachines.vmoperator.vmware.com";
 const SNAPS = "virtualmachinesnapshots.vmoperator.vmware.com";
@@ -58,18 +64,6 @@ async function writeData(vm: string, data: string): Promise<void> {
   await c.patch(Core.pvcs, `${vm}-data`, ns, { metadata: { annotations: { [SIM.data]: data } } });
 }
 
-function volumeSnapshot(name: string, claim: string): KubeObject {
-  return {
-    apiVersion: apiVersionOf(Csi.volumeSnapshots),
-    kind: "VolumeSnapshot",
-    metadata: { name, namespace: ns },
-    spec: {
-      volumeSnapshotClassName: "sim-csi-snapclass",
-      source: { persistentVolumeClaimName: claim },
-    },
-  };
-}
-
 describe("VM Operator: a failed revert is retried while spec.currentSnapshotName asks for it", () => {
   it("kubectl: a revert blocked by a CSI VolumeSnapshot fails, stays requested, and happens once the block is gone", async () => {
     await makeVm("kv", "PoweredOff");
@@ -86,7 +80,7 @@ describe("VM Operator: a failed revert is retried while spec.currentSnapshotName
       "True",
     );
     await writeData("kv", "kv-data-v2");
-    await kubectlCreate(volumeSnapshot("kv-data-vs", "kv-data"));
+    await kubectlCreate(volumeSnapshotManifest(ns, "kv-data-vs", "kv-data"));
     await kubectlOk([
       "-n",
       ns,
@@ -103,11 +97,7 @@ describe("VM Operator: a failed revert is retried while spec.currentSnapshotName
       `{.status.conditions[?(@.type=="${REVERT}")].reason}`,
       "VirtualMachineSnapshotRevertTaskFailed",
     );
-    const message = await kubectlGet(
-      ns,
-      `${VMS}/kv`,
-      `{.status.conditions[?(@.type=="${REVERT}")].message}`,
-    );
+    const message = await kubectlCondition(ns, `${VMS}/kv`, REVERT);
     assert.match(message, /VolumeSnapshots should be deleted before retrying the revert/);
     assert.equal(await kubectlGet(ns, `${VMS}/kv`, "{.spec.currentSnapshotName}"), "kv-1");
     assert.equal(await dataOf("kv"), "kv-data-v2", "the failed revert changed nothing");
@@ -129,7 +119,7 @@ describe("VM Operator: a failed revert is retried while spec.currentSnapshotName
 
     const running = vmsnap("restore", "vw", "vw-1", "--stop", "--confirm", "vw-1", "-o", "json");
     const safety = await waitForSafetySnapshot("vw");
-    await c.create(Csi.volumeSnapshots, volumeSnapshot("vw-data-vs", "vw-data"));
+    await c.create(Csi.volumeSnapshots, volumeSnapshotManifest(ns, "vw-data-vs", "vw-data"));
     const r = await running;
     assert.equal(r.code, 1, showResult(r));
     const e = ErrorObject.parse(json(r));

@@ -233,19 +233,12 @@ async function reconcileDiskSnapshot(ctx: DhContext, key: string) {
     }
     const classError = defaultSnapshotClassError(ctx, disk);
     if (classError) {
-      await writeStatus(ctx, inf.diskSnapshots, snap, {
-        phase: SNAP_PHASE.failed,
+      await failVolumeSnapshot(
+        ctx,
+        snap,
         volumeSnapshotName,
-        conditions: withConditions(snap, [
-          cond(VD_READY, true, "VirtualDiskReady"),
-          cond(
-            VDS_READY,
-            false,
-            "VirtualDiskSnapshotFailed",
-            `VolumeSnapshot "${volumeSnapshotName}" has an error: Failed to set default snapshot class with error ${classError}.`,
-          ),
-        ]),
-      });
+        `VolumeSnapshot "${volumeSnapshotName}" has an error: Failed to set default snapshot class with error ${classError}.`,
+      );
       return;
     }
     snap = await patch(ctx, inf.diskSnapshots, snap, {
@@ -286,19 +279,13 @@ async function reconcileDiskSnapshot(ctx: DhContext, key: string) {
     return { requeueAfterMs: remaining };
   }
   if (hooks.has("volume-snapshot")) {
-    await writeStatus(ctx, inf.diskSnapshots, snap, {
-      ...inProgress,
-      phase: SNAP_PHASE.failed,
-      conditions: withConditions(snap, [
-        cond(VD_READY, true, "VirtualDiskReady"),
-        cond(
-          VDS_READY,
-          false,
-          "VirtualDiskSnapshotFailed",
-          `VolumeSnapshot "${volumeSnapshotName}" of VirtualDisk "${diskName}" failed: simulated CSI error: rpc error: code = Internal desc = volume snapshot failed`,
-        ),
-      ]),
-    });
+    await failVolumeSnapshot(
+      ctx,
+      snap,
+      volumeSnapshotName,
+      `VolumeSnapshot "${volumeSnapshotName}" of VirtualDisk "${diskName}" failed: simulated CSI error: rpc error: code = Internal desc = volume snapshot failed`,
+      consistent,
+    );
     return;
   }
   await writeStatus(ctx, inf.diskSnapshots, snap, {
@@ -307,6 +294,25 @@ async function reconcileDiskSnapshot(ctx: DhContext, key: string) {
     conditions: withConditions(snap, [
       cond(VD_READY, true, "VirtualDiskReady"),
       cond(VDS_READY, true, "VirtualDiskSnapshotReady"),
+    ]),
+  });
+}
+
+/** The VolumeSnapshot failed: so does the VirtualDiskSnapshot (vdsnapshot life_cycle.go). */
+async function failVolumeSnapshot(
+  ctx: DhContext,
+  snap: KubeObject,
+  volumeSnapshotName: string,
+  message: string,
+  consistent?: true,
+): Promise<void> {
+  await writeStatus(ctx, ctx.inf.diskSnapshots, snap, {
+    phase: SNAP_PHASE.failed,
+    volumeSnapshotName,
+    consistent,
+    conditions: withConditions(snap, [
+      cond(VD_READY, true, "VirtualDiskReady"),
+      cond(VDS_READY, false, "VirtualDiskSnapshotFailed", message),
     ]),
   });
 }
