@@ -231,16 +231,6 @@ async function reconcileDiskSnapshot(ctx: DhContext, key: string) {
       });
       return;
     }
-    const classError = defaultSnapshotClassError(ctx, disk);
-    if (classError) {
-      await failVolumeSnapshot(
-        ctx,
-        snap,
-        volumeSnapshotName,
-        `VolumeSnapshot "${volumeSnapshotName}" has an error: Failed to set default snapshot class with error ${classError}.`,
-      );
-      return;
-    }
     snap = await patch(ctx, inf.diskSnapshots, snap, {
       metadata: {
         annotations: {
@@ -253,6 +243,19 @@ async function reconcileDiskSnapshot(ctx: DhContext, key: string) {
         },
       },
     });
+  }
+
+  // The VolumeSnapshot gets its class (or the snapshot-controller's error) when it is created;
+  // a VM snapshot's children are cut with it, so this holds for them too.
+  const classError = disk && defaultSnapshotClassError(ctx, disk);
+  if (classError) {
+    await failVolumeSnapshot(
+      ctx,
+      snap,
+      volumeSnapshotName,
+      `VolumeSnapshot "${volumeSnapshotName}" has an error: Failed to set default snapshot class with error ${classError}.`,
+    );
+    return;
   }
 
   // Status.consistent is set to true or left out, never false (deckhouse/virtualization v1.10,
