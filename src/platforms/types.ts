@@ -34,6 +34,11 @@ export interface VmState {
   runStrategy: string;
   /** The platform's VM object as read. */
   raw: KubeObject;
+  /**
+   * The platform's restore stops and starts the VM itself, and a stop or start by vmsnap does not
+   * apply to it (Deckhouse runPolicy AlwaysOn): a restore sends neither.
+   */
+  restoreCyclesPower?: boolean;
 }
 
 export interface CreateOptions {
@@ -73,6 +78,12 @@ export type RestoreAction =
 /** Stopping or starting a VM: a change to the VM (KubeVirt, VM Operator) or an operation object (Deckhouse). */
 export type RunStateChange =
   { kind: "patch"; type: ResourceType; patch: unknown } | { kind: "create"; manifest: Manifest };
+
+/** What is left of a restore request vmsnap withdrew. */
+export type WithdrawOutcome =
+  | { state: "withdrawn" }
+  | { state: "not-requested" }
+  | { state: "still-requested"; why: string; clear: string };
 
 /** What the preflight may weigh besides the VM itself (the choices of the create to come). */
 export interface PreflightOptions {
@@ -187,6 +198,19 @@ export interface SnapshotPlatform {
   snapshotDeadlineMs(snapshot: KubeObject): number | undefined;
   /** The snapshot failed because it ran past its own deadline. */
   failedByDeadline(snapshot: Snapshot): boolean;
+  /**
+   * Resolves once no operation of the VM is unfinished (Deckhouse runs one operation per VM at a
+   * time and refuses the next one meanwhile); absent where a platform has no such operations.
+   */
+  waitOperationsIdle?(vm: VmState, options: WaitOptions): Promise<void>;
+  /**
+   * Takes back a restore vmsnap requested and then gave up on (timeout, interrupt, failure), where
+   * the platform would otherwise keep trying it (VM Operator retries a revert while
+   * spec.currentSnapshotName names it). Resolves with what remains requested, if anything.
+   */
+  withdrawRestore?(vm: VmState, action: RestoreAction): Promise<WithdrawOutcome>;
+  /** The command that takes such a restore request back by hand (with withdrawRestore). */
+  withdrawCommand?(vm: VmState): string;
   /** How a user starts the VM by hand, when vmsnap could not put it back. */
   manualStart(vm: VmState): string;
   /**

@@ -5,6 +5,7 @@ import {
   Core,
   Csi,
   Deckhouse,
+  IS_DEFAULT_VSC,
   KubeVirt,
   apiVersionOf,
   type KubeObject,
@@ -16,7 +17,10 @@ export const NFS_DRIVER = "nfs.sim.vmsnap.io";
 export const MULTI_DRIVER = "multi.sim.vmsnap.io";
 
 export const STORAGE = {
-  /** Default class, with exactly one VolumeSnapshotClass for its driver. */
+  /**
+   * Default class, with exactly one VolumeSnapshotClass for its driver, marked default (Deckhouse
+   * requests volume snapshots without a class: the driver needs one default).
+   */
   snapshot: "sim-csi",
   /** Same driver, WaitForFirstConsumer binding. */
   wffc: "sim-csi-wffc",
@@ -63,7 +67,7 @@ export function storageObjects(): {
     sc(STORAGE.wffc, SIM_DRIVER, { volumeBindingMode: "WaitForFirstConsumer" }),
     sc(STORAGE.noSnapshot, NFS_DRIVER),
     sc(STORAGE.ambiguous, MULTI_DRIVER),
-    vsc("sim-csi-snapclass", SIM_DRIVER),
+    vsc("sim-csi-snapclass", SIM_DRIVER, { [IS_DEFAULT_VSC]: "true" }),
     vsc("sim-multi-fast", MULTI_DRIVER),
     vsc("sim-multi-slow", MULTI_DRIVER),
   ];

@@ -14,7 +14,7 @@ import type { CreateOptions, Manifest, SnapshotPlatform, VmState } from "../plat
 import { validateLabels } from "../core/labels.js";
 import { ageText, dryRun, preview, step, withMarks, type Marks } from "./common.js";
 import { checkpoint, interrupted, unlessAborted } from "./interrupt.js";
-import { dryRunStop, sendStop, startVm, waitStopped } from "./run-state.js";
+import { dryRunStop, sendStop, startVm, waitOperationsIdle, waitStopped } from "./run-state.js";
 import type { Session } from "./session.js";
 import { DEFAULT_SNAPSHOT_TIMEOUT_MS, waitForSnapshot } from "./wait.js";
 
@@ -242,8 +242,9 @@ export async function runCreate(
   let restart: "restarted" | "failed" | "abandoned" | undefined;
   try {
     if (d.stopFirst) {
+      await waitOperationsIdle(session, d.platform, d.vm, o.signal);
       stopSent = true;
-      await sendStop(session, d.platform, d.vm);
+      await sendStop(session, d.platform, d.vm, o.signal);
       checkpoint(o.signal, "no snapshot was created");
       await waitStopped(session, d.platform, d.vm, o.signal);
     }

@@ -13,7 +13,7 @@ import type { Manifest, RestoreAction, SnapshotPlatform, VmState } from "../plat
 import { step } from "./common.js";
 import { checkpoint, interrupted, unlessAborted } from "./interrupt.js";
 import type { RestorePlan } from "./restore.js";
-import { applyRunState, sendStop, waitStopped } from "./run-state.js";
+import { applyRunState, sendStop, waitOperationsIdle, waitStopped } from "./run-state.js";
 import type { Session } from "./session.js";
 import { DEFAULT_SNAPSHOT_TIMEOUT_MS, waitForSnapshot } from "./wait.js";
 
@@ -46,15 +46,19 @@ type VmStage =
   | "setting-restored"
   | "restart-failed"
   | "restart-abandoned"
-  | "start-sent";
+  | "start-sent"
+  | "cycled";
 type SafetyStage = "skipped" | "not-taken" | "sent" | "created" | "ready";
-type RestoreStage = "not-created" | "sent" | "created" | "refused" | "complete";
+type RestoreStage =
+  "not-created" | "sent" | "created" | "refused" | "complete" | "withdrawn" | "still-requested";
 
 /** How far a restore got; turned into the report when it is interrupted. */
 export class RestoreProgress {
   vm: VmStage = "untouched";
   safety: SafetyStage;
   restore: RestoreStage = "not-created";
+  /** Why a request vmsnap gave up on could not be taken back, and how to clear it. */
+  stillRequested?: { why: string; clear: string };
 
   constructor(
     private readonly s: RestoreSteps,
@@ -77,6 +81,7 @@ export class RestoreProgress {
       "restart-failed": `VM ${vm.name}: STOPPED by vmsnap (it was running); starting it again failed`,
       "restart-abandoned": `VM ${vm.name}: STOPPED by vmsnap (it was running); starting it again was interrupted — it may be starting or still stopped`,
       "start-sent": `VM ${vm.name}: the start request was sent but its answer was lost — it may be starting or still stopped`,
+      cycled: `VM ${vm.name}: not stopped by vmsnap (its run policy does not let a stop apply); the restore itself stops it and brings its power state back`,
     };
     const safetyLine: Record<SafetyStage, string> = {
       skipped: phrase(
@@ -94,6 +99,8 @@ export class RestoreProgress {
       created: `restore ${action.name}: created, not confirmed complete — it may still be in progress`,
       refused: `restore ${action.name}: refused by the platform — it changes nothing`,
       complete: `restore ${action.name}: complete — the disks hold snapshot ${this.s.snapshot}'s data`,
+      withdrawn: `restore ${action.name}: the request was taken back (spec.currentSnapshotName cleared), so the platform does not try it again; a revert it had already begun may still complete`,
+      "still-requested": `restore ${action.name}: STILL REQUESTED — spec.currentSnapshotName on VM ${vm.name} still names ${this.s.snapshot} and the platform keeps retrying the revert (taking it back failed: ${this.stillRequested?.why ?? "unknown"}); clear it with: ${this.stillRequested?.clear ?? ""}`,
     };
     return [vmLine[this.vm], safetyLine[this.safety], restoreLine[this.restore]];
   }
@@ -137,7 +144,10 @@ export class RestoreProgress {
           "wait for the other restore to complete; it is the one that restores and restarts the VM",
         ];
       case "not-created":
+      case "withdrawn":
         return advice`re-run ${rerun[0]!} to restore${startAfter}`;
+      case "still-requested":
+        return advice`clear the revert request first (${this.stillRequested?.clear ?? ""}); then re-run ${rerun[0]!} to restore${startAfter}`;
     }
   }
 }
@@ -217,17 +227,39 @@ export async function runRestoreSteps(
         ? raw
         : interrupted(s.signal, `the restore of VM ${ns}/${s.vm.name} was stopped`)
       : toVmsnapError(raw);
+    // A restore request the platform would keep retrying is taken back (VM Operator revert).
+    if (
+      platform.withdrawRestore &&
+      (progress.restore === "sent" || progress.restore === "created")
+    ) {
+      session.progress(`taking back the restore request ${s.action.name}`);
+      const outcome = await unlessAborted(
+        platform.withdrawRestore(s.vm, s.action),
+        s.abandon,
+        () => "abandoned",
+      ).catch(() => ({
+        state: "still-requested" as const,
+        why: "interrupted before it was done",
+        clear: platform.withdrawCommand?.(s.vm) ?? "",
+      }));
+      if (outcome.state === "still-requested") {
+        progress.restore = "still-requested";
+        progress.stillRequested = { why: outcome.why, clear: outcome.clear };
+      } else progress.restore = "withdrawn";
+    }
     // Nothing was restored: put the VM back as it was, unless another restore is under way
     // (starting the VM would get in its way).
     let why = "";
     if (
-      progress.restore === "not-created" &&
+      (progress.restore === "not-created" || progress.restore === "withdrawn") &&
       (progress.vm === "stopped" || progress.vm === "stopping") &&
       err.code !== ErrorCode.Conflict
     ) {
       session.progress(`starting VM ${s.vm.name} again (vmsnap stopped it)`);
       progress.vm = await unlessAborted(
-        applyRunState(session, s.vm, platform.runStateChange(s.vm, true)),
+        waitOperationsIdle(session, platform, s.vm, s.abandon).then(() =>
+          applyRunState(session, s.vm, platform.runStateChange(s.vm, true)),
+        ),
         s.abandon,
         () => "abandoned",
       ).then(
@@ -260,9 +292,11 @@ async function steps(
   const ns = vm.namespace;
   const stopHere = () => checkpoint(signal, `the restore of VM ${ns}/${vm.name} was stopped`);
   stopHere();
-  if (s.mustStop) {
+  if (s.mustStop && vm.restoreCyclesPower) progress.vm = "cycled";
+  else if (s.mustStop) {
+    await waitOperationsIdle(session, platform, vm, signal);
     progress.vm = "stop-sent";
-    await sendStop(session, platform, vm);
+    await sendStop(session, platform, vm, signal);
     progress.vm = "stopping";
     stopHere();
     await waitStopped(session, platform, vm, signal);
@@ -295,6 +329,7 @@ async function steps(
       `a restore of VM ${vm.name} started meanwhile (${other}); this one was not started`,
     );
 
+  await waitOperationsIdle(session, platform, vm, signal);
   stopHere();
   session.progress(`restoring ${vm.name} from ${s.snapshot}`);
   progress.restore = "sent";
@@ -318,7 +353,10 @@ async function steps(
   });
   // From here the start is the cleanup: an interrupt lets it finish, then reports.
   progress.restore = "complete";
+  // The restore stopped the VM and brought its power state back itself.
+  if (progress.vm === "cycled") return { stopped: true, restarted: true };
   if (progress.vm !== "stopped") return { stopped: false, restarted: false };
+  await waitOperationsIdle(session, platform, vm);
   const notStarted = platform.startNotByRunSetting?.(vm);
   session.progress(
     notStarted ? `putting back the run setting of VM ${vm.name}` : `starting VM ${vm.name} again`,

@@ -164,9 +164,11 @@ export async function planRestore(
     ...what.notes,
     ...(vm.running
       ? [
-          notStarted
-            ? `The VM is running: it must be stopped for the restore, and is NOT started again afterwards: ${notStarted}.`
-            : "The VM is running: it must be stopped for the restore, and is started again afterwards.",
+          vm.restoreCyclesPower
+            ? `The VM is running, and its run policy (${vm.runStrategy}) does not let vmsnap stop it: the restore itself stops it and starts it again afterwards.`
+            : notStarted
+              ? `The VM is running: it must be stopped for the restore, and is NOT started again afterwards: ${notStarted}.`
+              : "The VM is running: it must be stopped for the restore, and is started again afterwards.",
         ]
       : []),
   ];

@@ -27,12 +27,34 @@ export async function dryRunStop(
   await step(() => applyRunState(session, vm, platform.runStateChange(vm, false), true));
 }
 
-/** Sends the stop of a VM (the user chose it), without waiting. */
+/**
+ * Waits until no operation of the VM is unfinished, where the platform runs one at a time
+ * (Deckhouse): the next operation is sent only after the last one finished.
+ */
+export async function waitOperationsIdle(
+  session: Session,
+  platform: SnapshotPlatform,
+  vm: VmState,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (!platform.waitOperationsIdle) return;
+  await step(() =>
+    platform.waitOperationsIdle!(vm, {
+      timeoutMs: VM_STOP_TIMEOUT_MS,
+      onProgress: session.progress,
+      signal,
+    }),
+  );
+}
+
+/** Sends the stop of a VM (the user chose it), without waiting for the VM. */
 export async function sendStop(
   session: Session,
   platform: SnapshotPlatform,
   vm: VmState,
+  signal?: AbortSignal,
 ): Promise<void> {
+  await waitOperationsIdle(session, platform, vm, signal);
   session.progress(`stopping VM ${vm.name}`);
   await step(() => applyRunState(session, vm, platform.runStateChange(vm, false)));
 }
@@ -59,6 +81,7 @@ export async function startVm(
   platform: SnapshotPlatform,
   vm: VmState,
 ): Promise<void> {
+  await waitOperationsIdle(session, platform, vm);
   session.progress(`starting VM ${vm.name} again`);
   await step(() => applyRunState(session, vm, platform.runStateChange(vm, true)));
 }

@@ -6,7 +6,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { KubeClient } from "../../src/kube/client.js";
-import { Core, Csi, apiVersionOf, type KubeObject } from "../../src/kube/resources.js";
+import { Core, Csi, apiVersionOf } from "../../src/kube/resources.js";
 import { WRITE_VERBS, isDryRun, type AuditEvent } from "../../src/playground/audit.js";
 import { ensureSimStorage, pvcManifest, vmoVmManifest } from "../../src/playground/fixtures.js";
 import { SIM } from "../../src/playground/simulator/annotations.js";
@@ -24,7 +24,7 @@ import {
 import { adminClient, newNamespace } from "../helpers/env.js";
 import { json, runCli, type CliResult } from "../helpers/cli.js";
 import { requestsSince } from "../helpers/audit.js";
-import { waitFor, type Json } from "../helpers/kube.js";
+import { volumeSnapshotManifest, waitFor, type Json } from "../helpers/kube.js";
 
 const GROUP = "vmoperator.vmware.com";
 const VM_NAME_LABEL = "snapshot.vmoperator.vmware.com/vm-name";
@@ -191,18 +191,6 @@ async function cliSnapshot(vm: string, name: string, ...extra: string[]): Promis
   assert.equal(snap.readyToUse, true, show(r));
   assert.equal(snap.platform, "vmoperator");
   return snap;
-}
-
-function volumeSnapshot(name: string, claim: string): KubeObject {
-  return {
-    apiVersion: apiVersionOf(Csi.volumeSnapshots),
-    kind: "VolumeSnapshot",
-    metadata: { name, namespace: ns },
-    spec: {
-      volumeSnapshotClassName: "sim-csi-snapclass",
-      source: { persistentVolumeClaimName: claim },
-    },
-  };
 }
 
 async function describeJson(name: string): Promise<Snapshot> {
@@ -636,7 +624,7 @@ describe("VM Operator: restore (revert)", () => {
     await makeVm("vsb", { power: "PoweredOff" });
     await cliSnapshot("vsb", "vsb-1");
     const v2 = await writeAll("vsb", "v2");
-    await c.create(Csi.volumeSnapshots, volumeSnapshot("vsb-data-vs", "vsb-data"));
+    await c.create(Csi.volumeSnapshots, volumeSnapshotManifest(ns, "vsb-data-vs", "vsb-data"));
 
     const since = new Date();
     const r = await vmsnap("restore", "vsb", "vsb-1", "--confirm", "vsb-1", "-o", "json");
@@ -665,7 +653,7 @@ describe("VM Operator: restore (revert)", () => {
     await waitFor(c, VmOp.snapshots, "vse-1", ns, (s) =>
       Boolean(s.metadata.annotations?.["sim.vmsnap.io/taken-at"]),
     );
-    await c.create(Csi.volumeSnapshots, volumeSnapshot("vse-data-vs", "vse-data"));
+    await c.create(Csi.volumeSnapshots, volumeSnapshotManifest(ns, "vse-data-vs", "vse-data"));
     await waitFor(
       c,
       VmOp.snapshots,

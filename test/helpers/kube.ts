@@ -1,6 +1,13 @@
 // Small helpers over the real API server for tests.
 import type { KubeClient } from "../../src/kube/client.js";
-import { Core, KubeVirt, type ResourceType } from "../../src/kube/resources.js";
+import {
+  Core,
+  Csi,
+  KubeVirt,
+  apiVersionOf,
+  type KubeObject,
+  type ResourceType,
+} from "../../src/kube/resources.js";
 import { SIM } from "../../src/playground/simulator/annotations.js";
 import { waitForObject } from "../../src/kube/watch.js";
 
@@ -87,6 +94,19 @@ export function kvRestore(
       target: { apiGroup: "kubevirt.io", kind: "VirtualMachine", name: vm },
       virtualMachineSnapshotName: snapshot,
       ...extra,
+    },
+  };
+}
+
+/** A CSI VolumeSnapshot of a claim, of the playground's snapshot class. */
+export function volumeSnapshotManifest(namespace: string, name: string, claim: string): KubeObject {
+  return {
+    apiVersion: apiVersionOf(Csi.volumeSnapshots),
+    kind: "VolumeSnapshot",
+    metadata: { name, namespace },
+    spec: {
+      volumeSnapshotClassName: "sim-csi-snapclass",
+      source: { persistentVolumeClaimName: claim },
     },
   };
 }

@@ -184,6 +184,10 @@ export class DeckhousePlatform implements SnapshotPlatform {
     );
   }
 
+  waitOperationsIdle(vm: VmState, options: WaitOptions): Promise<void> {
+    return restores.waitOperationsIdle(this.api, vm, options);
+  }
+
   async waitSnapshotGone(namespace: string, name: string, options: WaitOptions): Promise<void> {
     for (const type of [Deckhouse.vmSnapshots, Deckhouse.diskSnapshots])
       await waitForObject(this.api.kube, type, name, namespace, (s) => s === undefined, options);

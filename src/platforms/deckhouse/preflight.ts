@@ -5,7 +5,14 @@ import { advice, option, phrase } from "../../core/advice.js";
 import { quantityBytes } from "../../core/quantity.js";
 import { API_VERSION } from "../../core/api-version.js";
 import type { Finding, Preflight, PreflightVolume, VirtualMachine } from "../../core/schema.js";
-import { Deckhouse, keyOf } from "../../kube/resources.js";
+import { KubeApiError } from "../../kube/client.js";
+import {
+  Deckhouse,
+  IS_DEFAULT_SC,
+  IS_DEFAULT_VSC,
+  keyOf,
+  type KubeObject,
+} from "../../kube/resources.js";
 import { byVmOrder, obj, str, vmNotFound } from "../json.js";
 import type { PreflightOptions, VmState } from "../types.js";
 import type { DeckhouseApi } from "./api.js";
@@ -42,6 +49,9 @@ export async function listVms(
         );
       const last = mine.at(-1);
       const reasons = [
+        ...(SNAPSHOT_PHASES.has(vmPhase(vm))
+          ? []
+          : [`VM is ${vmPhase(vm)}: Deckhouse snapshots only Running or Stopped VMs`]),
         ...(vmRunning(vm) && !agentReady(vm)
           ? [
               "running without guest agent: Deckhouse fails a requiredConsistency snapshot (use --consistency best-effort or --stop)",
@@ -85,7 +95,91 @@ export async function getVm(api: DeckhouseApi, namespace: string, name: string):
     status: vmPhase(vm),
     runStrategy: str(obj(vm.spec).runPolicy) ?? "",
     raw: vm,
+    // Stop and Start do not apply to AlwaysOn (NotApplicableForVirtualMachineRunPolicy); the
+    // Restore operation stops the VM and brings its power state back itself
+    // (deckhouse/virtualization v1.10, images/virtualization-artifact/pkg/controller/vmop/
+    // snapshot/internal/step/enter_maintenance_step.go).
+    restoreCyclesPower: str(obj(vm.spec).runPolicy) === "AlwaysOn",
   };
+}
+
+/** The VM phases Deckhouse snapshots a VM in (vmsnapshot/internal/virtual_machine_ready.go). */
+const SNAPSHOT_PHASES = new Set(["Running", "Stopped"]);
+
+/**
+ * Deckhouse (v0.24 on) requests each disk's VolumeSnapshot without a class, so the CSI
+ * snapshot-controller must find exactly one default VolumeSnapshotClass for the disk's driver, or
+ * the snapshot fails ("cannot find default snapshot class", "2 default snapshot classes were
+ * found"). Before v0.24 vmsnap names the class itself (snapshots.ts): nothing to check here.
+ */
+async function snapshotClassFindings(
+  api: DeckhouseApi,
+  vm: KubeObject,
+  disks: KubeObject[],
+): Promise<{
+  problems: Finding[];
+  warnings: Finding[];
+  byDisk: Map<string, { provisioner: string | null; volumeSnapshotClass: string | null }>;
+}> {
+  const out = { problems: [] as Finding[], warnings: [] as Finding[], byDisk: new Map() };
+  if (await api.snapshotClassFields()) return out;
+  const storage = await api.storageClasses().catch((err: unknown) => {
+    if (err instanceof KubeApiError && err.code === 403) return undefined;
+    throw err;
+  });
+  if (!storage) {
+    out.warnings.push({
+      message:
+        "StorageClasses and VolumeSnapshotClasses are not readable with these credentials: whether each disk's CSI driver has exactly one default VolumeSnapshotClass (Deckhouse needs it) was not checked",
+      fix: "ask for read access to storageclasses and volumesnapshotclasses (deploy/rbac/common-readonly.yaml)",
+    });
+    return out;
+  }
+  const { scs, vscs } = storage;
+  const byDriver = new Map<string, string[]>();
+  for (const d of disksOf(vm)) {
+    const disk = disks.find((x) => x.metadata.name === d);
+    if (!disk) continue;
+    const named =
+      str(obj(disk.status).storageClassName) ??
+      str(obj(obj(disk.spec).persistentVolumeClaim).storageClassName);
+    const sc = named
+      ? scs.find((x) => x.metadata.name === named)
+      : scs.find((x) => x.metadata.annotations?.[IS_DEFAULT_SC] === "true");
+    const driver = str(sc?.provisioner);
+    if (!driver) continue;
+    const defaults = vscs.filter(
+      (v) => str(v.driver) === driver && v.metadata.annotations?.[IS_DEFAULT_VSC] === "true",
+    );
+    out.byDisk.set(d, {
+      provisioner: driver,
+      volumeSnapshotClass: defaults.length === 1 ? defaults[0]!.metadata.name : null,
+    });
+    if (defaults.length !== 1) byDriver.set(driver, [...(byDriver.get(driver) ?? []), d]);
+  }
+  for (const [driver, names] of byDriver) {
+    const all = vscs.filter((v) => str(v.driver) === driver).map((v) => v.metadata.name);
+    const defaults = vscs
+      .filter(
+        (v) => str(v.driver) === driver && v.metadata.annotations?.[IS_DEFAULT_VSC] === "true",
+      )
+      .map((v) => v.metadata.name);
+    const disksText = `disk${names.length > 1 ? "s" : ""} ${names.join(", ")}`;
+    out.problems.push(
+      defaults.length > 1
+        ? {
+            message: `CSI driver ${driver} (${disksText}) has ${defaults.length} default VolumeSnapshotClasses (${defaults.join(", ")}): Deckhouse requests volume snapshots without a class, so the snapshot would fail ("${defaults.length} default snapshot classes were found")`,
+            fix: `a cluster administrator keeps ${IS_DEFAULT_VSC}="true" on exactly one of ${defaults.join(", ")}`,
+          }
+        : {
+            message: `CSI driver ${driver} (${disksText}) has no default VolumeSnapshotClass: Deckhouse requests volume snapshots without a class, so the snapshot would fail ("cannot find default snapshot class")`,
+            fix: all.length
+              ? `a cluster administrator annotates one of ${all.join(", ")} with ${IS_DEFAULT_VSC}="true"`
+              : `a cluster administrator creates a VolumeSnapshotClass with driver ${driver} and annotates it with ${IS_DEFAULT_VSC}="true"`,
+          },
+    );
+  }
+  return out;
 }
 
 export async function preflight(
@@ -190,6 +284,31 @@ export async function preflight(
       message: `configuration changes await a restart (${pending.join(", ")}): the snapshot stores the changed configuration, which the VM does not run yet`,
       fix: "restart the VM first if the snapshot should match what runs",
     });
+  const phase = vmPhase(vm);
+  if (!SNAPSHOT_PHASES.has(phase))
+    problems.push({
+      message: `the VM is ${phase}: Deckhouse fails a snapshot of a VM that is not Running or Stopped (it does not wait)`,
+      fix:
+        phase === "Migrating"
+          ? "wait until the migration finishes and the VM is Running again"
+          : `wait until the VM is Running or Stopped (kubectl -n ${namespace} get virtualmachines.virtualization.deckhouse.io ${name})`,
+    });
+  const policy = str(obj(vm.spec).runPolicy);
+  if (options.stop === true && running && (policy === "AlwaysOn" || policy === "AlwaysOff"))
+    problems.push({
+      message: `the VM's runPolicy is ${policy}: Deckhouse does not apply a Stop operation to it (NotApplicableForVirtualMachineRunPolicy), so vmsnap cannot stop it for the snapshot`,
+      fix: phrase(
+        advice`take an online snapshot instead (without ${option("stop", true)}), or change the VM's runPolicy`,
+        api.ctx.words,
+      ),
+    });
+  const classes = await snapshotClassFindings(api, vm, disks.items);
+  problems.push(...classes.problems);
+  warnings.push(...classes.warnings);
+  for (const v of volumes) {
+    const c = classes.byDisk.get(v.name);
+    if (c) Object.assign(v, c);
+  }
   const restoring = ops.find((o) => str(obj(o.spec).virtualMachineName) === name);
   if (restoring)
     problems.push({

@@ -10,7 +10,7 @@ import type { Snapshot } from "../../core/schema.js";
 import { KubeApiError } from "../../kube/client.js";
 import { Core, Deckhouse, type KubeObject } from "../../kube/resources.js";
 import { waitForObject } from "../../kube/watch.js";
-import { arr, obj, str } from "../json.js";
+import { arr, condition, conditionText, obj, str } from "../json.js";
 import type {
   Manifest,
   RestoreAction,
@@ -20,7 +20,7 @@ import type {
   WaitOptions,
 } from "../types.js";
 import type { DeckhouseApi } from "./api.js";
-import { disksOf, imagesOf, manifest, operationState, vmNameOf } from "./model.js";
+import { diskPhase, disksOf, imagesOf, manifest, operationState, vmNameOf } from "./model.js";
 
 /** Deckhouse limits each nameReplacement `to` and prefix/suffix to 59 characters (CRD rule). */
 export const CLONE_NAME_MAX = 59;
@@ -133,6 +133,42 @@ export async function cloneManifest(
     virtualMachineSnapshotName: snapshot,
     createVirtualMachine: { mode: "Strict", nameReplacement },
   });
+}
+
+/**
+ * Resolves once no VirtualMachineOperation of the VM is unfinished, watching each one to its end:
+ * Deckhouse runs one operation per VM at a time and refuses the next one meanwhile
+ * (deckhouse/virtualization v1.10, images/virtualization-artifact/pkg/controller/vmop/
+ * vmop_webhook.go, activeVMOPValidator: "... should finish first").
+ */
+export async function waitOperationsIdle(
+  api: DeckhouseApi,
+  vm: VmState,
+  options: WaitOptions,
+): Promise<void> {
+  if (!(await api.served()).has(Deckhouse.vmops.plural)) return;
+  const deadline = Date.now() + options.timeoutMs;
+  // A new operation may start while one is awaited: look again until none is left.
+  for (;;) {
+    const ops = await api.kube.list(Deckhouse.vmops, vm.namespace);
+    const open = ops.items.filter(
+      (o) => str(obj(o.spec).virtualMachineName) === vm.name && !operationState(o).done,
+    );
+    if (!open.length) return;
+    for (const o of open) {
+      options.onProgress?.(
+        `waiting for VirtualMachineOperation ${o.metadata.name} (${str(obj(o.spec).type) ?? "?"}) on VM ${vm.name} to finish`,
+      );
+      await waitForObject(
+        api.kube,
+        Deckhouse.vmops,
+        o.metadata.name,
+        vm.namespace,
+        (x) => x === undefined || operationState(x).done,
+        { timeoutMs: Math.max(1, deadline - Date.now()), signal: options.signal },
+      );
+    }
+  }
 }
 
 export function runStateChange(api: DeckhouseApi, vm: VmState, running: boolean): RunStateChange {
@@ -256,6 +292,8 @@ async function dryRunRestore(api: DeckhouseApi, vm: VmState, snapshot: string) {
     virtualMachineName: vm.name,
     restore: { mode: "DryRun", virtualMachineSnapshotName: snapshot },
   });
+  // One operation per VM at a time: the dry run too waits for the VM's open operations.
+  await waitOperationsIdle(api, vm, { timeoutMs: DRY_RUN_TIMEOUT_MS });
   // Validated by the API server first, like every manifest (and a missing permission is
   // reported before anything is created).
   await api.ctx.guard.create(m.type, m.body, { dryRun: true });
@@ -342,5 +380,27 @@ export async function waitClone(
         .map((r) => `; ${r.kind} ${r.name}: ${r.message ?? "failed"}`)
         .join("")}`,
     );
+  // The operation completes once the objects exist, not when the disks hold their data
+  // (deckhouse/virtualization v1.10, images/virtualization-artifact/pkg/controller/vmsop/internal/
+  // handler/lifecycle.go): the clone is done when each new disk is provisioned.
+  for (const r of st.resources.filter((x) => x.kind === "VirtualDisk")) {
+    const disk = await waitForObject(
+      api.kube,
+      Deckhouse.disks,
+      r.name,
+      namespace,
+      (o) => o !== undefined && ["Ready", "Failed", "WaitForFirstConsumer"].includes(diskPhase(o)),
+      {
+        timeoutMs: options.timeoutMs,
+        signal: options.signal,
+        onChange: (o) => o && options.onProgress?.(`clone ${name}: disk ${r.name} ${diskPhase(o)}`),
+      },
+    );
+    if (diskPhase(disk!) === "Failed")
+      throw operationFailed(
+        `clone ${name}: the VM ${target} was created, but its disk ${r.name} failed to be provisioned${conditionText(condition(disk!, "Ready")) ? `: ${conditionText(condition(disk!, "Ready"))}` : ""}`,
+        `look at the disk (kubectl -n ${namespace} get virtualdisks.virtualization.deckhouse.io ${r.name} -o yaml); delete the new VM ${target} and its disks to try again`,
+      );
+  }
   return { phase: st.phase, target };
 }

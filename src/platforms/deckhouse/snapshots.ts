@@ -37,17 +37,16 @@ export function toSnapshot(
           .filter((r) => r.kind === "VirtualDisk")
           .map((r) => str(r.name) ?? "")
       : [disk ?? ""];
-  const consistency = !st.ready
-    ? "unknown"
-    : st.consistent === true
-      ? "consistent"
-      : st.consistent === false
-        ? "crash-consistent"
-        : "unknown";
+  // Deckhouse sets status.consistent to true or leaves it out, never false
+  // (deckhouse/virtualization v1.10, images/virtualization-artifact/pkg/controller/vdsnapshot/
+  // internal/life_cycle.go): a Ready snapshot without it is crash-consistent.
+  const consistent = st.ready ? st.consistent === true : undefined;
+  const consistency =
+    consistent === undefined ? "unknown" : consistent ? "consistent" : "crash-consistent";
   const notes = [
-    ...(st.consistent === true
+    ...(consistent === true
       ? ["consistent: the guest agent froze the file systems, or the VM was stopped"]
-      : st.consistent === false
+      : consistent === false
         ? ["crash-consistent: taken while the VM ran without a file system freeze"]
         : []),
     `requiredConsistency: ${required}${required ? " (fails rather than take an inconsistent snapshot)" : ""}`,

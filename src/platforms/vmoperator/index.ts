@@ -12,6 +12,7 @@ import type {
   RestoreAction,
   RestorePreview,
   RunStateChange,
+  WithdrawOutcome,
   SnapshotPlatform,
   VmState,
   WaitOptions,
@@ -115,6 +116,14 @@ export class VmOperatorPlatform implements SnapshotPlatform {
 
   failedByDeadline(): boolean {
     return false;
+  }
+
+  withdrawRestore(vm: VmState, action: RestoreAction): Promise<WithdrawOutcome> {
+    return restores.withdrawRestore(this.api, vm, action);
+  }
+
+  withdrawCommand(vm: VmState): string {
+    return restores.withdrawCommand(this.api, vm);
   }
 
   manualStart(vm: VmState): string {

@@ -12,6 +12,7 @@ import type {
   RunStateChange,
   VmState,
   WaitOptions,
+  WithdrawOutcome,
 } from "../types.js";
 import type { VmopApi } from "./api.js";
 import { claimsOf, condition, obj, str } from "./model.js";
@@ -123,4 +124,36 @@ export async function waitRestore(
       onChange: () => options.onProgress?.(`reverting ${action.vm} to ${action.snapshot}`),
     },
   );
+}
+
+/** The kubectl command that clears a revert request (spec.currentSnapshotName). */
+export function withdrawCommand(api: VmopApi, vm: VmState): string {
+  return `kubectl -n ${vm.namespace} patch ${api.t.vms.plural}.${api.t.vms.group} ${vm.name} --type merge -p '{"spec":{"currentSnapshotName":null}}'`;
+}
+
+/**
+ * Clears spec.currentSnapshotName where it still names the revert vmsnap asked for: VM Operator
+ * retries a failed revert for as long as the field asks for it, and clearing it is how a revert is
+ * aborted (vmware-tanzu/vm-operator main, pkg/providers/vsphere/vmprovider_vmsnapshot.go
+ * reconcileSnapshotRevertDoTask; docs/concepts/workloads/vm-snapshot.md). vmsnap refuses a
+ * restore while the field is set, so clearing it puts it back as it was.
+ */
+export async function withdrawRestore(
+  api: VmopApi,
+  vm: VmState,
+  action: RestoreAction,
+): Promise<WithdrawOutcome> {
+  if (action.kind !== "patch") return { state: "not-requested" };
+  const clear = withdrawCommand(api, vm);
+  try {
+    const now = await api.kube.getIfExists(api.t.vms, vm.name, vm.namespace);
+    if (!now || str(obj(now.spec).currentSnapshotName) !== action.snapshot)
+      return { state: "not-requested" };
+    await api.ctx.guard.patch(api.t.vms, vm.name, vm.namespace, {
+      spec: { currentSnapshotName: null },
+    });
+    return { state: "withdrawn" };
+  } catch (err) {
+    return { state: "still-requested", why: (err as Error).message, clear };
+  }
 }

@@ -37,6 +37,15 @@ export const DH_SIM = {
   /** On a VirtualDiskSnapshot: when the fingerprint was captured, and whether consistently. */
   takenAt: "sim.vmsnap.io/taken-at",
   consistent: "sim.vmsnap.io/consistent",
+  /**
+   * Test hook on a VirtualMachineSnapshot or VirtualDiskSnapshot: how long a disk provisioned from
+   * it stays Provisioning.
+   */
+  provisionDelay: "sim.vmsnap.io/provision-delay",
+  /** Test hook on a Migrate/Evict operation (or its VM): how long the migration takes (default 3 s). */
+  migrationDuration: "sim.vmsnap.io/migration-duration",
+  /** On a VM: the Migrate/Evict operation migrating it now (the VM is Migrating meanwhile). */
+  migrating: "sim.vmsnap.io/migrating",
 } as const;
 
 /** Keys the simulator writes for itself: never copied into snapshots, clones or restores. */
@@ -44,12 +53,14 @@ export const INTERNAL_ANNOTATIONS: string[] = [
   DH_SIM.power,
   DH_SIM.appliedSpec,
   DH_SIM.maintenance,
+  DH_SIM.migrating,
 ];
 
 export const VM_PHASE = {
   pending: "Pending",
   starting: "Starting",
   running: "Running",
+  migrating: "Migrating",
   stopping: "Stopping",
   stopped: "Stopped",
 } as const;
@@ -82,6 +93,7 @@ export interface DhInformers {
   images: Informer;
   clusterImages: Informer;
   storageClasses: Informer;
+  volumeSnapshotClasses: Informer;
   /** The legacy VirtualMachineRestore (its CRD is optional). */
   vmRestores: Informer;
 }
@@ -196,10 +208,15 @@ export function vmsUsingDisk(ctx: DhContext, namespace: string, disk: string): K
     .filter((vm) => vm.metadata.namespace === namespace && diskNamesOf(vm).includes(disk));
 }
 
-/** The VM is up (its guest can write): Starting, Running or Stopping. */
+/** The VM is up (its guest can write): Starting, Running, Migrating or Stopping. */
 export function isPowered(vm: KubeObject | undefined): boolean {
   const p = phaseOf(vm);
-  return p === VM_PHASE.running || p === VM_PHASE.starting || p === VM_PHASE.stopping;
+  return (
+    p === VM_PHASE.running ||
+    p === VM_PHASE.starting ||
+    p === VM_PHASE.migrating ||
+    p === VM_PHASE.stopping
+  );
 }
 
 /** A simulated address, stable per VM object (a clone or a re-created VM gets another one). */

@@ -187,6 +187,18 @@ async function reconcileDisk(ctx: DhContext, key: string) {
         });
         return;
       }
+      // Test hook: disks provisioned from this snapshot (or its VM snapshot's) take this long.
+      const owner = snap.metadata.ownerReferences?.find((o) => o.kind === "VirtualMachineSnapshot");
+      const delay = parseDuration(
+        annotation(snap, DH_SIM.provisionDelay) ??
+          annotation(
+            owner ? ctx.fresh.get(inf.vmSnapshots, `${ns}/${owner.name}`) : undefined,
+            DH_SIM.provisionDelay,
+          ),
+      );
+      const remaining =
+        Date.parse(disk.metadata.creationTimestamp ?? "") + (delay ?? 0) - Date.now();
+      if (delay !== undefined && remaining > 0) return { requeueAfterMs: remaining };
       const sourceSize = annotation(snap, DH_SIM.size);
       const sourceBytes = quantityBytes(sourceSize) ?? 0;
       // Without a size, the restored disk gets its source's.

@@ -5,7 +5,7 @@
 // VirtualDisk's annotation); no PVCs or VolumeSnapshots are created. An API the cluster does not
 // serve (another Deckhouse version, the optional VirtualMachineRestore) leaves its informer empty
 // until it appears (the runtime keeps trying).
-import { Core } from "../../../kube/resources.js";
+import { Core, Csi } from "../../../kube/resources.js";
 import type { Runtime } from "../runtime.js";
 import { Deckhouse, Fresh, type DhContext } from "./context.js";
 import { registerDiskControllers } from "./disk.js";
@@ -31,6 +31,7 @@ export function registerDeckhouse(rt: Runtime): DhContext {
       clusterImages: rt.informer(Deckhouse.clusterImages),
       vmRestores: rt.informer(Deckhouse.vmRestores),
       storageClasses: rt.informer(Core.storageClasses),
+      volumeSnapshotClasses: rt.informer(Csi.volumeSnapshotClasses),
     },
     fresh: new Fresh(),
     since: new Map(),

@@ -1,9 +1,10 @@
-// VirtualMachineOperation (Start, Stop, Restart, Restore, Clone; Migrate and Evict complete at
-// once) and VirtualMachineSnapshotOperation (CreateVirtualMachine). One Restore/Clone runs per
-// VM at a time: a later one waits Pending until the running one finishes.
+// VirtualMachineOperation (Start, Stop, Restart within the run policy; Restore, Clone; Migrate and
+// Evict, which take sim.vmsnap.io/migration-duration) and VirtualMachineSnapshotOperation
+// (CreateVirtualMachine, complete once its objects exist). One Restore/Clone runs per VM at a time:
+// a later one waits Pending until the running one finishes.
 import { keyOf, type KubeObject } from "../../../kube/resources.js";
 import type { Informer } from "../../../kube/watch.js";
-import { annotation } from "../annotations.js";
+import { annotation, parseDuration } from "../annotations.js";
 import { asObj, ignoreNotFound } from "../storage.js";
 import {
   CTRL,
@@ -75,6 +76,7 @@ async function finish(
   message: string,
   extra: Record<string, unknown> = {},
   conditions: Record<string, unknown>[] = [],
+  failedReason = "OperationFailed",
 ): Promise<void> {
   await writeStatus(ctx, inf, op, {
     ...extra,
@@ -82,7 +84,7 @@ async function finish(
     ...(inf === ctx.inf.vmops ? { progress: ok ? "100%" : undefined } : {}),
     conditions: withConditions(op, [
       ...conditions,
-      cond(COMPLETED, ok, ok ? "OperationCompleted" : "OperationFailed", message),
+      cond(COMPLETED, ok, ok ? "OperationCompleted" : failedReason, message),
     ]),
   });
 }
@@ -126,16 +128,112 @@ async function reconcileVmop(ctx: DhContext, key: string) {
       return restoreOp(ctx, op, vm);
     case "Clone":
       return cloneOp(ctx, op, vm);
+    case "Migrate":
+    case "Evict":
+      return migrateOp(ctx, op, vm, spec.type as string);
     default:
-      // Migrate and Evict: a single simulated node, nothing moves.
+      await finish(ctx, inf.vmops, op, false, `Unknown operation type ${String(spec.type)}.`);
+  }
+}
+
+/** How long a simulated migration takes: the operation's hook, else its VM's, else 3 s. */
+const DEFAULT_MIGRATION_MS = 3_000;
+
+function migrationMs(op: KubeObject, vm: KubeObject): number {
+  return (
+    parseDuration(
+      annotation(op, DH_SIM.migrationDuration) ?? annotation(vm, DH_SIM.migrationDuration),
+    ) ?? DEFAULT_MIGRATION_MS
+  );
+}
+
+/**
+ * Migrate and Evict: applicable to a Running VM only (deckhouse/virtualization v1.10,
+ * images/virtualization-artifact/pkg/controller/vmop/migration/internal/service/migration.go),
+ * InProgress while the migration runs, the VM Migrating meanwhile (.../vmop/migration/internal/
+ * handler/lifecycle.go follows the VirtualMachineInstanceMigration); the single simulated node
+ * stays the node.
+ */
+async function migrateOp(ctx: DhContext, op: KubeObject, vm: KubeObject, type: string) {
+  const { inf } = ctx;
+  const startedAt = Date.parse(annotation(op, DH_SIM.step) ?? "");
+  if (Number.isNaN(startedAt)) {
+    if (runPolicyOf(vm) === RUN_POLICY.alwaysOff) {
+      await notApplicableForRunPolicy(ctx, op, type, RUN_POLICY.alwaysOff);
+      return;
+    }
+    if (phaseOf(vm) !== VM_PHASE.running) {
       await finish(
         ctx,
         inf.vmops,
         op,
-        true,
-        `${String(spec.type)} has nothing to do on the simulated node.`,
+        false,
+        `Operation type ${type} is not applicable for VirtualMachine in phase ${phaseOf(vm) ?? "Pending"}`,
+        {},
+        [],
+        "NotApplicableForVirtualMachinePhase",
       );
+      return;
+    }
+    const latest = await setAnnotations(ctx, inf.vmops, op, {
+      [DH_SIM.step]: new Date().toISOString(),
+    });
+    await writeStatus(ctx, inf.vmops, latest, {
+      phase: OP_PHASE.inProgress,
+      progress: "0%",
+      conditions: withConditions(latest, [
+        cond(
+          COMPLETED,
+          false,
+          "MigrationInProgress",
+          `The virtual machine "${vm.metadata.name}" is being migrated.`,
+        ),
+      ]),
+    });
+    // After the operation is InProgress: the VM's reconcile reads it to be Migrating.
+    await setAnnotations(ctx, inf.vms, vm, { [DH_SIM.migrating]: op.metadata.name });
+    return { requeueAfterMs: migrationMs(op, vm) };
   }
+  const remaining = startedAt + migrationMs(op, vm) - Date.now();
+  if (remaining > 0) return { requeueAfterMs: remaining };
+  await finish(
+    ctx,
+    inf.vmops,
+    op,
+    true,
+    `The virtual machine "${vm.metadata.name}" is migrated (${type}).`,
+  );
+  if (annotation(vm, DH_SIM.migrating) === op.metadata.name)
+    await setAnnotations(ctx, inf.vms, vm, { [DH_SIM.migrating]: null });
+}
+
+/**
+ * Start and Stop do not apply to AlwaysOn/AlwaysOff VMs, Restart not to AlwaysOff: the operation
+ * fails NotApplicableForVirtualMachineRunPolicy (deckhouse/virtualization v1.10,
+ * images/virtualization-artifact/pkg/controller/vmop/service/service.go IsApplicableOrSetFailedPhase,
+ * .../vmop/powerstate/internal/service/{start,stop,restart}.go IsApplicableForRunPolicy).
+ */
+async function notApplicableForRunPolicy(
+  ctx: DhContext,
+  op: KubeObject,
+  type: string,
+  policy: string,
+) {
+  await finish(
+    ctx,
+    ctx.inf.vmops,
+    op,
+    false,
+    `Operation type ${type} is not applicable for VirtualMachine with runPolicy ${policy}`,
+    {},
+    [],
+    "NotApplicableForVirtualMachineRunPolicy",
+  );
+}
+
+function applicableForRunPolicy(type: string, policy: string): boolean {
+  if (type === "Restart") return policy !== RUN_POLICY.alwaysOff;
+  return policy !== RUN_POLICY.alwaysOn && policy !== RUN_POLICY.alwaysOff;
 }
 
 async function powerOp(ctx: DhContext, op: KubeObject, vm: KubeObject, type: string) {
@@ -150,25 +248,15 @@ async function powerOp(ctx: DhContext, op: KubeObject, vm: KubeObject, type: str
       conditions: withConditions(op, [cond(COMPLETED, false, "OperationInProgress", m)]),
     });
   if (step === undefined) {
+    if (!applicableForRunPolicy(type, policy)) {
+      await notApplicableForRunPolicy(ctx, op, type, policy);
+      return;
+    }
     const target = type === "Start" ? "on" : "off";
     await setAnnotations(ctx, inf.vms, vm, { [DH_SIM.power]: target });
     await setAnnotations(ctx, inf.vmops, op, {
       [DH_SIM.step]: type === "Restart" ? "Stopping" : "Waiting",
     });
-    // The run policy wins over a manual start or stop (AlwaysOn restarts, AlwaysOff stays off).
-    if (
-      (policy === RUN_POLICY.alwaysOn && type === "Stop") ||
-      (policy === RUN_POLICY.alwaysOff && type === "Start")
-    ) {
-      await finish(
-        ctx,
-        inf.vmops,
-        op,
-        true,
-        `The run policy ${policy} keeps the virtual machine's power state.`,
-      );
-      return;
-    }
     await running(`${type} of VirtualMachine "${vm.metadata.name}" in progress.`);
     return;
   }
@@ -512,22 +600,13 @@ async function reconcileVmsop(ctx: DhContext, key: string) {
     await fail("VirtualMachineSnapshotNotFound", `VirtualMachineSnapshot "${snapName}" not found.`);
     return;
   }
-  if (phaseOf(snap) === SNAP_PHASE.failed) {
-    await fail("OperationFailed", `VirtualMachineSnapshot "${snapName}" is Failed.`);
-    return;
-  }
+  // A snapshot that is not Ready fails the operation; it does not wait (deckhouse/virtualization
+  // v1.10, images/virtualization-artifact/pkg/controller/vmsop/internal/handler/lifecycle.go).
   if (phaseOf(snap) !== SNAP_PHASE.ready) {
-    await writeStatus(ctx, inf.vmsops, op, {
-      phase: OP_PHASE.pending,
-      conditions: withConditions(op, [
-        cond(
-          COMPLETED,
-          false,
-          "NotReadyToBeExecuted",
-          `Waiting for VirtualMachineSnapshot "${snapName}" to be Ready.`,
-        ),
-      ]),
-    });
+    await fail(
+      "NotReadyToBeExecuted",
+      `The VirtualMachineSnapshot "${snapName}" is not ready yet.`,
+    );
     return;
   }
   const stored = await readStored(ctx, snap);
@@ -538,66 +617,39 @@ async function reconcileVmsop(ctx: DhContext, key: string) {
     );
     return;
   }
-  if (phaseOf(op) !== OP_PHASE.inProgress) {
-    const plan = planCreate(ctx, snap, stored, mode, rename);
-    if (mode === "DryRun") {
-      const conflicts = plan.filter((r) => r.status === "Failed").length;
-      await writeStatus(ctx, inf.vmsops, op, {
-        phase: OP_PHASE.completed,
-        resources: plan,
-        conditions: withConditions(op, [
-          cond(
-            COMPLETED,
-            true,
-            "OperationCompleted",
-            conflicts
-              ? `Dry run: nothing was changed; ${conflicts} resource(s) would fail.`
-              : "Dry run: nothing was changed; the virtual machine would be created.",
-          ),
-        ]),
-      });
-      return;
-    }
-    if (hasFailure(plan)) {
-      await fail(
-        "OperationFailed",
-        "The virtual machine cannot be created: see status.resources.",
-        { resources: plan },
-      );
-      return;
-    }
-    await createFromSnapshot(ctx, snap, stored, mode, rename);
+  const plan = planCreate(ctx, snap, stored, mode, rename);
+  if (mode === "DryRun") {
+    const conflicts = plan.filter((r) => r.status === "Failed").length;
     await writeStatus(ctx, inf.vmsops, op, {
-      phase: OP_PHASE.inProgress,
-      resources: inProgress(plan),
+      phase: OP_PHASE.completed,
+      resources: plan,
       conditions: withConditions(op, [
         cond(
           COMPLETED,
-          false,
-          "CreateVirtualMachineInProgress",
-          "Creating the virtual machine and its disks.",
+          true,
+          "OperationCompleted",
+          conflicts
+            ? `Dry run: nothing was changed; ${conflicts} resource(s) would fail.`
+            : "Dry run: nothing was changed; the virtual machine would be created.",
         ),
       ]),
     });
     return;
   }
-  const resources = (asObj(op).status?.resources ?? []) as ResourceStatus[];
-  const disks = resources.filter((r) => r.kind === "VirtualDisk").map((r) => r.name);
-  const failed = disks.find((d) => phaseOf(ctx.fresh.get(inf.disks, `${ns}/${d}`)) === "Failed");
-  if (failed) {
-    await fail("OperationFailed", `VirtualDisk "${failed}" failed to be provisioned.`, {
-      resources: resources.map((r) =>
-        r.name === failed && r.kind === "VirtualDisk" ? { ...r, status: "Failed" } : r,
-      ),
+  if (hasFailure(plan)) {
+    await fail("OperationFailed", "The virtual machine cannot be created: see status.resources.", {
+      resources: plan,
     });
     return;
   }
-  if (!disksReady(ctx, ns, disks)) return;
+  // Completed once the objects are created: the operation does not wait for the disks to be
+  // provisioned (deckhouse/virtualization v1.10, images/virtualization-artifact/pkg/controller/
+  // vmsop/internal/operation/create_virtual_machine.go Execute, then .../handler/lifecycle.go
+  // sets OperationCompleted).
+  await createFromSnapshot(ctx, snap, stored, mode, rename);
   await writeStatus(ctx, inf.vmsops, op, {
     phase: OP_PHASE.completed,
-    resources: resources.map((r) =>
-      r.status === "InProgress" ? { ...r, status: "Completed" } : r,
-    ),
+    resources: plan,
     conditions: withConditions(op, [
       cond(COMPLETED, true, "OperationCompleted", "The virtual machine is created."),
     ]),

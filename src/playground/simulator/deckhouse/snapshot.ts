@@ -1,7 +1,7 @@
 // VirtualMachineSnapshot and VirtualDiskSnapshot: the consistency rules (guest agent freeze,
 // requiredConsistency), child disk snapshots named <disk>-<vmsnapshot uid>, the Secret with the
 // VM as it was, failure hooks, and clean-up on deletion (no garbage collector runs here).
-import { keyOf, type KubeObject } from "../../../kube/resources.js";
+import { IS_DEFAULT_SC, IS_DEFAULT_VSC, keyOf, type KubeObject } from "../../../kube/resources.js";
 import { failures, hasGuestAgent, snapshotDelayMs, annotation } from "../annotations.js";
 import { asObj, hasFinalizer, ignoreNotFound } from "../storage.js";
 import {
@@ -109,6 +109,39 @@ export function registerSnapshotControllers(ctx: DhContext): void {
   rt.register(CTRL.vmSnapshot, (key) => reconcileVmSnapshot(ctx, key));
 }
 
+/**
+ * Why the disk's VolumeSnapshot gets no class, if it gets none. Deckhouse requests it without a
+ * class (deckhouse/virtualization v1.10,
+ * images/virtualization-artifact/pkg/controller/vdsnapshot/internal/life_cycle.go), so the CSI
+ * snapshot-controller must find exactly one default VolumeSnapshotClass for the driver
+ * (kubernetes-csi/external-snapshotter v8, pkg/common-controller/snapshot_controller.go,
+ * SetDefaultSnapshotClass); its error fails the VirtualDiskSnapshot (same life_cycle.go).
+ */
+export function defaultSnapshotClassError(ctx: DhContext, disk: KubeObject): string | undefined {
+  const driver = driverOfDisk(ctx, disk);
+  const defaults = ctx.inf.volumeSnapshotClasses
+    .list()
+    .filter(
+      (c) =>
+        c.metadata.annotations?.[IS_DEFAULT_VSC] === "true" &&
+        (c as { driver?: string }).driver === driver,
+    );
+  if (defaults.length === 0) return "cannot find default snapshot class";
+  if (defaults.length > 1) return `${defaults.length} default snapshot classes were found`;
+  return undefined;
+}
+
+/** The CSI driver of a disk: its StorageClass's provisioner. */
+function driverOfDisk(ctx: DhContext, disk: KubeObject): string | undefined {
+  const name =
+    (asObj(disk).status?.storageClassName as string | undefined) ??
+    (asObj(disk).spec?.persistentVolumeClaim?.storageClassName as string | undefined) ??
+    ctx.inf.storageClasses.list().find((sc) => sc.metadata.annotations?.[IS_DEFAULT_SC] === "true")
+      ?.metadata.name;
+  const sc = ctx.inf.storageClasses.list().find((c) => c.metadata.name === name);
+  return (sc as { provisioner?: string } | undefined)?.provisioner;
+}
+
 /** The VM a disk is attached to: a powered one first. */
 function vmOfDisk(ctx: DhContext, ns: string, disk: string): KubeObject | undefined {
   const vms = vmsUsingDisk(ctx, ns, disk);
@@ -212,7 +245,22 @@ async function reconcileDiskSnapshot(ctx: DhContext, key: string) {
     });
   }
 
-  const consistent = annotation(snap, DH_SIM.consistent) === "true";
+  // The VolumeSnapshot gets its class (or the snapshot-controller's error) when it is created;
+  // a VM snapshot's children are cut with it, so this holds for them too.
+  const classError = disk && defaultSnapshotClassError(ctx, disk);
+  if (classError) {
+    await failVolumeSnapshot(
+      ctx,
+      snap,
+      volumeSnapshotName,
+      `VolumeSnapshot "${volumeSnapshotName}" has an error: Failed to set default snapshot class with error ${classError}.`,
+    );
+    return;
+  }
+
+  // Status.consistent is set to true or left out, never false (deckhouse/virtualization v1.10,
+  // images/virtualization-artifact/pkg/controller/vdsnapshot/internal/life_cycle.go).
+  const consistent = annotation(snap, DH_SIM.consistent) === "true" || undefined;
   const hooks = new Set([...failures(vm), ...failures(disk)]);
   const inProgress = {
     phase: SNAP_PHASE.inProgress,
@@ -234,19 +282,13 @@ async function reconcileDiskSnapshot(ctx: DhContext, key: string) {
     return { requeueAfterMs: remaining };
   }
   if (hooks.has("volume-snapshot")) {
-    await writeStatus(ctx, inf.diskSnapshots, snap, {
-      ...inProgress,
-      phase: SNAP_PHASE.failed,
-      conditions: withConditions(snap, [
-        cond(VD_READY, true, "VirtualDiskReady"),
-        cond(
-          VDS_READY,
-          false,
-          "VirtualDiskSnapshotFailed",
-          `VolumeSnapshot "${volumeSnapshotName}" of VirtualDisk "${diskName}" failed: simulated CSI error: rpc error: code = Internal desc = volume snapshot failed`,
-        ),
-      ]),
-    });
+    await failVolumeSnapshot(
+      ctx,
+      snap,
+      volumeSnapshotName,
+      `VolumeSnapshot "${volumeSnapshotName}" of VirtualDisk "${diskName}" failed: simulated CSI error: rpc error: code = Internal desc = volume snapshot failed`,
+      consistent,
+    );
     return;
   }
   await writeStatus(ctx, inf.diskSnapshots, snap, {
@@ -255,6 +297,25 @@ async function reconcileDiskSnapshot(ctx: DhContext, key: string) {
     conditions: withConditions(snap, [
       cond(VD_READY, true, "VirtualDiskReady"),
       cond(VDS_READY, true, "VirtualDiskSnapshotReady"),
+    ]),
+  });
+}
+
+/** The VolumeSnapshot failed: so does the VirtualDiskSnapshot (vdsnapshot life_cycle.go). */
+async function failVolumeSnapshot(
+  ctx: DhContext,
+  snap: KubeObject,
+  volumeSnapshotName: string,
+  message: string,
+  consistent?: true,
+): Promise<void> {
+  await writeStatus(ctx, ctx.inf.diskSnapshots, snap, {
+    phase: SNAP_PHASE.failed,
+    volumeSnapshotName,
+    consistent,
+    conditions: withConditions(snap, [
+      cond(VD_READY, true, "VirtualDiskReady"),
+      cond(VDS_READY, false, "VirtualDiskSnapshotFailed", message),
     ]),
   });
 }
@@ -348,6 +409,31 @@ async function reconcileVmSnapshot(ctx: DhContext, key: string) {
       await pending(false, "WaitingForTheVirtualMachine", `VirtualMachine "${vmName}" not found.`);
       return;
     }
+    // A VM that is not Running or Stopped (Pending, Starting, Stopping, Migrating) fails the
+    // snapshot at once; it does not wait (deckhouse/virtualization v1.10,
+    // images/virtualization-artifact/pkg/controller/vmsnapshot/internal/virtual_machine_ready.go
+    // sets VirtualMachineReady=False, and .../vmsnapshot/internal/life_cycle.go fails on it).
+    const vmPhase = phaseOf(vm);
+    if (vmPhase !== VM_PHASE.running && vmPhase !== VM_PHASE.stopped) {
+      await writeStatus(ctx, inf.vmSnapshots, snap, {
+        phase: SNAP_PHASE.failed,
+        conditions: withConditions(snap, [
+          cond(
+            VM_READY,
+            false,
+            "VirtualMachineNotReadyForSnapshotting",
+            `The virtual machine "${vmName}" is in the "${vmPhase ?? "Pending"}" phase: waiting for it to reach the Running or Stopped phase.`,
+          ),
+          cond(
+            VMS_READY,
+            false,
+            "WaitingForTheVirtualMachine",
+            `Cannot take a snapshot: the virtual machine "${vmName}" is not ready.`,
+          ),
+        ]),
+      });
+      return;
+    }
     const disks = diskNamesOf(vm);
     const notReady = disks.filter(
       (d) => phaseOf(ctx.fresh.get(inf.disks, `${ns}/${d}`)) !== DISK_PHASE.ready,
@@ -360,15 +446,6 @@ async function reconcileVmSnapshot(ctx: DhContext, key: string) {
         true,
         "BlockDevicesNotReady",
         `Waiting for the VirtualDisks ${detail} to be Ready.`,
-      );
-      return;
-    }
-    const vmPhase = phaseOf(vm);
-    if (vmPhase !== VM_PHASE.running && vmPhase !== VM_PHASE.stopped) {
-      await pending(
-        false,
-        "WaitingForTheVirtualMachine",
-        `VirtualMachine "${vmName}" is ${vmPhase ?? "not ready"}.`,
       );
       return;
     }
@@ -517,7 +594,9 @@ async function reconcileVmSnapshot(ctx: DhContext, key: string) {
   if (children.length && children.every((c) => phaseOf(c.s) === SNAP_PHASE.ready)) {
     await writeStatus(ctx, inf.vmSnapshots, snap, {
       phase: SNAP_PHASE.ready,
-      consistent: children.every((c) => asObj(c.s!).status?.consistent === true),
+      // true or absent, never false (deckhouse/virtualization v1.10,
+      // images/virtualization-artifact/pkg/controller/vmsnapshot/internal/life_cycle.go).
+      consistent: children.every((c) => asObj(c.s!).status?.consistent === true) || undefined,
       conditions: withConditions(snap, [cond(VMS_READY, true, "VirtualMachineSnapshotReady")]),
     });
   } else if (!children.length) {

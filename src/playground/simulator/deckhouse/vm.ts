@@ -146,7 +146,8 @@ async function reconcileVm(ctx: DhContext, key: string) {
     return { ref, size, ok };
   });
 
-  const current = phaseOf(vm);
+  // Migrating is Running on the move: the power logic treats it as Running.
+  const current = phaseOf(vm) === VM_PHASE.migrating ? VM_PHASE.running : phaseOf(vm);
   const want = wantsPower(vm);
   const sinceKey = `${uid}/power`;
   let next: string;
@@ -233,8 +234,14 @@ async function reconcileVm(ctx: DhContext, key: string) {
     ...(awaiting.length ? [] : ["AwaitingRestartToApplyConfiguration"]),
     ...(maintenance ? [] : ["Maintenance"]),
   ];
+  // A running VM that a Migrate/Evict operation moves is Migrating until it finishes.
+  const migration = annotation(vm, DH_SIM.migrating);
+  const migrating =
+    running &&
+    migration !== undefined &&
+    phaseOf(ctx.fresh.get(inf.vmops, `${ns}/${migration}`)) === "InProgress";
   await writeStatus(ctx, inf.vms, vm, {
-    phase: next,
+    phase: migrating ? VM_PHASE.migrating : next,
     ipAddress: ipAddressOf(vm),
     virtualMachineIPAddressName:
       (spec.virtualMachineIPAddressName as string | undefined) ?? vm.metadata.name,

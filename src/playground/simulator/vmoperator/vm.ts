@@ -125,8 +125,17 @@ async function reconcileVm(ctx: VmopContext, key: string): Promise<ReconcileResu
     const snap = ctx.fresh.get(inf.snapshots, keyOf(created.completing.snap));
     if (snap) await writeStatus(ctx, inf.snapshots, snap, created.completing.status);
   }
-  if (created.requeueAfterMs !== undefined) return { requeueAfterMs: created.requeueAfterMs };
+  // A failed revert is an error of the reconcile: it is retried (with back-off upstream) for as
+  // long as spec.currentSnapshotName asks for it (vmware-tanzu/vm-operator main,
+  // pkg/providers/vsphere/vmprovider_vmsnapshot.go reconcileSnapshotRevertDoTask returns the
+  // error; only the VKS skip does not).
+  const retry = revert.retry ? REVERT_RETRY_MS : undefined;
+  const next = [created.requeueAfterMs, retry].filter((n): n is number => n !== undefined);
+  if (next.length) return { requeueAfterMs: Math.min(...next) };
 }
+
+/** How soon a failed revert is tried again (controller-runtime's back-off starts far lower). */
+const REVERT_RETRY_MS = 1_000;
 
 /** Snapshots in the vSphere tree: created (or being created now) and not being deleted. */
 function inTree(snaps: KubeObject[], creating?: string): KubeObject[] {
@@ -223,6 +232,8 @@ interface RevertResult {
   done: boolean;
   /** The revert condition: set, null to remove, undefined to leave as it is. */
   condition?: Condition | null;
+  /** The revert failed with an error: the reconcile is tried again. */
+  retry?: boolean;
 }
 
 /** VMO reconcileSnapshotRevertDoTask, against the simulated vSphere tree. */
@@ -234,11 +245,13 @@ async function reconcileRevert(
   const target = asObj(vm).spec?.currentSnapshotName as string | undefined;
   // No revert requested: a failed revert was aborted (or none happened), so no condition.
   if (!target) return { done: false, condition: null };
-  const failed = (reason: string, message: string): RevertResult => ({
+  const failed = (reason: string, message: string, retry = true): RevertResult => ({
     done: false,
     condition: condition(COND.revert, false, reason, message),
+    retry,
   });
-  if (isVksNode(vm)) return failed(REASON.revertSkipped, "Skipping snapshot revert for VKS node");
+  if (isVksNode(vm))
+    return failed(REASON.revertSkipped, "Skipping snapshot revert for VKS node", false);
   const ns = vm.metadata.namespace!;
   const snap = ctx.fresh.get(ctx.inf.snapshots, `${ns}/${target}`);
   if (!snap || snap.metadata.deletionTimestamp) {
