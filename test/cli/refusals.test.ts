@@ -576,7 +576,7 @@ describe("create refusals", () => {
     assert.doesNotMatch(r.stderr + j.stdout, /token/i);
   });
 
-  // The same name for the same VM is the same create run again: exit 0 (test/faults/races).
+  // The same name for the same VM is a conflict too, stating its age (test/faults/races).
   it("a snapshot name that another VM's snapshot has → 7", async () => {
     await makeVm("cf");
     await makeVm("cf-other");
