@@ -1,6 +1,6 @@
 // Running one CLI command: global options → session (with the CLI confirmation port and
 // progress) → workflow → rendered result; errors → message (or JSON Error) and the exit code.
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { goDuration, parseDuration } from "../core/duration.js";
 import { invalidInput } from "../core/errors.js";
 import { validateName, type NameKind } from "../core/names.js";
@@ -38,15 +38,40 @@ export interface CommandResult {
   text?: string;
 }
 
+/**
+ * --dry-run as kubectl's: none (not a dry run), server (the plan, validated by the API server with
+ * dryRun=All: admission runs, nothing is persisted), client (the plan alone: no write is sent,
+ * not even a dry run). A bare --dry-run is server, as it always was in vmsnap (main() spells it
+ * --dry-run=server before parsing, so that the next word is never taken as its value).
+ */
+export const DRY_RUN_MODES = ["none", "server", "client"] as const;
+export type DryRunMode = (typeof DRY_RUN_MODES)[number];
+
+/** The --dry-run option of a write command; `effect` says what the dry run shows. */
+export function dryRunOption(effect: string): Option {
+  return new Option(
+    "--dry-run [mode]",
+    `${effect}; change nothing (server: validated by the API server; client: nothing sent)`,
+  )
+    .choices(DRY_RUN_MODES)
+    .preset("server");
+}
+
+/** Whether --dry-run asks for a dry run (server or client). */
+export function isDryRun(mode: string | undefined): boolean {
+  return mode === "server" || mode === "client";
+}
+
 /** The preview shown before a dry run's result (the plan, validated, nothing written). */
 export function dryRunPreface(
-  dryRun: boolean | undefined,
+  mode: string | undefined,
   preview: string,
   nothing: "created" | "changed" | "deleted" = "created",
 ): string | undefined {
-  return dryRun
-    ? `Dry run (validated by the API server, nothing ${nothing}):\n${preview}`
-    : undefined;
+  if (!isDryRun(mode)) return undefined;
+  const how =
+    mode === "client" ? "client-side: not sent to the API server" : "validated by the API server";
+  return `Dry run (${how}, nothing ${nothing}):\n${preview}`;
 }
 
 export function globalsOf(cmd: Command): GlobalOptions {
@@ -107,6 +132,7 @@ export async function runCommand(
     if (g.namespace !== undefined) validateName("namespace", g.namespace);
     // -n with -A is not a contradiction: as in kubectl, -A wins.
     session = await Session.open({
+      clientDryRun: cmd.opts<{ dryRun?: string }>().dryRun === "client",
       kubeconfig: g.kubeconfig,
       context: g.context,
       namespace: g.namespace,

@@ -185,11 +185,28 @@ export interface GuardedWriteOptions {
   subresource?: string;
 }
 
+export interface WriteGuardOptions {
+  /**
+   * A client-side dry run (kubectl's --dry-run=client): the guard still checks every write, but
+   * sends none — a dry-run write answers with what was asked, any other write is refused.
+   */
+  sendNothing?: boolean;
+}
+
 export class WriteGuard {
   constructor(
     private readonly client: KubeClient,
     private readonly allowed: AllowedWrite[] = ALLOWED_WRITES,
+    private readonly options: WriteGuardOptions = {},
   ) {}
+
+  /** Under a client-side dry run: true for a dry-run write (not sent); throws for a real one. */
+  private unsent(options: GuardedWriteOptions): boolean {
+    if (!this.options.sendNothing) return false;
+    if (!options.dryRun)
+      throw new WriteRefusedError("a client-side dry run sends no write (--dry-run=client)");
+    return true;
+  }
 
   /** Throws WriteRefusedError unless this write is allowed. */
   check(type: ResourceType, verb: Verb, body?: unknown, subresource?: string): void {
@@ -222,6 +239,7 @@ export class WriteGuard {
     options: GuardedWriteOptions = {},
   ): Promise<T> {
     this.check(type, "create", body);
+    if (this.unsent(options)) return body as T;
     return this.client.create<T>(type, body, { dryRun: options.dryRun });
   }
 
@@ -232,6 +250,7 @@ export class WriteGuard {
     options: GuardedWriteOptions = {},
   ): Promise<unknown> {
     this.check(type, "delete");
+    if (this.unsent(options)) return undefined;
     return this.client.delete(type, name, namespace, { dryRun: options.dryRun });
   }
 
@@ -243,6 +262,7 @@ export class WriteGuard {
     options: GuardedWriteOptions & { patchType?: PatchType } = {},
   ): Promise<T> {
     this.check(type, "patch", patch, options.subresource);
+    if (this.unsent(options)) return patch as T;
     return this.client.patch<T>(type, name, namespace, patch, {
       dryRun: options.dryRun,
       patchType: options.patchType ?? "merge",
@@ -257,6 +277,7 @@ export class WriteGuard {
     options: GuardedWriteOptions = {},
   ): Promise<T> {
     this.check(type, "update", body, options.subresource);
+    if (this.unsent(options)) return body as T;
     return this.client.replace<T>(type, body, {
       dryRun: options.dryRun,
       subresource: options.subresource,

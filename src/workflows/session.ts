@@ -34,6 +34,11 @@ export interface SessionOptions {
   words?: Words;
   /** Interrupts of the operations run with this session (the CLI: Ctrl-C, SIGTERM). */
   interrupt?: Interrupt;
+  /**
+   * A client-side dry run (--dry-run=client): the write guard sends no write at all, not even the
+   * server-side dry runs of the plan (reads still go to the cluster).
+   */
+  clientDryRun?: boolean;
 }
 
 /** The parts of a session, as Session.open makes them (tests assemble them from fakes). */
@@ -85,7 +90,9 @@ export class Session {
       const discovery = await beforeAnyWrite(discover(client), signal);
       const ctx: PlatformContext = {
         kube: client,
-        guard: new WriteGuard(client, options.allowedWrites),
+        guard: new WriteGuard(client, options.allowedWrites, {
+          sendNothing: options.clientDryRun,
+        }),
         discovery,
         now: options.now ?? (() => new Date()),
         words: options.words ?? plainWords,

@@ -1,18 +1,18 @@
 // vmsnap delete SNAPSHOT [--confirm NAME] [--dry-run]
 import type { Command } from "commander";
-import { dryRunPreface, runCommand } from "../run.js";
+import { dryRunOption, dryRunPreface, isDryRun, runCommand } from "../run.js";
 
 export function registerDelete(program: Command): void {
   program
     .command("delete <snapshot>")
     .description("delete a snapshot (typed confirmation; warns when it is the VM's only one)")
     .option("--confirm <name>", "confirm non-interactively: must equal the snapshot name")
-    .option("--dry-run", "validate with the API server; change nothing")
+    .addOption(dryRunOption("show the plan"))
     .option("--no-wait", "return right after the delete request")
     .action(
       async (
         snapshot: string,
-        opts: { confirm?: string; dryRun?: boolean; wait?: boolean },
+        opts: { confirm?: string; dryRun?: string; wait?: boolean },
         cmd: Command,
       ) => {
         await runCommand(
@@ -22,7 +22,7 @@ export function registerDelete(program: Command): void {
             const { deleteSnapshot } = await import("../../workflows/operations.js");
             const { deletion, preview } = await deleteSnapshot(session, {
               snapshot,
-              dryRun: opts.dryRun,
+              dryRun: isDryRun(opts.dryRun),
               wait: opts.wait,
             });
             return {
