@@ -36,6 +36,16 @@ export interface CommandResult {
   allNamespaces?: boolean;
   /** Replaces the table/wide rendering (e.g. `list --tree`). */
   text?: string;
+  /**
+   * Several objects shown one after the other in table/wide output (`describe A B`), separated
+   * as kubectl separates them; `object` is their list for the other formats.
+   */
+  parts?: OutputObject[];
+  /**
+   * Errors of some of the names (`describe A B`, `delete A B`: not found), written to stderr
+   * after the output, as kubectl does; the first one's exit code is the command's.
+   */
+  errors?: unknown[];
 }
 
 /**
@@ -152,22 +162,37 @@ export async function runCommand(
     progress.stop();
     if (result.preface && isTable(format)) io.stdout.write(`${result.preface}\n\n`);
     const human = format === "table" || format === "wide";
+    const renderOne = (object: OutputObject) =>
+      render(object, format, {
+        color,
+        allNamespaces: result.allNamespaces,
+        namespace: result.allNamespaces ? undefined : session!.namespace,
+        noHeaders: g.headers === false,
+        sortBy: g.sortBy,
+        kubectl,
+      });
     io.stdout.write(
       human && result.text !== undefined
         ? result.text
-        : render(result.object, format, {
-            color,
-            allNamespaces: result.allNamespaces,
-            namespace: result.allNamespaces ? undefined : session.namespace,
-            noHeaders: g.headers === false,
-            sortBy: g.sortBy,
-            kubectl,
-          }),
+        : human && result.parts
+          ? // kubectl describe: each description after the first follows two newlines.
+            result.parts.map(renderOne).join("\n\n")
+          : result.parts?.length === 0
+            ? ""
+            : renderOne(result.object),
     );
-    io.exitCode = result.exitCode ?? 0;
+    let exitCode = result.exitCode ?? 0;
+    for (const err of result.errors ?? []) {
+      const e = toVmsnapError(await withSuggestionsOf(session, err));
+      const obj = errorObject(e, cliWords);
+      io.stderr.write(`error: ${obj.message}\n${obj.hint ? `hint: ${obj.hint}\n` : ""}`);
+      if (!exitCode) exitCode = e.exitCode;
+    }
+    io.exitCode = exitCode;
   } catch (err) {
     progress.stop();
-    const e = toVmsnapError(err);
+    // A VM or snapshot not found: with the close names ("did you mean"), from one list.
+    const e = toVmsnapError(session ? await withSuggestionsOf(session, err) : err);
     const obj = errorObject(e, cliWords);
     if (format === "json" || format === "yaml")
       io.stdout.write(render(obj, format, { color: false }));
@@ -184,6 +209,11 @@ export async function runCommand(
   for (const stream of [process.stdout, process.stderr])
     await new Promise<void>((resolve) => stream.write("", () => resolve()));
   process.exit();
+}
+
+async function withSuggestionsOf(session: Session, err: unknown): Promise<unknown> {
+  const { withSuggestions } = await import("../workflows/suggest.js");
+  return withSuggestions(session, err);
 }
 
 /**

@@ -14,6 +14,7 @@ export type Operation =
   | "restore-disk"
   | "clone"
   | "delete"
+  | "delete-many"
   | "policy-create"
   | "policy-delete"
   | "prune";

@@ -1,6 +1,6 @@
 // Read-only workflows: inventory, preflight, list, describe. Nothing here writes.
 import { advice } from "../core/advice.js";
-import { notFound } from "../core/errors.js";
+import { missingNameOf, nameNotFound } from "../core/errors.js";
 import { validateName } from "../core/names.js";
 import { API_VERSION } from "../core/api-version.js";
 import type { Preflight, Snapshot, SnapshotList, VirtualMachineList } from "../core/schema.js";
@@ -32,7 +32,10 @@ export async function listVms(
     .sort(byVmOrder);
   const filtered = vm ? items.filter((i) => i.name === vm) : items;
   if (vm && filtered.length === 0)
-    throw notFound(`VirtualMachine ${session.namespace}/${vm} not found`);
+    throw nameNotFound(
+      { kind: "VM", namespace: session.namespace, name: vm },
+      `VirtualMachine ${session.namespace}/${vm} not found`,
+    );
   return { apiVersion: API_VERSION, kind: "VirtualMachineList", items: filtered };
 }
 
@@ -75,8 +78,30 @@ export async function describeSnapshot(session: Session, name: string): Promise<
     const s = await step(() => p.getSnapshot(session.namespace, name));
     if (s) return s;
   }
-  throw notFound(
+  throw nameNotFound(
+    { kind: "snapshot", namespace: session.namespace, name },
     `snapshot ${session.namespace}/${name} not found`,
     advice`list the snapshots with ${{ do: "list-snapshots", namespace: session.namespace }}`,
   );
+}
+
+/**
+ * Several snapshots, in the order given: the ones found (as a SnapshotList), and the errors of the
+ * names not found (each still NotFound, to be reported after the others, as kubectl does).
+ */
+export async function describeSnapshots(
+  session: Session,
+  names: readonly string[],
+): Promise<{ list: SnapshotList; notFound: unknown[] }> {
+  const items: Snapshot[] = [];
+  const notFound: unknown[] = [];
+  for (const name of names) {
+    try {
+      items.push(await describeSnapshot(session, name));
+    } catch (err) {
+      if (!missingNameOf(err)) throw err;
+      notFound.push(err);
+    }
+  }
+  return { list: { apiVersion: API_VERSION, kind: "SnapshotList", items }, notFound };
 }

@@ -3,7 +3,7 @@
 // face (CLI, MCP, library) opens one and calls the workflows with it.
 import { plainWords, type Words } from "../core/advice.js";
 import type { ConfirmationPort } from "../core/confirmation.js";
-import { ErrorCode, notFound } from "../core/errors.js";
+import { ErrorCode, nameNotFound } from "../core/errors.js";
 import { validateName } from "../core/names.js";
 import type { PlatformChoice } from "../core/platform-names.js";
 import { KubeClient } from "../kube/client.js";
@@ -148,7 +148,8 @@ export class Session {
       )
         return p;
     }
-    throw notFound(
+    throw nameNotFound(
+      { kind: "VM", namespace, name: vm },
       `VirtualMachine ${namespace}/${vm} not found on ${this.platforms.map((p) => p.name).join(" or ")}`,
     );
   }
@@ -159,7 +160,10 @@ export class Session {
     for (const p of this.platforms) {
       if (await p.getSnapshot(namespace, snapshot)) return p;
     }
-    throw notFound(`snapshot ${namespace}/${snapshot} not found`);
+    throw nameNotFound(
+      { kind: "snapshot", namespace, name: snapshot },
+      `snapshot ${namespace}/${snapshot} not found`,
+    );
   }
 
   close(): void {
