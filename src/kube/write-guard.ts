@@ -200,6 +200,11 @@ export class WriteGuard {
     private readonly options: WriteGuardOptions = {},
   ) {}
 
+  /** A client-side dry run: no write is sent (previews that need a real object leave it out). */
+  get sendsNothing(): boolean {
+    return this.options.sendNothing === true;
+  }
+
   /** Under a client-side dry run: true for a dry-run write (not sent); throws for a real one. */
   private unsent(options: GuardedWriteOptions): boolean {
     if (!this.options.sendNothing) return false;
