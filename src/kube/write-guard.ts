@@ -4,7 +4,7 @@
 // deletes. The policy controller has its own, narrower set (CONTROLLER_ALLOWED_WRITES). Anything
 // else is refused before it is sent.
 import { VmsnapError, ErrorCode } from "../core/errors.js";
-import { POLICY_LABEL, SCHEDULED_TIME_ANNOTATION } from "../core/policy.js";
+import { POLICY_LABEL, SCHEDULED_TIME_ANNOTATION } from "../core/policy-marks.js";
 import type { KubeClient, PatchType } from "./client.js";
 import { apiVersionOf, type KubeObject, type ResourceType } from "./resources.js";
 
