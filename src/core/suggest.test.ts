@@ -13,11 +13,14 @@ describe("did you mean", () => {
     assert.equal(editDistance("kitten", "sitting"), 3);
   });
 
-  it("closest first, at most 3, never the name itself, never far names", () => {
+  it("only the closest, at most 3, never the name itself, never far names", () => {
     const names = ["db-1", "db-2", "db-10", "web", "db-1", "database"];
     assert.deepEqual(closeNames("db-1", names), ["db-10", "db-2"]);
-    assert.deepEqual(closeNames("db-3", names), ["db-1", "db-2", "db-10"]);
+    assert.deepEqual(closeNames("db-3", names), ["db-1", "db-2"]);
     assert.deepEqual(closeNames("db-3", names, 1), ["db-1"]);
+    // web at 1 (a transposition); db at 2 is not shown beside it.
+    assert.deepEqual(closeNames("wbe", ["web", "db"]), ["web"]);
+    assert.deepEqual(closeNames("dbb", ["web", "db"]), ["db"]);
     assert.deepEqual(closeNames("zzzzzz", names), []);
   });
 

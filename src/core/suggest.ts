@@ -1,5 +1,6 @@
 // "Did you mean": the names closest to one that was not found, by edit distance, as kubectl and
-// cobra suggest commands (a distance of at most 2, or a name that starts with what was typed).
+// cobra suggest commands (a distance of at most 2, or a name that starts with what was typed),
+// and of those only the closest, as git does: with web-snap-1 at 1, db-snap-2 at 2 is noise.
 // Pure; the read that gives the candidates is src/workflows/suggest.ts's.
 
 /** Levenshtein distance with adjacent transpositions (optimal string alignment). */
@@ -23,16 +24,22 @@ export function editDistance(a: string, b: string): number {
 
 export const MAX_DISTANCE = 2;
 
-/** The candidates close to `name`, closest first (then by name), at most `limit` of them. */
+/**
+ * The candidates closest to `name` (all at the smallest distance found; a name that starts with
+ * what was typed counts as 1), by name, at most `limit` of them.
+ */
 export function closeNames(name: string, candidates: Iterable<string>, limit = 3): string[] {
   const scored: { n: string; d: number }[] = [];
   for (const n of new Set(candidates)) {
     if (n === name) continue;
-    const d = editDistance(name, n);
-    if (d <= MAX_DISTANCE || (name.length >= 3 && n.startsWith(name))) scored.push({ n, d });
+    const prefix = name.length >= 3 && n.startsWith(name);
+    const d = prefix ? 1 : editDistance(name, n);
+    if (d <= MAX_DISTANCE) scored.push({ n, d });
   }
+  const best = Math.min(...scored.map((s) => s.d));
   return scored
-    .sort((x, y) => x.d - y.d || (x.n < y.n ? -1 : x.n > y.n ? 1 : 0))
-    .slice(0, limit)
-    .map((s) => s.n);
+    .filter((s) => s.d === best)
+    .map((s) => s.n)
+    .sort()
+    .slice(0, limit);
 }
