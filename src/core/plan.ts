@@ -75,6 +75,17 @@ export type Needs =
   | { kind: "restore"; action: "restore"; expectedName: string; vmRunning: boolean }
   | null;
 
+/** Deleting several snapshots: the human types their number; nothing to confirm for none. */
+export const deleteCountNeeds = (count: number): Needs =>
+  count
+    ? {
+        kind: "typed-name",
+        action: "delete",
+        expectedName: String(count),
+        noun: "number of snapshots to delete",
+      }
+    : null;
+
 export interface PlanSpec<Result, Op extends Operation> {
   operation: Op;
   title: string;

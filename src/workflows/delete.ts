@@ -4,7 +4,7 @@ import { advice } from "../core/advice.js";
 import { ErrorCode, VmsnapError, nameNotFound } from "../core/errors.js";
 import { mapLimit } from "../core/concurrency.js";
 import { validateName } from "../core/names.js";
-import { makePlan, pinsAt, type PlanBase, type Pins } from "../core/plan.js";
+import { deleteCountNeeds, makePlan, pinsAt, type PlanBase, type Pins } from "../core/plan.js";
 import { API_VERSION } from "../core/api-version.js";
 import type { Deletion, DeletionList } from "../core/schema.js";
 import type { SnapshotPlatform } from "../platforms/types.js";
@@ -212,14 +212,7 @@ export async function planDeleteMany(
       preview: [...facts, ...warnings.map((w) => `warning: ${w}`)].join("\n"),
       facts,
       lost: warnings,
-      needs: count
-        ? {
-            kind: "typed-name",
-            action: "delete",
-            expectedName: String(count),
-            noun: "number of snapshots to delete",
-          }
-        : null,
+      needs: deleteCountNeeds(count),
       subject: {
         ns,
         targets: targets.map((t) => ({
