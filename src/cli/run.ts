@@ -124,7 +124,8 @@ export async function runCommand(
   ]);
   let format: ReturnType<typeof parseOutputFormat> = "table";
   const color = g.color !== false && !io.env.NO_COLOR && Boolean(io.stdout.isTTY);
-  const interactive = Boolean(io.stdin.isTTY && io.stderr.isTTY);
+  // stderr first: stdin is not made (its streams not loaded) when stderr is no terminal.
+  const interactive = Boolean(io.stderr.isTTY && io.stdin.isTTY);
   const progress = new Progress(
     io.stderr,
     g.quiet ? "off" : io.stderr.isTTY ? "spinner" : g.verbose ? "lines" : "off",
@@ -151,7 +152,10 @@ export async function runCommand(
         ...flags,
         interactive,
         quiet: g.quiet,
-        input: io.stdin,
+        // Only when a question is asked.
+        get input() {
+          return io.stdin;
+        },
         output: io.stderr,
       }),
       progress: progress.update,
