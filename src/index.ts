@@ -40,6 +40,7 @@ export type {
   Restore,
   Clone,
   Deletion,
+  DeletionList,
   SnapshotBatch,
   SnapshotBatchItem,
 } from "./core/schema.js";

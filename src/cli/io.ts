@@ -16,7 +16,11 @@ export interface CliIo {
 /** The process's own streams; exitCode is process.exitCode. */
 export function processIo(): CliIo {
   return {
-    stdin: process.stdin,
+    // Read only when a command needs it: making process.stdin loads Node's stream and fs modules
+    // (a measurable part of a `list`'s start-up).
+    get stdin() {
+      return process.stdin;
+    },
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,

@@ -120,6 +120,8 @@ function renderName(obj: OutputObject, opts: RenderOptions): string {
       return lines([`clone/${obj.cloneName}`]);
     case "Deletion":
       return lines([`snapshot/${obj.snapshot}`]);
+    case "DeletionList":
+      return lines(obj.items.map((d) => `snapshot/${d.snapshot}`));
     case "SnapshotBatch":
       return lines(
         obj.items

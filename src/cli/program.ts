@@ -17,6 +17,7 @@ import { registerGuard } from "./commands/guard.js";
 import { registerRestore } from "./commands/restore.js";
 import { registerRestoreDisk } from "./commands/restore-disk.js";
 import { registerVms } from "./commands/vms.js";
+import { addExamples } from "./examples.js";
 import { attachIo, processIo, type CliIo } from "./io.js";
 import { invokedName } from "./invocation.js";
 
@@ -79,6 +80,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
   program.showHelpAfterError(`See '${invokedAs} --help'.`);
   for (const cmd of program.commands)
     cmd.exitOverride().showHelpAfterError(`See '${invokedAs} ${cmd.name()} --help'.`);
+  addExamples(program, invokedAs);
   return program;
 }
 
@@ -95,12 +97,22 @@ export function usageExitCode(err: unknown): number | undefined {
 }
 
 /**
+ * A bare --dry-run is --dry-run=server (its meaning before kubectl's modes were accepted): spelled
+ * so before parsing, because an option with an optional value would otherwise take the next word
+ * (`delete --dry-run snap-a`) as its value. Not past `--` (guard's command).
+ */
+export function withDryRunValue(argv: string[]): string[] {
+  const end = argv.indexOf("--");
+  return argv.map((a, i) => (a === "--dry-run" && (end < 0 || i < end) ? "--dry-run=server" : a));
+}
+
+/**
  * Runs the CLI on argv (the arguments after the program name) and returns the exit code; never
  * calls process.exit, so tests can run it in-process with captured streams.
  */
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
   try {
-    await buildProgram(io).parseAsync(argv, { from: "user" });
+    await buildProgram(io).parseAsync(withDryRunValue(argv), { from: "user" });
   } catch (err) {
     const usage = usageExitCode(err);
     if (usage !== undefined) {

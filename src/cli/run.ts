@@ -1,6 +1,6 @@
 // Running one CLI command: global options → session (with the CLI confirmation port and
 // progress) → workflow → rendered result; errors → message (or JSON Error) and the exit code.
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { goDuration, parseDuration } from "../core/duration.js";
 import { invalidInput } from "../core/errors.js";
 import { validateName, type NameKind } from "../core/names.js";
@@ -36,17 +36,52 @@ export interface CommandResult {
   allNamespaces?: boolean;
   /** Replaces the table/wide rendering (e.g. `list --tree`). */
   text?: string;
+  /**
+   * Several objects shown one after the other in table/wide output (`describe A B`), separated
+   * as kubectl separates them; `object` is their list for the other formats.
+   */
+  parts?: OutputObject[];
+  /**
+   * Errors of some of the names (`describe A B`, `delete A B`: not found), written to stderr
+   * after the output, as kubectl does; the first one's exit code is the command's.
+   */
+  errors?: unknown[];
+}
+
+/**
+ * --dry-run as kubectl's: none (not a dry run), server (the plan, validated by the API server with
+ * dryRun=All: admission runs, nothing is persisted), client (the plan alone: no write is sent,
+ * not even a dry run). A bare --dry-run is server, as it always was in vmsnap (main() spells it
+ * --dry-run=server before parsing, so that the next word is never taken as its value).
+ */
+export const DRY_RUN_MODES = ["none", "server", "client"] as const;
+export type DryRunMode = (typeof DRY_RUN_MODES)[number];
+
+/** The --dry-run option of a write command; `effect` says what the dry run shows. */
+export function dryRunOption(effect: string): Option {
+  return new Option(
+    "--dry-run [mode]",
+    `${effect}; change nothing (server: validated by the API server; client: nothing sent)`,
+  )
+    .choices(DRY_RUN_MODES)
+    .preset("server");
+}
+
+/** Whether --dry-run asks for a dry run (server or client). */
+export function isDryRun(mode: string | undefined): boolean {
+  return mode === "server" || mode === "client";
 }
 
 /** The preview shown before a dry run's result (the plan, validated, nothing written). */
 export function dryRunPreface(
-  dryRun: boolean | undefined,
+  mode: string | undefined,
   preview: string,
   nothing: "created" | "changed" | "deleted" = "created",
 ): string | undefined {
-  return dryRun
-    ? `Dry run (validated by the API server, nothing ${nothing}):\n${preview}`
-    : undefined;
+  if (!isDryRun(mode)) return undefined;
+  const how =
+    mode === "client" ? "client-side: not sent to the API server" : "validated by the API server";
+  return `Dry run (${how}, nothing ${nothing}):\n${preview}`;
 }
 
 export function globalsOf(cmd: Command): GlobalOptions {
@@ -89,7 +124,8 @@ export async function runCommand(
   ]);
   let format: ReturnType<typeof parseOutputFormat> = "table";
   const color = g.color !== false && !io.env.NO_COLOR && Boolean(io.stdout.isTTY);
-  const interactive = Boolean(io.stdin.isTTY && io.stderr.isTTY);
+  // stderr first: stdin is not made (its streams not loaded) when stderr is no terminal.
+  const interactive = Boolean(io.stderr.isTTY && io.stdin.isTTY);
   const progress = new Progress(
     io.stderr,
     g.quiet ? "off" : io.stderr.isTTY ? "spinner" : g.verbose ? "lines" : "off",
@@ -107,6 +143,7 @@ export async function runCommand(
     if (g.namespace !== undefined) validateName("namespace", g.namespace);
     // -n with -A is not a contradiction: as in kubectl, -A wins.
     session = await Session.open({
+      clientDryRun: cmd.opts<{ dryRun?: string }>().dryRun === "client",
       kubeconfig: g.kubeconfig,
       context: g.context,
       namespace: g.namespace,
@@ -115,7 +152,10 @@ export async function runCommand(
         ...flags,
         interactive,
         quiet: g.quiet,
-        input: io.stdin,
+        // Only when a question is asked.
+        get input() {
+          return io.stdin;
+        },
         output: io.stderr,
       }),
       progress: progress.update,
@@ -126,25 +166,40 @@ export async function runCommand(
     progress.stop();
     if (result.preface && isTable(format)) io.stdout.write(`${result.preface}\n\n`);
     const human = format === "table" || format === "wide";
+    const renderOne = (object: OutputObject) =>
+      render(object, format, {
+        color,
+        allNamespaces: result.allNamespaces,
+        namespace: result.allNamespaces ? undefined : session!.namespace,
+        noHeaders: g.headers === false,
+        sortBy: g.sortBy,
+        kubectl,
+      });
     io.stdout.write(
       human && result.text !== undefined
         ? result.text
-        : render(result.object, format, {
-            color,
-            allNamespaces: result.allNamespaces,
-            namespace: result.allNamespaces ? undefined : session.namespace,
-            noHeaders: g.headers === false,
-            sortBy: g.sortBy,
-            kubectl,
-          }),
+        : human && result.parts
+          ? // kubectl describe: each description after the first follows two newlines.
+            result.parts.map(renderOne).join("\n\n")
+          : result.parts?.length === 0
+            ? ""
+            : renderOne(result.object),
     );
     // What a read could not include (a platform it may not read) goes to stderr, as kubectl's
     // warnings do; -o json/yaml carry it in the object too.
     for (const w of warningsOf(result.object)) io.stderr.write(`warning: ${w}\n`);
-    io.exitCode = result.exitCode ?? 0;
+    let exitCode = result.exitCode ?? 0;
+    for (const err of result.errors ?? []) {
+      const e = toVmsnapError(await withSuggestionsOf(session, err));
+      const obj = errorObject(e, cliWords);
+      io.stderr.write(`error: ${obj.message}\n${obj.hint ? `hint: ${obj.hint}\n` : ""}`);
+      if (!exitCode) exitCode = e.exitCode;
+    }
+    io.exitCode = exitCode;
   } catch (err) {
     progress.stop();
-    const e = toVmsnapError(err);
+    // A VM or snapshot not found: with the close names ("did you mean"), from one list.
+    const e = toVmsnapError(session ? await withSuggestionsOf(session, err) : err);
     const obj = errorObject(e, cliWords);
     if (format === "json" || format === "yaml")
       io.stdout.write(render(obj, format, { color: false }));
@@ -161,6 +216,11 @@ export async function runCommand(
   for (const stream of [process.stdout, process.stderr])
     await new Promise<void>((resolve) => stream.write("", () => resolve()));
   process.exit();
+}
+
+async function withSuggestionsOf(session: Session, err: unknown): Promise<unknown> {
+  const { withSuggestions } = await import("../workflows/suggest.js");
+  return withSuggestions(session, err);
 }
 
 /**

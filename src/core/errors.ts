@@ -62,6 +62,24 @@ export const cancelled = (message: string, hint?: Hint) =>
   new VmsnapError(ErrorCode.Cancelled, message, hint);
 export const notFound = (message: string, hint?: Hint) =>
   new VmsnapError(ErrorCode.NotFound, message, hint);
+/** A VM or snapshot that was looked for by name (the faces add the close names: "did you mean"). */
+export interface MissingName {
+  kind: "VM" | "snapshot";
+  namespace: string;
+  name: string;
+}
+
+/** NotFound of a name the user gave: tagged, so that a face can look for what they meant. */
+export const nameNotFound = (missing: MissingName, message: string, hint?: Hint) =>
+  new VmsnapError(ErrorCode.NotFound, message, hint, { missing });
+
+/** The name a NotFound error was about, when it was tagged by nameNotFound. */
+export function missingNameOf(err: unknown): MissingName | undefined {
+  if (!(err instanceof VmsnapError) || err.code !== ErrorCode.NotFound) return undefined;
+  const m = err.details?.missing as MissingName | undefined;
+  return m && typeof m.name === "string" ? m : undefined;
+}
+
 export const conflict = (message: string, hint?: Hint, details?: Record<string, unknown>) =>
   new VmsnapError(ErrorCode.Conflict, message, hint, details);
 export const operationFailed = (message: string, hint?: Hint, details?: Record<string, unknown>) =>

@@ -14,6 +14,7 @@ export type Operation =
   | "restore-disk"
   | "clone"
   | "delete"
+  | "delete-many"
   | "policy-create"
   | "policy-delete"
   | "prune";
@@ -73,6 +74,17 @@ export type Needs =
   | { kind: "typed-name"; action: "delete"; expectedName: string; noun?: string }
   | { kind: "restore"; action: "restore"; expectedName: string; vmRunning: boolean }
   | null;
+
+/** Deleting several snapshots: the human types their number; nothing to confirm for none. */
+export const deleteCountNeeds = (count: number): Needs =>
+  count
+    ? {
+        kind: "typed-name",
+        action: "delete",
+        expectedName: String(count),
+        noun: "number of snapshots to delete",
+      }
+    : null;
 
 export interface PlanSpec<Result, Op extends Operation> {
   operation: Op;

@@ -15,10 +15,7 @@ export const POLICY_VERSION = "v1alpha1";
 export const POLICY_API_VERSION = `${POLICY_GROUP}/${POLICY_VERSION}`;
 export const POLICY_KIND = "SnapshotPolicy";
 
-/** On every snapshot a policy makes: the policy's name (retention only ever considers these). */
-export const POLICY_LABEL = "vmsnap.io/policy";
-/** On every snapshot a policy makes: the scheduled time it was taken for (RFC 3339, UTC). */
-export const SCHEDULED_TIME_ANNOTATION = "vmsnap.io/scheduled-time";
+export { POLICY_LABEL, SCHEDULED_TIME_ANNOTATION } from "./policy-marks.js";
 
 export interface SnapshotPolicySpec {
   /** Which VMs of the policy's namespace it snapshots. */

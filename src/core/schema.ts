@@ -215,6 +215,20 @@ export const Deletion = z.object({
 });
 export type Deletion = z.infer<typeof Deletion>;
 
+/** `vmsnap delete A B C`: the snapshots deleted (or, in a dry run, to be), and the names that were not. */
+export const DeletionList = z.object({
+  apiVersion,
+  kind: z.literal("DeletionList"),
+  namespace: z.string(),
+  phase: z.enum(["DryRun", "Done"]),
+  items: z.array(Deletion).describe("in the order given; phase Deleted (or DryRun)"),
+  notFound: z.array(z.string()).describe("names given that no snapshot has: nothing deleted"),
+  failed: z
+    .array(z.object({ snapshot: z.string(), code: z.string(), message: z.string() }))
+    .describe("snapshots whose delete (or the wait until gone) failed"),
+});
+export type DeletionList = z.infer<typeof DeletionList>;
+
 /** A SnapshotPolicy (vmsnap.io/v1alpha1) as vmsnap reports it. */
 export const Policy = z.object({
   apiVersion,

@@ -1,7 +1,7 @@
 // A thin REST client: @kubernetes/client-node supplies credentials and TLS (applyToHTTPSOptions),
 // node:https carries the requests. Every object is addressed by its full REST path.
-import https from "node:https";
-import http from "node:http";
+import type * as Https from "node:https";
+import type * as Http from "node:http";
 import { createSecureContext, type ConnectionOptions } from "node:tls";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { loadKubeConfig, type KubeConfigOptions } from "./config.js";
@@ -15,6 +15,11 @@ import {
   type RetryPolicy,
 } from "./retry.js";
 import type { TokenBucket } from "./rate-limit.js";
+
+// The CommonJS builtins, not an ESM import: importing node:http from ESM builds its ESM facade,
+// which evaluates every lazy export (undici's fetch and WebSocket), a measurable part of start-up.
+const https = process.getBuiltinModule("node:https") as typeof Https;
+const http = process.getBuiltinModule("node:http") as typeof Http;
 
 export interface KubeStatus {
   kind?: string;
@@ -95,10 +100,10 @@ export interface ListOptions {
 }
 
 export class KubeClient {
-  private readonly agent: https.Agent | http.Agent;
+  private readonly agent: Https.Agent | Http.Agent;
   // Watches hold their socket for minutes: they get their own pool, so that any number of them
   // can never starve ordinary requests.
-  private readonly streamAgent: https.Agent | http.Agent;
+  private readonly streamAgent: Https.Agent | Http.Agent;
   /** Retries of 429s and transient network errors (src/kube/retry.ts). */
   retryPolicy: RetryPolicy = defaultRetryPolicy();
   /** Told about each retry (the CLI shows it with -v). */
@@ -117,11 +122,11 @@ export class KubeClient {
     readonly kubeConfig: KubeConfig | undefined,
     readonly server: string,
     readonly defaultNamespace: string,
-    private readonly requestOptions: https.RequestOptions,
+    private readonly requestOptions: Https.RequestOptions,
   ) {
     const isHttps = server.startsWith("https:");
     this.tls = isHttps ? sharedTls(requestOptions) : {};
-    const tls = this.tls as https.AgentOptions;
+    const tls = this.tls as Https.AgentOptions;
     this.agent = isHttps
       ? new https.Agent({ keepAlive: true, maxSockets: 32, ...tls })
       : new http.Agent({ keepAlive: true, maxSockets: 32 });
@@ -142,7 +147,7 @@ export class KubeClient {
   static async fromKubeConfig(kubeConfig: KubeConfig, namespace = "default"): Promise<KubeClient> {
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error("kubeconfig has no current cluster");
-    const opts: https.RequestOptions = {};
+    const opts: Https.RequestOptions = {};
     await kubeConfig.applyToHTTPSOptions(opts);
     return new KubeClient(kubeConfig, cluster.server.replace(/\/$/, ""), namespace, opts);
   }
@@ -164,7 +169,7 @@ export class KubeClient {
   }
 
   /** Opens a streaming request (used by watches); the caller consumes the response. */
-  stream(path: string, options: RequestOptions = {}): Promise<http.IncomingMessage> {
+  stream(path: string, options: RequestOptions = {}): Promise<Http.IncomingMessage> {
     return this.retrying("GET", path, async () => {
       const res = await this.send("GET", path, options, this.streamAgent);
       const code = res.statusCode ?? 0;
@@ -181,8 +186,8 @@ export class KubeClient {
     method: string,
     path: string,
     options: RequestOptions,
-    agent: https.Agent | http.Agent = this.agent,
-  ): Promise<http.IncomingMessage> {
+    agent: Https.Agent | Http.Agent = this.agent,
+  ): Promise<Http.IncomingMessage> {
     await this.limiter?.take();
     const url = new URL(this.server + path + queryString(options.query));
     const headers: Record<string, string> = {
@@ -335,9 +340,9 @@ function queryString(query: RequestOptions["query"]): string {
   return s ? `?${s}` : "";
 }
 
-function pickTls(opts: https.RequestOptions): https.RequestOptions {
+function pickTls(opts: Https.RequestOptions): Https.RequestOptions {
   const { ca, cert, key, rejectUnauthorized, servername, pfx, passphrase } = opts;
-  const out: https.RequestOptions = {};
+  const out: Https.RequestOptions = {};
   if (ca !== undefined) out.ca = ca;
   if (cert !== undefined) out.cert = cert;
   if (key !== undefined) out.key = key;
@@ -354,9 +359,9 @@ function pickTls(opts: https.RequestOptions): https.RequestOptions {
  * requests in parallel pays for each of them. Material that does not parse is left to each
  * connection, which reports it as before.
  */
-type TlsOptions = https.RequestOptions & Pick<ConnectionOptions, "secureContext">;
+type TlsOptions = Https.RequestOptions & Pick<ConnectionOptions, "secureContext">;
 
-function sharedTls(opts: https.RequestOptions): TlsOptions {
+function sharedTls(opts: Https.RequestOptions): TlsOptions {
   const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = pickTls(opts);
   try {
     const secureContext = createSecureContext({ ca, cert, key, pfx, passphrase });
@@ -369,7 +374,7 @@ function sharedTls(opts: https.RequestOptions): TlsOptions {
   }
 }
 
-function readBody(res: http.IncomingMessage): Promise<string> {
+function readBody(res: Http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     res.on("data", (c: Buffer) => chunks.push(c));
@@ -379,7 +384,7 @@ function readBody(res: http.IncomingMessage): Promise<string> {
 }
 
 function apiError(
-  res: http.IncomingMessage,
+  res: Http.IncomingMessage,
   text: string,
   method: string,
   path: string,

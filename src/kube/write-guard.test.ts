@@ -60,6 +60,23 @@ describe("write guard", () => {
     ]);
   });
 
+  it("a client-side dry run sends nothing: dry-run writes answer locally, real ones are refused", async () => {
+    const { client, sent } = recordingClient();
+    const g = new WriteGuard(client, ALLOWED_WRITES, { sendNothing: true });
+    const body = manifest(KubeVirt.snapshots);
+    assert.equal(await g.create(KubeVirt.snapshots, body, { dryRun: true }), body);
+    assert.equal(await g.delete(KubeVirt.snapshots, "x", "ns", { dryRun: true }), undefined);
+    await g.patch(KubeVirt.vms, "vm", "ns", { spec: { runStrategy: "Halted" } }, { dryRun: true });
+    // The guard's own checks still apply.
+    await assert.rejects(
+      g.create(Core.pvcs, manifest(Core.pvcs), { dryRun: true }),
+      WriteRefusedError,
+    );
+    await assert.rejects(g.create(KubeVirt.snapshots, body), /client-side dry run sends no write/);
+    await assert.rejects(g.delete(KubeVirt.snapshots, "x", "ns"), WriteRefusedError);
+    assert.deepEqual(sent, []);
+  });
+
   it("refuses every other write before sending it", async () => {
     const { client, sent } = recordingClient();
     const g = new WriteGuard(client);

@@ -4,7 +4,7 @@
 // deletes. The policy controller has its own, narrower set (CONTROLLER_ALLOWED_WRITES). Anything
 // else is refused before it is sent.
 import { VmsnapError, ErrorCode } from "../core/errors.js";
-import { POLICY_LABEL, SCHEDULED_TIME_ANNOTATION } from "../core/policy.js";
+import { POLICY_LABEL, SCHEDULED_TIME_ANNOTATION } from "../core/policy-marks.js";
 import type { KubeClient, PatchType } from "./client.js";
 import { apiVersionOf, type KubeObject, type ResourceType } from "./resources.js";
 
@@ -185,11 +185,33 @@ export interface GuardedWriteOptions {
   subresource?: string;
 }
 
+export interface WriteGuardOptions {
+  /**
+   * A client-side dry run (kubectl's --dry-run=client): the guard still checks every write, but
+   * sends none — a dry-run write answers with what was asked, any other write is refused.
+   */
+  sendNothing?: boolean;
+}
+
 export class WriteGuard {
   constructor(
     private readonly client: KubeClient,
     private readonly allowed: AllowedWrite[] = ALLOWED_WRITES,
+    private readonly options: WriteGuardOptions = {},
   ) {}
+
+  /** A client-side dry run: no write is sent (previews that need a real object leave it out). */
+  get sendsNothing(): boolean {
+    return this.options.sendNothing === true;
+  }
+
+  /** Under a client-side dry run: true for a dry-run write (not sent); throws for a real one. */
+  private unsent(options: GuardedWriteOptions): boolean {
+    if (!this.options.sendNothing) return false;
+    if (!options.dryRun)
+      throw new WriteRefusedError("a client-side dry run sends no write (--dry-run=client)");
+    return true;
+  }
 
   /** Throws WriteRefusedError unless this write is allowed. */
   check(type: ResourceType, verb: Verb, body?: unknown, subresource?: string): void {
@@ -222,6 +244,7 @@ export class WriteGuard {
     options: GuardedWriteOptions = {},
   ): Promise<T> {
     this.check(type, "create", body);
+    if (this.unsent(options)) return body as T;
     return this.client.create<T>(type, body, { dryRun: options.dryRun });
   }
 
@@ -232,6 +255,7 @@ export class WriteGuard {
     options: GuardedWriteOptions = {},
   ): Promise<unknown> {
     this.check(type, "delete");
+    if (this.unsent(options)) return undefined;
     return this.client.delete(type, name, namespace, { dryRun: options.dryRun });
   }
 
@@ -243,6 +267,7 @@ export class WriteGuard {
     options: GuardedWriteOptions & { patchType?: PatchType } = {},
   ): Promise<T> {
     this.check(type, "patch", patch, options.subresource);
+    if (this.unsent(options)) return patch as T;
     return this.client.patch<T>(type, name, namespace, patch, {
       dryRun: options.dryRun,
       patchType: options.patchType ?? "merge",
@@ -257,6 +282,7 @@ export class WriteGuard {
     options: GuardedWriteOptions = {},
   ): Promise<T> {
     this.check(type, "update", body, options.subresource);
+    if (this.unsent(options)) return body as T;
     return this.client.replace<T>(type, body, {
       dryRun: options.dryRun,
       subresource: options.subresource,

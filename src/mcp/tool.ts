@@ -12,6 +12,7 @@ import { toVmsnapError } from "../workflows/errors.js";
 import { execute, type Plan } from "../workflows/execute.js";
 import { batchFailed } from "../workflows/bulk-create.js";
 import { Session } from "../workflows/session.js";
+import { withSuggestions } from "../workflows/suggest.js";
 import { errorObject } from "../report/errors.js";
 import { renderText, type OutputObject } from "../report/render.js";
 import { mcpWords } from "../report/words.js";
@@ -241,7 +242,9 @@ export async function runTool(
     });
     return await runWrite(tool, args, session, confirmation);
   } catch (err) {
-    return { kind: "result", result: errorResult(tool, err) };
+    // A VM or snapshot not found: the message's hint names the close names ("did you mean").
+    const explained = session ? await withSuggestions(session, err) : err;
+    return { kind: "result", result: errorResult(tool, explained) };
   } finally {
     session?.close();
   }

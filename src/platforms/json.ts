@@ -1,7 +1,7 @@
 // Narrow accessors over the raw JSON of platform objects, so platform code never digs into
 // untyped values without a check; and the small pieces every platform reports alike.
 import { advice } from "../core/advice.js";
-import { notFound, type VmsnapError } from "../core/errors.js";
+import { nameNotFound, type VmsnapError } from "../core/errors.js";
 import type { Snapshot, VirtualMachine } from "../core/schema.js";
 import type { KubeObject } from "../kube/resources.js";
 
@@ -46,7 +46,8 @@ export const bySnapshotOrder = (a: Snapshot, b: Snapshot) =>
 
 /** A VM that is not there: NotFound, advising the list of the namespace's VMs. */
 export function vmNotFound(namespace: string, name: string): VmsnapError {
-  return notFound(
+  return nameNotFound(
+    { kind: "VM", namespace, name },
     `VirtualMachine ${namespace}/${name} not found`,
     advice`list the VMs with ${{ do: "list-vms", namespace }}`,
   );

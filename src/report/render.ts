@@ -7,6 +7,7 @@ import { advice, phrase, type Words } from "../core/advice.js";
 import type {
   Clone,
   Deletion,
+  DeletionList,
   ErrorObject,
   Finding,
   Guard,
@@ -30,6 +31,7 @@ export type OutputObject =
   | Restore
   | Clone
   | Deletion
+  | DeletionList
   | SnapshotBatch
   | Policy
   | PolicyList
@@ -80,6 +82,8 @@ export function renderText(obj: OutputObject, opts: TextOptions): string {
       return cloneReport(obj, ctx);
     case "Deletion":
       return deletionReport(obj, ctx);
+    case "DeletionList":
+      return obj.items.map((d) => deletionReport(d, ctx)).join("");
     case "SnapshotBatch":
       return batchTable(obj, ctx);
     case "Policy":

@@ -1,7 +1,7 @@
 // clone. Plan: validate → snapshot ready, target free → manifest → dry run. Execute, after the
 // human's yes: create → wait → report. A disk snapshot (Deckhouse) clones into a new disk.
 import { advice, option } from "../core/advice.js";
-import { conflict, notFound, operationFailed } from "../core/errors.js";
+import { conflict, nameNotFound, operationFailed } from "../core/errors.js";
 import { fitName, timestamp, validateName } from "../core/names.js";
 import { makePlan, pinsAt, type PlanBase, type Pins } from "../core/plan.js";
 import { API_VERSION } from "../core/api-version.js";
@@ -40,7 +40,11 @@ export async function planClone(
   const ns = session.namespace;
   const platform = await step(() => session.platformForSnapshot(ns, snapName));
   const snapshot = await step(() => platform.getSnapshot(ns, snapName));
-  if (!snapshot) throw notFound(`snapshot ${ns}/${snapName} not found`);
+  if (!snapshot)
+    throw nameNotFound(
+      { kind: "snapshot", namespace: ns, name: snapName },
+      `snapshot ${ns}/${snapName} not found`,
+    );
   // A disk snapshot (Deckhouse) clones into a new disk.
   if (snapshot.disk !== undefined)
     return planDiskRestore(

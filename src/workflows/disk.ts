@@ -7,6 +7,7 @@ import {
   VmsnapError,
   conflict,
   invalidInput,
+  nameNotFound,
   notFound,
   operationFailed,
 } from "../core/errors.js";
@@ -157,7 +158,11 @@ export async function planDiskRestore(
   const ns = session.namespace;
   const platform = diskPlatform(session);
   const snapshot = await step(() => platform.getSnapshot(ns, snapName));
-  if (!snapshot) throw notFound(`snapshot ${ns}/${snapName} not found`);
+  if (!snapshot)
+    throw nameNotFound(
+      { kind: "snapshot", namespace: ns, name: snapName },
+      `snapshot ${ns}/${snapName} not found`,
+    );
   if (snapshot.disk === undefined)
     throw invalidInput(
       `${snapName} is a VM snapshot, not a disk snapshot`,

@@ -13,7 +13,12 @@ import { assertSealed } from "../core/plan.js";
 import { executeCreateMany, type CreateManyPlan } from "./bulk-create.js";
 import { executeClone, type ClonePlan } from "./clone.js";
 import { executeCreate, type CreatePlan } from "./create.js";
-import { executeDelete, type DeletePlan } from "./delete.js";
+import {
+  executeDelete,
+  executeDeleteMany,
+  type DeleteManyPlan,
+  type DeletePlan,
+} from "./delete.js";
 import {
   executeDiskRestore,
   executeDiskSnapshot,
@@ -40,6 +45,7 @@ export type Plan =
   | DiskRestorePlan
   | ClonePlan
   | DeletePlan
+  | DeleteManyPlan
   | PolicyCreatePlan
   | PolicyDeletePlan
   | PrunePlan;
@@ -108,6 +114,8 @@ export async function execute<P extends Plan>(
         return executeClone(session, p, o);
       case "delete":
         return executeDelete(session, p, o);
+      case "delete-many":
+        return executeDeleteMany(session, p, o);
       case "policy-create":
         return executePolicyCreate(session, p);
       case "policy-delete":

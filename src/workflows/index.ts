@@ -24,7 +24,14 @@ export {
   type RestoreRequest,
   type RestoreResult,
 } from "./restore.js";
-export { planDelete, type DeletePlan, type DeleteRequest } from "./delete.js";
+export {
+  planDelete,
+  planDeleteMany,
+  type DeletePlan,
+  type DeleteRequest,
+  type DeleteManyPlan,
+  type DeleteManyRequest,
+} from "./delete.js";
 export { planClone, type ClonePlan, type CloneRequest } from "./clone.js";
 export {
   listPolicies,
@@ -53,6 +60,7 @@ export {
   restoreDisk,
   cloneFromSnapshot,
   deleteSnapshot,
+  deleteSnapshots,
   createPolicy,
   deletePolicy,
   prune,

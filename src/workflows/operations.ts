@@ -8,7 +8,12 @@ import { planCreateMany, type BulkCreateRequest } from "./bulk-create.js";
 export { batchFailed } from "./bulk-create.js";
 import { planClone, type CloneRequest } from "./clone.js";
 import { planCreate, type CreateRequest } from "./create.js";
-import { planDelete, type DeleteRequest } from "./delete.js";
+import {
+  planDelete,
+  planDeleteMany,
+  type DeleteManyRequest,
+  type DeleteRequest,
+} from "./delete.js";
 import {
   planDiskRestore,
   planDiskSnapshot,
@@ -102,6 +107,16 @@ export async function deleteSnapshot(
 ) {
   const { result, preview } = await oneCall(planDelete, session, req, port);
   return { deletion: result, preview };
+}
+
+/** Several snapshots of one namespace, with one confirmation (the number of snapshots typed). */
+export async function deleteSnapshots(
+  session: Session,
+  req: DeleteManyRequest,
+  port?: ConfirmationPort,
+) {
+  const { result, preview } = await oneCall(planDeleteMany, session, req, port);
+  return { deletions: result, preview };
 }
 
 export async function createPolicy(

@@ -7,7 +7,7 @@ import { invalidInput } from "../core/errors.js";
 import { validateSelector } from "../core/bulk.js";
 import { mapLimit } from "../core/concurrency.js";
 import { validateName } from "../core/names.js";
-import { makePlan, pinsAt, type PlanBase, type Pins } from "../core/plan.js";
+import { deleteCountNeeds, makePlan, pinsAt, type PlanBase, type Pins } from "../core/plan.js";
 import { POLICY_LABEL, parseAge } from "../core/policy.js";
 import { decideRetention, type RetentionCandidate } from "../core/retention.js";
 import { API_VERSION } from "../core/api-version.js";
@@ -175,14 +175,7 @@ export async function planPrune(
       lost: count
         ? [`${count} snapshots are deleted; they cannot be restored from afterwards`]
         : [],
-      needs: count
-        ? {
-            kind: "typed-name",
-            action: "delete",
-            expectedName: String(count),
-            noun: "number of snapshots to delete",
-          }
-        : null,
+      needs: deleteCountNeeds(count),
       subject: { ns, scope, rule, deletions: deletions.map((d) => `${d.platform.name}/${d.name}`) },
       pins: pinsAt(at),
       planned,

@@ -1,6 +1,6 @@
 // Read-only workflows: inventory, preflight, list, describe. Nothing here writes.
 import { advice } from "../core/advice.js";
-import { ErrorCode, VmsnapError, notFound } from "../core/errors.js";
+import { ErrorCode, VmsnapError, missingNameOf, nameNotFound } from "../core/errors.js";
 import { validateName } from "../core/names.js";
 import { API_VERSION } from "../core/api-version.js";
 import { PLATFORM_NAMES } from "../core/platform-names.js";
@@ -44,7 +44,10 @@ export async function listVms(
     .sort(byVmOrder);
   const filtered = vm ? items.filter((i) => i.name === vm) : items;
   if (vm && filtered.length === 0)
-    throw notFound(`VirtualMachine ${session.namespace}/${vm} not found${unread(warnings)}`);
+    throw nameNotFound(
+      { kind: "VM", namespace: session.namespace, name: vm },
+      `VirtualMachine ${session.namespace}/${vm} not found${unread(warnings)}`,
+    );
   return {
     apiVersion: API_VERSION,
     kind: "VirtualMachineList",
@@ -107,7 +110,8 @@ export async function describeSnapshot(session: Session, name: string): Promise<
     );
     if (s) return s;
   }
-  throw notFound(
+  throw nameNotFound(
+    { kind: "snapshot", namespace: session.namespace, name },
     `snapshot ${session.namespace}/${name} not found${unread(warnings)}`,
     advice`list the snapshots with ${{ do: "list-snapshots", namespace: session.namespace }}`,
   );
@@ -145,4 +149,25 @@ async function readable<T>(
 /** The platforms a not-found may have missed. */
 function unread(warnings: string[]): string {
   return warnings.length ? ` (not all platforms could be read: ${warnings.join("; ")})` : "";
+}
+
+/**
+ * Several snapshots, in the order given: the ones found (as a SnapshotList), and the errors of the
+ * names not found (each still NotFound, to be reported after the others, as kubectl does).
+ */
+export async function describeSnapshots(
+  session: Session,
+  names: readonly string[],
+): Promise<{ list: SnapshotList; notFound: unknown[] }> {
+  const items: Snapshot[] = [];
+  const notFound: unknown[] = [];
+  for (const name of names) {
+    try {
+      items.push(await describeSnapshot(session, name));
+    } catch (err) {
+      if (!missingNameOf(err)) throw err;
+      notFound.push(err);
+    }
+  }
+  return { list: { apiVersion: API_VERSION, kind: "SnapshotList", items }, notFound };
 }

@@ -7,7 +7,7 @@ import {
   VmsnapError,
   conflict,
   invalidInput,
-  notFound,
+  nameNotFound,
   operationFailed,
 } from "../core/errors.js";
 import { fitName, safetySnapshotName, timestamp, validateName } from "../core/names.js";
@@ -65,7 +65,8 @@ export async function planRestore(
 
   // Refusals: nothing is written past any of these.
   if (!snapshot)
-    throw notFound(
+    throw nameNotFound(
+      { kind: "snapshot", namespace: ns, name: snapName },
       `snapshot ${ns}/${snapName} not found`,
       advice`list the VM's snapshots with ${{ do: "list-snapshots", namespace: ns, vm: vmName }}`,
     );

@@ -3,7 +3,7 @@
 // face (CLI, MCP, library) opens one and calls the workflows with it.
 import { plainWords, type Words } from "../core/advice.js";
 import type { ConfirmationPort } from "../core/confirmation.js";
-import { ErrorCode, notFound } from "../core/errors.js";
+import { ErrorCode, nameNotFound } from "../core/errors.js";
 import { validateName } from "../core/names.js";
 import type { PlatformChoice } from "../core/platform-names.js";
 import { KubeClient } from "../kube/client.js";
@@ -34,6 +34,11 @@ export interface SessionOptions {
   words?: Words;
   /** Interrupts of the operations run with this session (the CLI: Ctrl-C, SIGTERM). */
   interrupt?: Interrupt;
+  /**
+   * A client-side dry run (--dry-run=client): the write guard sends no write at all, not even the
+   * server-side dry runs of the plan (reads still go to the cluster).
+   */
+  clientDryRun?: boolean;
 }
 
 /** The parts of a session, as Session.open makes them (tests assemble them from fakes). */
@@ -85,7 +90,9 @@ export class Session {
       const discovery = await beforeAnyWrite(discover(client), signal);
       const ctx: PlatformContext = {
         kube: client,
-        guard: new WriteGuard(client, options.allowedWrites),
+        guard: new WriteGuard(client, options.allowedWrites, {
+          sendNothing: options.clientDryRun,
+        }),
         discovery,
         now: options.now ?? (() => new Date()),
         words: options.words ?? plainWords,
@@ -141,7 +148,8 @@ export class Session {
       )
         return p;
     }
-    throw notFound(
+    throw nameNotFound(
+      { kind: "VM", namespace, name: vm },
       `VirtualMachine ${namespace}/${vm} not found on ${this.platforms.map((p) => p.name).join(" or ")}`,
     );
   }
@@ -152,7 +160,10 @@ export class Session {
     for (const p of this.platforms) {
       if (await p.getSnapshot(namespace, snapshot)) return p;
     }
-    throw notFound(`snapshot ${namespace}/${snapshot} not found`);
+    throw nameNotFound(
+      { kind: "snapshot", namespace, name: snapshot },
+      `snapshot ${namespace}/${snapshot} not found`,
+    );
   }
 
   close(): void {

@@ -1,6 +1,6 @@
 // vmsnap clone SNAPSHOT --to NEW_VM [--yes] [--dry-run]
 import type { Command } from "commander";
-import { dryRunPreface, runCommand } from "../run.js";
+import { dryRunOption, dryRunPreface, isDryRun, runCommand } from "../run.js";
 
 export function registerClone(program: Command): void {
   program
@@ -8,12 +8,12 @@ export function registerClone(program: Command): void {
     .description("create a new VM from a snapshot")
     .requiredOption("--to <vm>", "name of the new VM")
     .option("--yes", "do not ask for confirmation")
-    .option("--dry-run", "validate with the API server and show the manifest; change nothing")
+    .addOption(dryRunOption("show the manifest"))
     .option("--no-wait", "return right after creating the clone")
     .action(
       async (
         snapshot: string,
-        opts: { to: string; yes?: boolean; dryRun?: boolean; wait?: boolean },
+        opts: { to: string; yes?: boolean; dryRun?: string; wait?: boolean },
         cmd: Command,
       ) => {
         await runCommand(
@@ -24,7 +24,7 @@ export function registerClone(program: Command): void {
             const { clone, preview } = await cloneFromSnapshot(session, {
               snapshot,
               target: opts.to,
-              dryRun: opts.dryRun,
+              dryRun: isDryRun(opts.dryRun),
               wait: opts.wait,
             });
             return {

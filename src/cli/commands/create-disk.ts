@@ -1,12 +1,19 @@
 // vmsnap create-disk DISK [--name N] [--consistency required|best-effort] [--yes] [--dry-run] [--no-wait]
 import type { Command } from "commander";
-import { dryRunPreface, parseConsistency, parseDurationFlag, runCommand } from "../run.js";
+import {
+  dryRunOption,
+  dryRunPreface,
+  isDryRun,
+  parseConsistency,
+  parseDurationFlag,
+  runCommand,
+} from "../run.js";
 
 interface CreateDiskFlags {
   name?: string;
   consistency?: string;
   yes?: boolean;
-  dryRun?: boolean;
+  dryRun?: string;
   wait?: boolean;
   deadline?: string;
 }
@@ -18,7 +25,7 @@ export function registerCreateDisk(program: Command): void {
     .option("--name <name>", "snapshot name (default <disk>-snapshot-<YYYYMMDD-HHMMSS>)")
     .option("--consistency <mode>", "required|best-effort (requiredConsistency)")
     .option("--yes", "do not ask for confirmation")
-    .option("--dry-run", "validate with the API server and show the manifest; change nothing")
+    .addOption(dryRunOption("show the manifest"))
     .option("--no-wait", "return right after creating the snapshot")
     .option("--deadline <duration>", "fail if not ready within this time, e.g. 5m")
     .action(async (disk: string, opts: CreateDiskFlags, cmd: Command) => {
@@ -32,7 +39,7 @@ export function registerCreateDisk(program: Command): void {
             disk,
             name: opts.name,
             consistency: parseConsistency(opts.consistency),
-            dryRun: opts.dryRun,
+            dryRun: isDryRun(opts.dryRun),
             wait: opts.wait,
             timeoutMs,
           });

@@ -3,14 +3,21 @@
 import type { Command } from "commander";
 import { invalidInput } from "../../core/errors.js";
 import { validateQuiesceTimeout } from "../../core/duration.js";
-import { dryRunPreface, parseConsistency, parseDurationFlag, runCommand } from "../run.js";
+import {
+  dryRunOption,
+  dryRunPreface,
+  isDryRun,
+  parseConsistency,
+  parseDurationFlag,
+  runCommand,
+} from "../run.js";
 import { validateParallel, validateSelector } from "../../core/bulk.js";
 
 interface CreateFlags {
   name?: string;
   stop?: boolean;
   yes?: boolean;
-  dryRun?: boolean;
+  dryRun?: string;
   wait?: boolean;
   deadline?: string;
   memory?: boolean;
@@ -38,7 +45,7 @@ export function registerCreate(program: Command): void {
     .option("--name <name>", "snapshot name (default <vm>-snapshot-<YYYYMMDD-HHMMSS>)")
     .option("--stop", "stop a running VM for an offline snapshot, and start it again afterwards")
     .option("--yes", "do not ask for confirmation")
-    .option("--dry-run", "validate with the API server and show the manifest; change nothing")
+    .addOption(dryRunOption("show the manifest"))
     .option("--no-wait", "return right after creating the snapshot")
     .option(
       "--deadline <duration>",
@@ -69,7 +76,7 @@ export function registerCreate(program: Command): void {
             vm,
             name: opts.name,
             stop: opts.stop,
-            dryRun: opts.dryRun,
+            dryRun: isDryRun(opts.dryRun),
             wait: opts.wait,
             deadlineMs,
             memory: opts.memory,
@@ -127,7 +134,7 @@ async function createBySelector(
         allNamespaces: opts.allNamespaces,
         parallel,
         stop: opts.stop,
-        dryRun: opts.dryRun,
+        dryRun: isDryRun(opts.dryRun),
         wait: opts.wait,
         deadlineMs,
         memory: opts.memory,

@@ -1,13 +1,13 @@
 // vmsnap prune VM|-l SELECTOR --keep-last N [--older-than D] [--confirm COUNT] [--dry-run]
 import type { Command } from "commander";
-import { dryRunPreface, runCommand } from "../run.js";
+import { dryRunOption, dryRunPreface, isDryRun, runCommand } from "../run.js";
 
 interface PruneFlags {
   selector?: string;
   keepLast: string;
   olderThan?: string;
   confirm?: string;
-  dryRun?: boolean;
+  dryRun?: string;
 }
 
 export function registerPrune(program: Command): void {
@@ -23,7 +23,7 @@ export function registerPrune(program: Command): void {
       "--confirm <count>",
       "confirm non-interactively: must equal the number of snapshots the preview deletes",
     )
-    .option("--dry-run", "show what would be deleted and why; change nothing")
+    .addOption(dryRunOption("show what would be deleted and why"))
     .action(async (vm: string | undefined, opts: PruneFlags, cmd: Command) => {
       await runCommand(
         cmd,
@@ -35,7 +35,7 @@ export function registerPrune(program: Command): void {
             selector: opts.selector,
             keepLast: /^\d+$/.test(opts.keepLast) ? Number(opts.keepLast) : Number.NaN,
             olderThan: opts.olderThan,
-            dryRun: opts.dryRun,
+            dryRun: isDryRun(opts.dryRun),
           });
           return {
             object,

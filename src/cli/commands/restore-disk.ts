@@ -2,13 +2,13 @@
 import type { Command } from "commander";
 import { invalidInput } from "../../core/errors.js";
 import { quantityBytes } from "../../core/quantity.js";
-import { dryRunPreface, runCommand } from "../run.js";
+import { dryRunOption, dryRunPreface, isDryRun, runCommand } from "../run.js";
 
 interface RestoreDiskFlags {
   to: string;
   size?: string;
   yes?: boolean;
-  dryRun?: boolean;
+  dryRun?: string;
   wait?: boolean;
 }
 
@@ -21,7 +21,7 @@ export function registerRestoreDisk(program: Command): void {
     .requiredOption("--to <disk>", "name of the new disk")
     .option("--size <quantity>", "size of the new disk (default: the original disk's size)")
     .option("--yes", "do not ask for confirmation")
-    .option("--dry-run", "validate with the API server and show the manifest; change nothing")
+    .addOption(dryRunOption("show the manifest"))
     .option("--no-wait", "return right after creating the disk")
     .action(async (snapshot: string, opts: RestoreDiskFlags, cmd: Command) => {
       await runCommand(
@@ -33,7 +33,7 @@ export function registerRestoreDisk(program: Command): void {
             snapshot,
             target: opts.to,
             size: opts.size,
-            dryRun: opts.dryRun,
+            dryRun: isDryRun(opts.dryRun),
             wait: opts.wait,
           });
           return {

@@ -1,13 +1,13 @@
 // vmsnap restore VM SNAPSHOT [--stop] [--confirm NAME] [--yes] [--no-safety-snapshot] [--dry-run] [--no-wait]
 import type { Command } from "commander";
-import { dryRunPreface, runCommand } from "../run.js";
+import { dryRunOption, dryRunPreface, isDryRun, runCommand } from "../run.js";
 
 interface RestoreFlags {
   stop?: boolean;
   confirm?: string;
   yes?: boolean;
   safetySnapshot?: boolean;
-  dryRun?: boolean;
+  dryRun?: string;
   wait?: boolean;
 }
 
@@ -21,7 +21,7 @@ export function registerRestore(program: Command): void {
     .option("--confirm <name>", "confirm non-interactively: must equal the snapshot name")
     .option("--yes", "answer the final confirmation")
     .option("--no-safety-snapshot", "do not snapshot the current state first")
-    .option("--dry-run", "validate with the API server and show what would be lost; change nothing")
+    .addOption(dryRunOption("show what would be lost"))
     .option("--no-wait", "return right after creating the restore")
     .action(async (vm: string, snapshot: string, opts: RestoreFlags, cmd: Command) => {
       await runCommand(
@@ -34,7 +34,7 @@ export function registerRestore(program: Command): void {
             snapshot,
             stop: opts.stop,
             safetySnapshot: opts.safetySnapshot,
-            dryRun: opts.dryRun,
+            dryRun: isDryRun(opts.dryRun),
             wait: opts.wait,
           });
           return {

@@ -239,7 +239,11 @@ export async function restorePreview(
   notes.push(
     `IP address: ${str(obj(raw?.spec).keepIPAddress) === "Never" ? "not kept by the snapshot (keepIPAddress Never)" : "the snapshot keeps the VM's IP address (keepIPAddress Always)"}`,
   );
-  if ((await api.restoreApi()) === "operation") {
+  if ((await api.restoreApi()) === "operation" && api.ctx.guard.sendsNothing)
+    notes.push(
+      "Deckhouse's own dry run of the restore (a VirtualMachineOperation in mode DryRun) was not made: a client-side dry run sends no write (--dry-run=server makes it)",
+    );
+  else if ((await api.restoreApi()) === "operation") {
     const check = await dryRunRestore(api, vm, snapshot.name);
     for (const r of check.resources)
       if (r.status === "Failed")

@@ -3,7 +3,14 @@
 //   [--starting-deadline D] [--suspend] [--consistency …] [--memory] [--quiesce-timeout D]
 //   [--yes] [--dry-run]
 import type { Command } from "commander";
-import { dryRunPreface, parseConsistency, parseDurationFlag, runCommand } from "../../run.js";
+import {
+  dryRunOption,
+  dryRunPreface,
+  isDryRun,
+  parseConsistency,
+  parseDurationFlag,
+  runCommand,
+} from "../../run.js";
 
 interface PolicyCreateFlags {
   selector: string;
@@ -24,7 +31,7 @@ interface PolicyCreateFlags {
   quiesceTimeout?: string;
   description?: string;
   yes?: boolean;
-  dryRun?: boolean;
+  dryRun?: string;
 }
 
 const COUNTS = ["keepLast", "hourly", "daily", "weekly", "monthly", "keepFailed"] as const;
@@ -56,7 +63,7 @@ export function registerPolicyCreate(policy: Command): void {
     .option("--quiesce-timeout <d>", "VM Operator quiesce timeout (5m–240m)")
     .option("--description <text>", "VM Operator snapshot description")
     .option("-y, --yes", "confirm non-interactively")
-    .option("--dry-run", "validate with the API server; change nothing")
+    .addOption(dryRunOption("show the plan"))
     .action(async (name: string, opts: PolicyCreateFlags, cmd: Command) => {
       const { invalidInput } = await import("../../../core/errors.js");
       const count = (flag: string, v: string | undefined) => {
@@ -88,7 +95,7 @@ export function registerPolicyCreate(policy: Command): void {
               ...(opts.quiesceTimeout ? { quiesceTimeout: opts.quiesceTimeout } : {}),
               ...(opts.description ? { description: opts.description } : {}),
             },
-            dryRun: opts.dryRun,
+            dryRun: isDryRun(opts.dryRun),
           });
           return { object, preface: dryRunPreface(opts.dryRun, preview) };
         },
