@@ -3,8 +3,9 @@
 // SIGTERM sent to the CLI's process alone (a supervisor). Each time: the command gets the signal
 // exactly once, nothing is restored (not even with --restore-on-failure --confirm NAME given
 // ahead), exit 3, and the report states how the command ended, the VM's status and the snapshot
-// taken before the change with the `vmsnap restore` command. Also: a script's --confirm that does
-// not repeat --name is refused before anything runs.
+// taken before the change with the `vmsnap restore` command (KubeVirt; Ctrl-C also on Deckhouse
+// and VM Operator). Also: a script's --confirm that does not repeat --name is refused before
+// anything runs.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
@@ -21,6 +22,7 @@ import { writesIn } from "../helpers/audit.js";
 import { effectiveDryRun } from "../helpers/mcp.js";
 import { startPty } from "../helpers/pty.js";
 import { makeVm, restoresOf } from "../mcp/fixtures.js";
+import { makeVm as makePlatformVm } from "../controller/fixtures.js";
 
 let c: KubeClient;
 let ns: string;
@@ -147,6 +149,37 @@ describe("vmsnap guard interrupted while the command runs", () => {
     assert.deepEqual(await restoresOf(c, ns, vm), []);
   });
 });
+
+// The same on the other platforms: the VM's state is read from each platform's VM.
+for (const platform of ["deckhouse", "vmoperator"] as const)
+  describe(`vmsnap guard interrupted on ${platform}`, () => {
+    it("Ctrl-C: exit 3, the VM's status, the snapshot and the restore command; only the snapshot was written", async () => {
+      const vm = `g-${platform.slice(0, 2)}`;
+      await makePlatformVm(c, platform, ns, vm, {});
+      const marker = path.join(dir, `${vm}.signals`);
+      const since = new Date();
+      const s = startPty(["-n", ns, "guard", vm, "--yes", "--", ...slowChange(marker)], {
+        timeoutMs: 120_000,
+      });
+      await s.expect(/change started/);
+      s.send(CTRL_C);
+      const r = await s.done(120_000);
+      assert.equal(r.code, 3, r.output);
+      assert.equal(await readFile(marker, "utf8"), "SIGINT\n");
+      assert.match(
+        r.output,
+        new RegExp(
+          `VM ${ns}/${vm}: \\w+ \\(running\\) — as the change left it; nothing was restored`,
+        ),
+      );
+      const snapshot = new RegExp(
+        `snapshot ${ns}/(${vm}-\\S+): ready, taken before the change`,
+      ).exec(r.output)?.[1];
+      assert.ok(snapshot, r.output);
+      assert.ok(r.output.includes(`\`vmsnap restore -n ${ns} ${vm} ${snapshot}\``), r.output);
+      assert.deepEqual(await realWrites(since), ["create virtualmachinesnapshots"]);
+    });
+  });
 
 describe("vmsnap guard in a script", () => {
   it("--confirm that does not repeat --name is refused before the snapshot or the command", async () => {
