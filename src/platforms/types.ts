@@ -122,6 +122,11 @@ export interface SnapshotPlatform {
   volumeClaims?(vm: VmState): { volume: string; claim: string }[];
   /** The name of a restore of this VM that is in progress, if any. */
   restoreInProgress(vm: VmState): Promise<string | undefined>;
+  /**
+   * A failed restore of this VM that still blocks every other one (KubeVirt's admission refuses
+   * a restore while any restore of the VM is not complete), and how to clear it.
+   */
+  failedRestore?(vm: VmState): Promise<{ name: string; clear: string } | undefined>;
 
   /** `state` is the VM as read for this operation (platform defaults may depend on it). */
   snapshotManifest(

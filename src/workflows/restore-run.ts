@@ -8,7 +8,7 @@ import type { Restore } from "../core/schema.js";
 import { KubeApiError } from "../kube/client.js";
 import { toVmsnapError } from "../kube/errors.js";
 import { mayHaveBeenProcessed } from "../kube/retry.js";
-import { ConcurrentRestoreError } from "../platforms/errors.js";
+import { ConcurrentRestoreError, OperationInProgressError } from "../platforms/errors.js";
 import type { Manifest, RestoreAction, SnapshotPlatform, VmState } from "../platforms/types.js";
 import { step } from "./common.js";
 import { checkpoint, interrupted, unlessAborted } from "./interrupt.js";
@@ -217,11 +217,13 @@ export async function runRestoreSteps(
     if (
       progress.restore === "not-created" &&
       (progress.vm === "stopped" || progress.vm === "stopping") &&
-      err.code !== ErrorCode.Conflict
+      // Another restore under way: starting the VM would get in its way. Another operation
+      // holding the VM (a webhook's refusal): the start is tried; the state says if it worked.
+      (err.code !== ErrorCode.Conflict || err instanceof OperationInProgressError)
     ) {
       session.progress(`starting VM ${s.vm.name} again (vmsnap stopped it)`);
       progress.vm = await unlessAborted(
-        applyRunState(session, s.vm, platform.runStateChange(s.vm, true)),
+        applyRunState(session, platform, s.vm, true),
         s.abandon,
         () => "abandoned",
       ).then(
@@ -315,7 +317,7 @@ async function steps(
   if (progress.vm !== "stopped") return { stopped: false, restarted: false };
   session.progress(`starting VM ${vm.name} again`);
   progress.vm = "start-sent";
-  await step(() => applyRunState(session, vm, platform.runStateChange(vm, true)));
+  await step(() => applyRunState(session, platform, vm, true));
   progress.vm = "restarted";
   return { stopped: true, restarted: true };
 }

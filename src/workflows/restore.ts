@@ -92,6 +92,12 @@ export async function planRestore(
       `a restore of VM ${vmName} is already in progress (${inProgress})`,
       "wait for it to complete",
     );
+  const failedBefore = await step(async () => platform.failedRestore?.(vm));
+  if (failedBefore)
+    throw conflict(
+      `restore ${failedBefore.name} of VM ${vmName} failed and was not deleted: the platform refuses any other restore of the VM until it is`,
+      advice`read why it failed, delete it (${failedBefore.clear}), then restore again (${{ do: "restore", namespace: ns, vm: vmName, snapshot: snapName }})`,
+    );
   // Another vmsnap restore of this VM that is still taking its safety snapshot has no restore
   // object yet: its safety snapshot in progress says it is under way.
   const safetyPrefix = safetySnapshotName(vmName, new Date(0)).replace(/\d{8}-\d{6}$/, "");

@@ -1,21 +1,30 @@
 // Stopping and starting a VM for an operation the user chose it for (create --stop, a restore of
 // a running VM): a patch of the VM, or an operation object (Deckhouse), through the write guard.
-import type { RunStateChange, SnapshotPlatform, VmState } from "../platforms/types.js";
+import type { SnapshotPlatform, VmState } from "../platforms/types.js";
 import { step } from "./common.js";
 import type { Session } from "./session.js";
 
 export const VM_STOP_TIMEOUT_MS = 5 * 60_000;
 
-/** Sends a run-state change: a patch of the VM, or an operation object (Deckhouse). */
+/**
+ * Sends a run-state change: a patch of the VM, or an operation object (Deckhouse). A platform's
+ * refusal (its admission webhook: another operation of the VM holds it) becomes its typed error.
+ */
 export async function applyRunState(
   session: Session,
+  platform: SnapshotPlatform,
   vm: VmState,
-  change: RunStateChange,
+  running: boolean,
   dryRun = false,
 ): Promise<void> {
-  if (change.kind === "patch")
-    await session.guard.patch(change.type, vm.name, vm.namespace, change.patch, { dryRun });
-  else await session.guard.create(change.manifest.type, change.manifest.body, { dryRun });
+  const change = platform.runStateChange(vm, running);
+  try {
+    if (change.kind === "patch")
+      await session.guard.patch(change.type, vm.name, vm.namespace, change.patch, { dryRun });
+    else await session.guard.create(change.manifest.type, change.manifest.body, { dryRun });
+  } catch (err) {
+    throw platform.explainRefusal(err) ?? err;
+  }
 }
 
 /** The API server validates the stop (dryRun=All) while planning. */
@@ -24,7 +33,7 @@ export async function dryRunStop(
   platform: SnapshotPlatform,
   vm: VmState,
 ): Promise<void> {
-  await step(() => applyRunState(session, vm, platform.runStateChange(vm, false), true));
+  await step(() => applyRunState(session, platform, vm, false, true));
 }
 
 /** Sends the stop of a VM (the user chose it), without waiting. */
@@ -34,7 +43,7 @@ export async function sendStop(
   vm: VmState,
 ): Promise<void> {
   session.progress(`stopping VM ${vm.name}`);
-  await step(() => applyRunState(session, vm, platform.runStateChange(vm, false)));
+  await step(() => applyRunState(session, platform, vm, false));
 }
 
 /** Waits until a VM vmsnap stopped is stopped. */
@@ -60,5 +69,5 @@ export async function startVm(
   vm: VmState,
 ): Promise<void> {
   session.progress(`starting VM ${vm.name} again`);
-  await step(() => applyRunState(session, vm, platform.runStateChange(vm, true)));
+  await step(() => applyRunState(session, platform, vm, true));
 }

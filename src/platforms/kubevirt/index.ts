@@ -237,6 +237,10 @@ export class KubeVirtPlatform implements SnapshotPlatform {
     return restores.restoreInProgress(this.kube, vm);
   }
 
+  failedRestore(vm: VmState): Promise<{ name: string; clear: string } | undefined> {
+    return restores.failedRestore(this.kube, vm);
+  }
+
   async snapshotManifest(
     namespace: string,
     name: string,

@@ -8,7 +8,7 @@ import type { KubeReader } from "../../kube/client.js";
 import { KubeApiError } from "../../kube/client.js";
 import { KubeVirt, apiVersionOf } from "../../kube/resources.js";
 import { waitForObject } from "../../kube/watch.js";
-import { ConcurrentRestoreError } from "../errors.js";
+import { ConcurrentRestoreError, OperationInProgressError } from "../errors.js";
 import type { Manifest, RestoreAction, RestorePreview, VmState, WaitOptions } from "../types.js";
 import { conditionOf, obj, str, vmStatus, volumesOf } from "./model.js";
 
@@ -38,6 +38,31 @@ export async function restoreInProgress(
     );
   });
   return active?.metadata.name;
+}
+
+/**
+ * A failed restore of this VM that was not deleted: KubeVirt's restore admitter counts every
+ * restore that is not `complete: true` (pkg/storage/admitters/vmrestore.go, kubevirt v1.8.4), so
+ * it refuses any further restore of the VM until this one is deleted.
+ */
+export async function failedRestore(
+  kube: KubeReader,
+  vm: VmState,
+): Promise<{ name: string; clear: string } | undefined> {
+  const restores = await kube.list(KubeVirt.restores, vm.namespace);
+  const failed = restores.items.find(
+    (r) =>
+      str(obj(obj(r.spec).target).name) === vm.name &&
+      obj(r.status).complete !== true &&
+      conditionOf(r, "Failure")?.status === "True" &&
+      !r.metadata.deletionTimestamp,
+  );
+  if (!failed) return undefined;
+  const name = failed.metadata.name;
+  return {
+    name,
+    clear: `kubectl delete virtualmachinerestore.snapshot.kubevirt.io ${name} -n ${vm.namespace}`,
+  };
 }
 
 export function restoreManifest(
@@ -125,9 +150,27 @@ export async function restorePreview(
   };
 }
 
-/** KubeVirt's webhook refuses a restore while another one of the VM is unfinished (422). */
-export function explainRefusal(err: unknown): ConcurrentRestoreError | undefined {
-  if (err instanceof KubeApiError && err.code === 422 && WEBHOOK_IN_PROGRESS.test(err.message))
+// KubeVirt's VM admitter refuses a run strategy or volume change while the VM is locked by a
+// snapshot or a restore (pkg/storage/admitters/vm-storage-status.go, kubevirt v1.8.4):
+// `Cannot update vm running state until snapshot "<name>" completes`,
+// `Cannot update VM runStrategy until restore "<name>" completes`.
+const VM_LOCKED = /Cannot update .* until (snapshot|restore) "([^"]+)" completes/;
+
+/**
+ * KubeVirt's webhook refuses a restore while another one of the VM is unfinished (422), and a
+ * run strategy change while a snapshot or restore holds the VM (422).
+ */
+export function explainRefusal(
+  err: unknown,
+): ConcurrentRestoreError | OperationInProgressError | undefined {
+  if (!(err instanceof KubeApiError) || err.code !== 422) return undefined;
+  const locked = VM_LOCKED.exec(err.message);
+  if (locked)
+    return new OperationInProgressError(
+      locked[2]!,
+      `the VM is locked by ${locked[1]} ${locked[2]}: KubeVirt refuses to change its run state until it completes (${err.message})`,
+    );
+  if (WEBHOOK_IN_PROGRESS.test(err.message))
     return new ConcurrentRestoreError(`refused by KubeVirt: ${err.message}`);
   return undefined;
 }
