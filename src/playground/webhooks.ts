@@ -1,4 +1,4 @@
-// The platforms' admission webhooks (src/playground/webhooks/, a Go program importing KubeVirt's
+// The platforms' admission webhooks (playground-webhooks/, a Go program importing KubeVirt's
 // own admitters and mirroring Deckhouse's), built once from Go modules into the cache like
 // kube-apiserver, started next to the control plane and registered with kube-apiserver as
 // ValidatingWebhookConfigurations. See docs/adr/0010-admission-webhooks.md.
@@ -13,10 +13,10 @@ import { cacheRoot, findGo, run, type ProgressFn } from "./binaries.js";
 import { freePort, untilReadyOrExit, waitHttpOk } from "./control-plane.js";
 import { ManagedProcess } from "./processes.js";
 
-/** The Go module of the webhook server: src/playground/webhooks, from src/ or dist/ alike. */
+/** The Go module of the webhook server (shipped in the npm package), from src/ or dist/ alike. */
 export const ADMISSION_SOURCE_DIR = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
-  "../../src/playground/webhooks",
+  "../../playground-webhooks",
 );
 
 /**
