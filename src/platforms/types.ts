@@ -127,6 +127,11 @@ export interface SnapshotPlatform {
    * a restore while any restore of the VM is not complete), and how to clear it.
    */
   failedRestore?(vm: VmState): Promise<{ name: string; clear: string } | undefined>;
+  /**
+   * Waits until no snapshot or restore holds the VM's run state (KubeVirt releases a snapshot's
+   * lock one reconcile after the snapshot is ready, and its admission refuses a start until then).
+   */
+  waitVmUnlocked?(vm: VmState, options: WaitOptions): Promise<void>;
 
   /** `state` is the VM as read for this operation (platform defaults may depend on it). */
   snapshotManifest(

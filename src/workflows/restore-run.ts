@@ -13,7 +13,7 @@ import type { Manifest, RestoreAction, SnapshotPlatform, VmState } from "../plat
 import { step } from "./common.js";
 import { checkpoint, interrupted, unlessAborted } from "./interrupt.js";
 import type { RestorePlan } from "./restore.js";
-import { applyRunState, sendStop, waitStopped } from "./run-state.js";
+import { VM_UNLOCK_TIMEOUT_MS, applyRunState, sendStop, waitStopped } from "./run-state.js";
 import type { Session } from "./session.js";
 import { DEFAULT_SNAPSHOT_TIMEOUT_MS, waitForSnapshot } from "./wait.js";
 
@@ -316,6 +316,8 @@ async function steps(
   progress.restore = "complete";
   if (progress.vm !== "stopped") return { stopped: false, restarted: false };
   session.progress(`starting VM ${vm.name} again`);
+  // The restore's lock on the VM may outlive its completion by a moment (see startVm).
+  await platform.waitVmUnlocked?.(vm, { timeoutMs: VM_UNLOCK_TIMEOUT_MS, signal }).catch(() => {});
   progress.vm = "start-sent";
   await step(() => applyRunState(session, platform, vm, true));
   progress.vm = "restarted";

@@ -5,6 +5,7 @@ import { step } from "./common.js";
 import type { Session } from "./session.js";
 
 export const VM_STOP_TIMEOUT_MS = 5 * 60_000;
+export const VM_UNLOCK_TIMEOUT_MS = 60_000;
 
 /**
  * Sends a run-state change: a patch of the VM, or an operation object (Deckhouse). A platform's
@@ -69,5 +70,8 @@ export async function startVm(
   vm: VmState,
 ): Promise<void> {
   session.progress(`starting VM ${vm.name} again`);
+  // A snapshot's lock outlives its readiness by a moment; a start sent meanwhile is refused. If
+  // the lock stays, the start is tried anyway and its refusal says what holds the VM.
+  await platform.waitVmUnlocked?.(vm, { timeoutMs: VM_UNLOCK_TIMEOUT_MS }).catch(() => {});
   await step(() => applyRunState(session, platform, vm, true));
 }
