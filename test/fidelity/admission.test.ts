@@ -150,7 +150,7 @@ describe("KubeVirt admission (upstream admitters from kubevirt.io/kubevirt)", ()
     assert.equal(second.code, 1, showResult(second));
     assert.match(
       second.stderr,
-      /admission webhook "virtualmachinerestore-validator\.snapshot\.kubevirt\.io" denied the request: VirtualMachineRestore "kv-failed-r1" in progress/,
+      /The request is invalid: spec\.target: VirtualMachineRestore "kv-failed-r1" in progress/,
     );
 
     const since = new Date();
@@ -189,7 +189,7 @@ describe("KubeVirt admission (upstream admitters from kubevirt.io/kubevirt)", ()
     assert.equal(stop.code, 1, showResult(stop));
     assert.match(
       stop.stderr,
-      /denied the request: Cannot update vm running state until snapshot "kv-snap-held" completes/,
+      /The request is invalid: spec: Cannot update vm running state until snapshot "kv-snap-held" completes/,
     );
     const volumes = await kubectlPatchVm("kv-snap", [
       { op: "remove", path: "/spec/template/spec/volumes/0" },
@@ -213,7 +213,7 @@ describe("KubeVirt admission (upstream admitters from kubevirt.io/kubevirt)", ()
     assert.equal(stop.code, 1, showResult(stop));
     assert.match(
       stop.stderr,
-      /denied the request: Cannot update VM runStrategy until restore "kv-rip-held" completes/,
+      /The request is invalid: spec: Cannot update VM runStrategy until restore "kv-rip-held" completes/,
     );
 
     const since = new Date();
