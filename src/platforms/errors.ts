@@ -13,3 +13,20 @@ export class ConcurrentRestoreError extends VmsnapError {
     this.name = "ConcurrentRestoreError";
   }
 }
+
+/**
+ * An admission webhook refused a change because another operation of the VM has not finished
+ * (Deckhouse's "should finish first", KubeVirt's "until snapshot … completes"): a conflict with
+ * that operation, never a missing permission, even when the webhook answered 403.
+ */
+export class OperationInProgressError extends VmsnapError {
+  constructor(
+    /** The operation that blocks this one, as the platform names it. */
+    readonly blocking: string,
+    message: string,
+    hint = "wait for it to finish, then try again",
+  ) {
+    super(ErrorCode.Conflict, message, hint);
+    this.name = "OperationInProgressError";
+  }
+}

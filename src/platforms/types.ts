@@ -143,6 +143,11 @@ export interface SnapshotPlatform {
    * runStrategy Manual), or undefined when it does.
    */
   startNotByRunSetting?(vm: VmState): string | undefined;
+  /**
+   * Waits until no snapshot or restore holds the VM's run state (KubeVirt releases a snapshot's
+   * lock one reconcile after the snapshot is ready, and its admission refuses a start until then).
+   */
+  waitVmUnlocked?(vm: VmState, options: WaitOptions): Promise<void>;
 
   /** `state` is the VM as read for this operation (platform defaults may depend on it). */
   snapshotManifest(

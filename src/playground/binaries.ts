@@ -117,12 +117,7 @@ export async function ensureBinaries(progress: ProgressFn = () => {}): Promise<B
  * replaces inside a dependency, so `go install k8s.io/kubernetes/...@v1.x` is refused).
  */
 export async function buildKubeBinaries(progress: ProgressFn = () => {}): Promise<void> {
-  const go =
-    which("go") ?? (existsSync("/usr/local/go/bin/go") ? "/usr/local/go/bin/go" : undefined);
-  if (!go)
-    throw new Error(
-      "kube-apiserver is not built yet and Go is not installed (needed once to build it)",
-    );
+  const go = findGo("kube-apiserver");
   const dir = kubeBuildDir();
   const src = path.join(dir, "src");
   const bin = path.join(dir, "bin");
@@ -179,7 +174,17 @@ export async function buildKubeBinaries(progress: ProgressFn = () => {}): Promis
   await rm(path.join(src, "go.sum.lock"), { force: true });
 }
 
-function run(
+/** The Go toolchain, needed once to build `what`. */
+export function findGo(what: string): string {
+  const go =
+    which("go") ?? (existsSync("/usr/local/go/bin/go") ? "/usr/local/go/bin/go" : undefined);
+  if (!go)
+    throw new Error(`${what} is not built yet and Go is not installed (needed once to build it)`);
+  return go;
+}
+
+/** Runs a Go command, with progress every 30 s and the output's tail in the error. */
+export function run(
   cmd: string,
   args: string[],
   cwd: string,

@@ -9,12 +9,15 @@ import { ADMIN, SIMULATOR } from "./identities.js";
 import { installRbacRoles, loadRbacRoles } from "./rbac.js";
 import { installControllerRbac } from "./controller.js";
 import { startSimulator, type Simulator } from "./simulator/index.js";
+import { startAdmission, type Admission } from "./webhooks.js";
 
 export interface EnvironmentOptions extends ControlPlaneOptions {
   /** Directory of CRD manifests; defaults to VMSNAP_CRDS_DIR or the project's crds/. */
   crdsDir?: string;
   /** Run the simulated controllers (default true). */
   simulate?: boolean;
+  /** Run the platforms' admission webhooks (default true). */
+  admission?: boolean;
   log?: (line: string) => void;
 }
 
@@ -23,6 +26,7 @@ export interface Environment {
   info: ControlPlaneInfo;
   admin: KubeClient;
   simulator?: Simulator;
+  admission?: Admission;
   stop(): Promise<void>;
 }
 
@@ -36,6 +40,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
   const controlPlane = await ControlPlane.start(options);
   const clients: KubeClient[] = [];
   let simulator: Simulator | undefined;
+  let admission: Admission | undefined;
   try {
     const admin = await clientFor(controlPlane.kubeconfig(ADMIN.name));
     clients.push(admin);
@@ -47,6 +52,14 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     await installRbacRoles(admin, await loadRbacRoles());
     // The policy controller's identity gets exactly deploy/controller/'s RBAC.
     await installControllerRbac(admin);
+    // The webhooks read the cluster as the platform controllers do (the simulator's identity).
+    if (options.admission !== false)
+      admission = await startAdmission({
+        dir: controlPlane.info.dir,
+        kubeconfig: controlPlane.kubeconfig(SIMULATOR.name),
+        admin,
+        progress,
+      });
     if (options.simulate !== false) {
       const simClient = await clientFor(controlPlane.kubeconfig(SIMULATOR.name));
       clients.push(simClient);
@@ -58,14 +71,17 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
       info: controlPlane.info,
       admin,
       simulator,
+      admission,
       async stop() {
         await simulator?.stop();
+        await admission?.stop();
         for (const c of clients) c.close();
         await controlPlane.stop();
       },
     };
   } catch (err) {
     await simulator?.stop().catch(() => {});
+    await admission?.stop().catch(() => {});
     for (const c of clients) c.close();
     await controlPlane.stop();
     throw err;

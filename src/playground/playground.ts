@@ -8,6 +8,7 @@ import { homedir } from "node:os";
 import path from "node:path";
 import { ensureBinaries, findBinaries, type ProgressFn } from "./binaries.js";
 import { startEnvironment } from "./environment.js";
+import { ensureAdmissionBinary } from "./webhooks.js";
 import { startPlaygroundController } from "./controller.js";
 import { ADMIN, VMSNAP_USER } from "./identities.js";
 import { seedPlayground, DECKHOUSE_SAMPLE_VMS, SAMPLE_VMS } from "./seed.js";
@@ -66,13 +67,16 @@ export async function playgroundUp(
   const running = await readState(dir);
   if (running) return { state: running, started: false };
   await ensureBinaries(progress);
+  await ensureAdmissionBinary(progress);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const logPath = path.join(dir, "daemon.log");
   const log = openSync(logPath, "a");
   const main = process.argv[1];
   if (!main) throw new Error("cannot locate the vmsnap entry point");
-  progress("starting the playground daemon (etcd, kube-apiserver, CRDs, simulated controllers)");
+  progress(
+    "starting the playground daemon (etcd, kube-apiserver, CRDs, admission webhooks, simulated controllers)",
+  );
   const started = Date.now();
   const child = spawn(
     process.execPath,

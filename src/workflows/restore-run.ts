@@ -8,12 +8,18 @@ import type { Restore } from "../core/schema.js";
 import { KubeApiError } from "../kube/client.js";
 import { toVmsnapError } from "../kube/errors.js";
 import { mayHaveBeenProcessed } from "../kube/retry.js";
-import { ConcurrentRestoreError } from "../platforms/errors.js";
+import { ConcurrentRestoreError, OperationInProgressError } from "../platforms/errors.js";
 import type { Manifest, RestoreAction, SnapshotPlatform, VmState } from "../platforms/types.js";
 import { step } from "./common.js";
 import { checkpoint, interrupted, unlessAborted } from "./interrupt.js";
 import type { RestorePlan } from "./restore.js";
-import { applyRunState, sendStop, waitOperationsIdle, waitStopped } from "./run-state.js";
+import {
+  VM_UNLOCK_TIMEOUT_MS,
+  applyRunState,
+  sendStop,
+  waitOperationsIdle,
+  waitStopped,
+} from "./run-state.js";
 import type { Session } from "./session.js";
 import { DEFAULT_SNAPSHOT_TIMEOUT_MS, waitForSnapshot } from "./wait.js";
 
@@ -253,12 +259,14 @@ export async function runRestoreSteps(
     if (
       (progress.restore === "not-created" || progress.restore === "withdrawn") &&
       (progress.vm === "stopped" || progress.vm === "stopping") &&
-      err.code !== ErrorCode.Conflict
+      // Another restore under way: starting the VM would get in its way. Another operation
+      // holding the VM (a webhook's refusal): the start is tried; the state says if it worked.
+      (err.code !== ErrorCode.Conflict || err instanceof OperationInProgressError)
     ) {
       session.progress(`starting VM ${s.vm.name} again (vmsnap stopped it)`);
       progress.vm = await unlessAborted(
         waitOperationsIdle(session, platform, s.vm, s.abandon).then(() =>
-          applyRunState(session, s.vm, platform.runStateChange(s.vm, true)),
+          applyRunState(session, platform, s.vm, true),
         ),
         s.abandon,
         () => "abandoned",
@@ -361,8 +369,10 @@ async function steps(
   session.progress(
     notStarted ? `putting back the run setting of VM ${vm.name}` : `starting VM ${vm.name} again`,
   );
+  // The restore's lock on the VM may outlive its completion by a moment (see startVm).
+  await platform.waitVmUnlocked?.(vm, { timeoutMs: VM_UNLOCK_TIMEOUT_MS, signal }).catch(() => {});
   progress.vm = "start-sent";
-  await step(() => applyRunState(session, vm, platform.runStateChange(vm, true)));
+  await step(() => applyRunState(session, platform, vm, true));
   if (notStarted) {
     progress.vm = "setting-restored";
     return { stopped: true, restarted: false, notRestarted: notStarted };

@@ -17,6 +17,7 @@ import type { Restore } from "../core/schema.js";
 import { stringify } from "yaml";
 import type { Manifest, RestoreAction, SnapshotPlatform, VmState } from "../platforms/types.js";
 import { ageText, dryRun, preview, step } from "./common.js";
+import { dryRunStop } from "./run-state.js";
 import type { Session } from "./session.js";
 
 export const DEFAULT_RESTORE_TIMEOUT_MS = 10 * 60_000;
@@ -201,6 +202,9 @@ export async function planRestore(
   }
   // A dry run reports what would happen: the VM would be stopped (and restarted) if chosen.
   const wouldStop = vm.running && req.stop === true;
+  // The stop chosen up front is validated too: a platform holding the VM (KubeVirt's lock while a
+  // snapshot is taken, a Deckhouse operation not finished) refuses it before anything is written.
+  if (wouldStop) await dryRunStop(session, platform, vm);
   const subject = {
     vm: vm.uid,
     snapshot: snapName,

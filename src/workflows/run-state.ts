@@ -1,21 +1,31 @@
 // Stopping and starting a VM for an operation the user chose it for (create --stop, a restore of
 // a running VM): a patch of the VM, or an operation object (Deckhouse), through the write guard.
-import type { RunStateChange, SnapshotPlatform, VmState } from "../platforms/types.js";
+import type { SnapshotPlatform, VmState } from "../platforms/types.js";
 import { step } from "./common.js";
 import type { Session } from "./session.js";
 
 export const VM_STOP_TIMEOUT_MS = 5 * 60_000;
+export const VM_UNLOCK_TIMEOUT_MS = 60_000;
 
-/** Sends a run-state change: a patch of the VM, or an operation object (Deckhouse). */
+/**
+ * Sends a run-state change: a patch of the VM, or an operation object (Deckhouse). A platform's
+ * refusal (its admission webhook: another operation of the VM holds it) becomes its typed error.
+ */
 export async function applyRunState(
   session: Session,
+  platform: SnapshotPlatform,
   vm: VmState,
-  change: RunStateChange,
+  running: boolean,
   dryRun = false,
 ): Promise<void> {
-  if (change.kind === "patch")
-    await session.guard.patch(change.type, vm.name, vm.namespace, change.patch, { dryRun });
-  else await session.guard.create(change.manifest.type, change.manifest.body, { dryRun });
+  const change = platform.runStateChange(vm, running);
+  try {
+    if (change.kind === "patch")
+      await session.guard.patch(change.type, vm.name, vm.namespace, change.patch, { dryRun });
+    else await session.guard.create(change.manifest.type, change.manifest.body, { dryRun });
+  } catch (err) {
+    throw platform.explainRefusal(err) ?? err;
+  }
 }
 
 /** The API server validates the stop (dryRun=All) while planning. */
@@ -24,7 +34,7 @@ export async function dryRunStop(
   platform: SnapshotPlatform,
   vm: VmState,
 ): Promise<void> {
-  await step(() => applyRunState(session, vm, platform.runStateChange(vm, false), true));
+  await step(() => applyRunState(session, platform, vm, false, true));
 }
 
 /**
@@ -56,7 +66,7 @@ export async function sendStop(
 ): Promise<void> {
   await waitOperationsIdle(session, platform, vm, signal);
   session.progress(`stopping VM ${vm.name}`);
-  await step(() => applyRunState(session, vm, platform.runStateChange(vm, false)));
+  await step(() => applyRunState(session, platform, vm, false));
 }
 
 /** Waits until a VM vmsnap stopped is stopped. */
@@ -83,5 +93,8 @@ export async function startVm(
 ): Promise<void> {
   await waitOperationsIdle(session, platform, vm);
   session.progress(`starting VM ${vm.name} again`);
-  await step(() => applyRunState(session, vm, platform.runStateChange(vm, true)));
+  // A snapshot's lock outlives its readiness by a moment; a start sent meanwhile is refused. If
+  // the lock stays, the start is tried anyway and its refusal says what holds the VM.
+  await platform.waitVmUnlocked?.(vm, { timeoutMs: VM_UNLOCK_TIMEOUT_MS }).catch(() => {});
+  await step(() => applyRunState(session, platform, vm, true));
 }

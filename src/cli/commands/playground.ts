@@ -76,13 +76,16 @@ export function registerPlayground(program: Command): void {
 
   pg.command("setup", { hidden: true })
     .description(
-      "install nothing, build what is missing: kube-apiserver and kubectl from Go modules (once)",
+      "install nothing, build what is missing: kube-apiserver, kubectl and the admission webhook server from Go modules (once)",
     )
     .action(async () => {
       const { ensureBinaries } = await import("../../playground/binaries.js");
-      const bins = await ensureBinaries((line) => process.stderr.write(`${line}\n`));
+      const { ensureAdmissionBinary } = await import("../../playground/webhooks.js");
+      const progress = (line: string) => process.stderr.write(`${line}\n`);
+      const bins = await ensureBinaries(progress);
+      const admission = await ensureAdmissionBinary(progress);
       process.stdout.write(
-        `etcd           ${bins.etcd}\nkube-apiserver ${bins.kubeApiserver}\nkubectl        ${bins.kubectl}\n`,
+        `etcd           ${bins.etcd}\nkube-apiserver ${bins.kubeApiserver}\nkubectl        ${bins.kubectl}\nadmission      ${admission}\n`,
       );
     });
 

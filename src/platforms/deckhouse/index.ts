@@ -25,6 +25,7 @@ import { diskSupport } from "./disks.js";
 import { disksOf, vmPhase } from "./model.js";
 import * as vms from "./preflight.js";
 import * as restores from "./restore.js";
+import * as admission from "./admission.js";
 import * as snapshots from "./snapshots.js";
 
 export { CLONE_NAME_MAX } from "./restore.js";
@@ -145,8 +146,8 @@ export class DeckhousePlatform implements SnapshotPlatform {
     return `a VirtualMachineOperation of type Start for VM ${vm.namespace}/${vm.name}`;
   }
 
-  explainRefusal(): undefined {
-    return undefined;
+  explainRefusal(err: unknown) {
+    return admission.explainRefusal(err);
   }
 
   waitSnapshot(namespace: string, name: string, options: WaitOptions): Promise<Snapshot> {

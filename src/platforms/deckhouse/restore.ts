@@ -2,6 +2,7 @@
 // VirtualMachineRestore where only that is served), checked first by Deckhouse's own DryRun
 // operation; clone is a VirtualMachineSnapshotOperation CreateVirtualMachine; start and stop are
 // VirtualMachineOperations too.
+import { explainRefusal } from "./admission.js";
 import { advice, option, phrase } from "../../core/advice.js";
 import { formatDiffLine, jsonDiff } from "../../core/diff.js";
 import { invalidInput, notFound, operationFailed } from "../../core/errors.js";
@@ -300,8 +301,12 @@ async function dryRunRestore(api: DeckhouseApi, vm: VmState, snapshot: string) {
   await waitOperationsIdle(api, vm, { timeoutMs: DRY_RUN_TIMEOUT_MS });
   // Validated by the API server first, like every manifest (and a missing permission is
   // reported before anything is created).
-  await api.ctx.guard.create(m.type, m.body, { dryRun: true });
-  await api.ctx.guard.create(m.type, m.body);
+  try {
+    await api.ctx.guard.create(m.type, m.body, { dryRun: true });
+    await api.ctx.guard.create(m.type, m.body);
+  } catch (err) {
+    throw explainRefusal(err) ?? err;
+  }
   const op = await waitForObject(
     api.kube,
     Deckhouse.vmops,

@@ -415,6 +415,17 @@ export class KubeVirtPlatform implements SnapshotPlatform {
     return restores.waitClone(this.kube, namespace, name, options);
   }
 
+  async waitVmUnlocked(vm: VmState, options: WaitOptions): Promise<void> {
+    await waitForObject(
+      this.kube,
+      KubeVirt.vms,
+      vm.name,
+      vm.namespace,
+      (v) => !v || (!vmStatus(v).snapshotInProgress && !vmStatus(v).restoreInProgress),
+      options,
+    );
+  }
+
   async waitVmStopped(vm: VmState, options: WaitOptions): Promise<void> {
     options.onProgress?.(`waiting for VM ${vm.name} to stop`);
     await waitForObject(

@@ -9,7 +9,7 @@ import type { KubeReader } from "../../kube/client.js";
 import { KubeApiError } from "../../kube/client.js";
 import { KubeVirt, apiVersionOf, type KubeObject } from "../../kube/resources.js";
 import { waitForObject } from "../../kube/watch.js";
-import { ConcurrentRestoreError } from "../errors.js";
+import { ConcurrentRestoreError, OperationInProgressError } from "../errors.js";
 import type {
   Manifest,
   RestoreAction,
@@ -175,9 +175,27 @@ export async function restorePreview(
   };
 }
 
-/** KubeVirt's webhook refuses a restore while another one of the VM is unfinished (422). */
-export function explainRefusal(err: unknown): ConcurrentRestoreError | undefined {
-  if (err instanceof KubeApiError && err.code === 422 && WEBHOOK_IN_PROGRESS.test(err.message))
+// KubeVirt's VM admitter refuses a run strategy or volume change while the VM is locked by a
+// snapshot or a restore (pkg/storage/admitters/vm-storage-status.go, kubevirt v1.8.4):
+// `Cannot update vm running state until snapshot "<name>" completes`,
+// `Cannot update VM runStrategy until restore "<name>" completes`.
+const VM_LOCKED = /Cannot update .* until (snapshot|restore) "([^"]+)" completes/;
+
+/**
+ * KubeVirt's webhook refuses a restore while another one of the VM is unfinished (422), and a
+ * run strategy change while a snapshot or restore holds the VM (422).
+ */
+export function explainRefusal(
+  err: unknown,
+): ConcurrentRestoreError | OperationInProgressError | undefined {
+  if (!(err instanceof KubeApiError) || err.code !== 422) return undefined;
+  const locked = VM_LOCKED.exec(err.message);
+  if (locked)
+    return new OperationInProgressError(
+      locked[2]!,
+      `the VM is locked by ${locked[1]} ${locked[2]}: KubeVirt refuses to change its run state until it completes (${err.message})`,
+    );
+  if (WEBHOOK_IN_PROGRESS.test(err.message))
     return new ConcurrentRestoreError(`refused by KubeVirt: ${err.message}`);
   return undefined;
 }
