@@ -309,7 +309,7 @@ export function kubeconfigYaml(
 }
 
 /** Waits for readiness, failing fast (and stopping the readiness checks) if the process exits. */
-async function untilReadyOrExit(
+export async function untilReadyOrExit(
   proc: ManagedProcess,
   ready: (signal: AbortSignal) => Promise<void>,
 ): Promise<void> {
@@ -322,7 +322,7 @@ async function untilReadyOrExit(
 }
 
 /** Retries a GET until it answers 200 (used only for process readiness, before any watch exists). */
-async function waitHttpOk(
+export async function waitHttpOk(
   url: string,
   timeoutMs: number,
   headers: Record<string, string> = {},

@@ -9,6 +9,11 @@ import { ADMIN, SIMULATOR } from "./identities.js";
 import { installRbacRoles, loadRbacRoles } from "./rbac.js";
 import { installControllerRbac } from "./controller.js";
 import { startSimulator, type Simulator } from "./simulator/index.js";
+import {
+  ensureUpstreamControllers,
+  startUpstreamControllers,
+  type UpstreamControllers,
+} from "./controllers-upstream.js";
 
 export interface EnvironmentOptions extends ControlPlaneOptions {
   /** Directory of CRD manifests; defaults to VMSNAP_CRDS_DIR or the project's crds/. */
@@ -23,6 +28,7 @@ export interface Environment {
   info: ControlPlaneInfo;
   admin: KubeClient;
   simulator?: Simulator;
+  upstream: UpstreamControllers;
   stop(): Promise<void>;
 }
 
@@ -33,9 +39,11 @@ export async function clientFor(kubeconfigPath: string): Promise<KubeClient> {
 
 export async function startEnvironment(options: EnvironmentOptions): Promise<Environment> {
   const progress: ProgressFn = options.progress ?? (() => {});
+  const upstreamBinaries = await ensureUpstreamControllers(progress);
   const controlPlane = await ControlPlane.start(options);
   const clients: KubeClient[] = [];
   let simulator: Simulator | undefined;
+  let upstream: UpstreamControllers | undefined;
   try {
     const admin = await clientFor(controlPlane.kubeconfig(ADMIN.name));
     clients.push(admin);
@@ -47,6 +55,8 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     await installRbacRoles(admin, await loadRbacRoles());
     // The policy controller's identity gets exactly deploy/controller/'s RBAC.
     await installControllerRbac(admin);
+    // After the CRDs: snapshot-controller checks for its CRDs once at start.
+    upstream = await startUpstreamControllers(controlPlane.info, upstreamBinaries, progress);
     if (options.simulate !== false) {
       const simClient = await clientFor(controlPlane.kubeconfig(SIMULATOR.name));
       clients.push(simClient);
@@ -58,14 +68,17 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
       info: controlPlane.info,
       admin,
       simulator,
+      upstream,
       async stop() {
         await simulator?.stop();
+        await upstream?.stop();
         for (const c of clients) c.close();
         await controlPlane.stop();
       },
     };
   } catch (err) {
     await simulator?.stop().catch(() => {});
+    await upstream?.stop().catch(() => {});
     for (const c of clients) c.close();
     await controlPlane.stop();
     throw err;

@@ -76,13 +76,19 @@ export function registerPlayground(program: Command): void {
 
   pg.command("setup", { hidden: true })
     .description(
-      "install nothing, build what is missing: kube-apiserver and kubectl from Go modules (once)",
+      "install nothing, build what is missing: kube-apiserver, kubectl, kube-controller-manager and snapshot-controller from Go modules (once)",
     )
     .action(async () => {
       const { ensureBinaries } = await import("../../playground/binaries.js");
-      const bins = await ensureBinaries((line) => process.stderr.write(`${line}\n`));
+      const { ensureUpstreamControllers } = await import(
+        "../../playground/controllers-upstream.js"
+      );
+      const progress = (line: string) => process.stderr.write(`${line}\n`);
+      const bins = await ensureBinaries(progress);
+      const controllers = await ensureUpstreamControllers(progress);
       process.stdout.write(
-        `etcd           ${bins.etcd}\nkube-apiserver ${bins.kubeApiserver}\nkubectl        ${bins.kubectl}\n`,
+        `etcd                    ${bins.etcd}\nkube-apiserver          ${bins.kubeApiserver}\nkubectl                 ${bins.kubectl}\n` +
+          `kube-controller-manager ${controllers.kubeControllerManager}\nsnapshot-controller     ${controllers.snapshotController}\n`,
       );
     });
 
