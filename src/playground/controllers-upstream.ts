@@ -195,6 +195,7 @@ export async function startUpstreamControllers(
     await Promise.all(started.map((p) => p.stop()));
   };
   try {
+    const startedAt = Date.now();
     const kcmPort = await freePort();
     const snapPort = await freePort();
     const kcmCertDir = path.join(info.dir, "kcm-certs");
@@ -244,7 +245,9 @@ export async function startUpstreamControllers(
         waitHttpOk(`http://127.0.0.1:${snapPort}/metrics`, 120_000, {}, signal),
       ),
     ]);
-    progress("kube-controller-manager and snapshot-controller ready");
+    progress(
+      `kube-controller-manager and snapshot-controller ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
+    );
     return { pids: { kubeControllerManager: kcm.pid, snapshotController: snap.pid }, stop };
   } catch (err) {
     await stop();

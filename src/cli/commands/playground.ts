@@ -80,9 +80,8 @@ export function registerPlayground(program: Command): void {
     )
     .action(async () => {
       const { ensureBinaries } = await import("../../playground/binaries.js");
-      const { ensureUpstreamControllers } = await import(
-        "../../playground/controllers-upstream.js"
-      );
+      const { ensureUpstreamControllers } =
+        await import("../../playground/controllers-upstream.js");
       const progress = (line: string) => process.stderr.write(`${line}\n`);
       const bins = await ensureBinaries(progress);
       const controllers = await ensureUpstreamControllers(progress);
