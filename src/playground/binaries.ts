@@ -111,13 +111,30 @@ export async function ensureBinaries(progress: ProgressFn = () => {}): Promise<B
   return found as Binaries;
 }
 
+/** The commands built from k8s.io/kubernetes; kube-controller-manager runs beside the API server. */
+export const KUBE_COMMANDS = ["kube-apiserver", "kubectl", "kube-controller-manager"] as const;
+export type KubeCommand = (typeof KUBE_COMMANDS)[number];
+
+/** The Go toolchain, needed once to build what is missing. */
+export function findGo(what: string): string {
+  const go =
+    which("go") ?? (existsSync("/usr/local/go/bin/go") ? "/usr/local/go/bin/go" : undefined);
+  if (!go)
+    throw new Error(`${what} is not built yet and Go is not installed (needed once to build it)`);
+  return go;
+}
+
 /**
- * Builds kube-apiserver and kubectl from the published Go modules: a wrapper module requires
- * k8s.io/kubernetes and replaces every staging module with its published v0.x tag (Go ignores the
- * replaces inside a dependency, so `go install k8s.io/kubernetes/...@v1.x` is refused).
+ * Builds kube-apiserver, kubectl and kube-controller-manager (or the given subset) from the
+ * published Go modules: a wrapper module requires k8s.io/kubernetes and replaces every staging
+ * module with its published v0.x tag (Go ignores the replaces inside a dependency, so
+ * `go install k8s.io/kubernetes/...@v1.x` is refused). All share one module graph and build cache.
  */
-export async function buildKubeBinaries(progress: ProgressFn = () => {}): Promise<void> {
-  const go = findGo("kube-apiserver");
+export async function buildKubeBinaries(
+  progress: ProgressFn = () => {},
+  commands: readonly KubeCommand[] = ["kube-apiserver", "kubectl"],
+): Promise<void> {
+  const go = findGo(commands.join(" and "));
   const dir = kubeBuildDir();
   const src = path.join(dir, "src");
   const bin = path.join(dir, "bin");
@@ -139,7 +156,7 @@ export async function buildKubeBinaries(progress: ProgressFn = () => {}): Promis
   await writeFile(path.join(src, "go.mod"), goMod);
   await writeFile(
     path.join(src, "tools.go"),
-    '//go:build tools\n\npackage kubebuild\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kubectl"\n)\n',
+    `//go:build tools\n\npackage kubebuild\n\nimport (\n${KUBE_COMMANDS.map((c) => `\t_ "k8s.io/kubernetes/cmd/${c}"\n`).join("")})\n`,
   );
   const [major, minor] = KUBERNETES_VERSION.split(".");
   const ldflags = [
@@ -153,12 +170,12 @@ export async function buildKubeBinaries(progress: ProgressFn = () => {}): Promis
   ].join(" ");
   const env = { ...process.env, GOFLAGS: "-mod=mod", CGO_ENABLED: "0" };
   progress(
-    `building kube-apiserver and kubectl v${KUBERNETES_VERSION} from Go modules into ${dir} (once; several minutes cold)`,
+    `building ${commands.join(", ")} v${KUBERNETES_VERSION} from Go modules into ${dir} (once; several minutes cold)`,
   );
   const started = Date.now();
   progress("resolving Go modules (go mod tidy)…");
   await run(go, ["mod", "tidy"], src, env, progress);
-  for (const cmd of ["kube-apiserver", "kubectl"]) {
+  for (const cmd of commands) {
     progress(`compiling ${cmd}…`);
     const tmp = path.join(bin, `.${cmd}.tmp`);
     await run(
@@ -174,15 +191,6 @@ export async function buildKubeBinaries(progress: ProgressFn = () => {}): Promis
   await rm(path.join(src, "go.sum.lock"), { force: true });
 }
 
-/** The Go toolchain, needed once to build `what`. */
-export function findGo(what: string): string {
-  const go =
-    which("go") ?? (existsSync("/usr/local/go/bin/go") ? "/usr/local/go/bin/go" : undefined);
-  if (!go)
-    throw new Error(`${what} is not built yet and Go is not installed (needed once to build it)`);
-  return go;
-}
-
 /** Runs a Go command, with progress every 30 s and the output's tail in the error. */
 export function run(
   cmd: string,
@@ -190,6 +198,7 @@ export function run(
   cwd: string,
   env: NodeJS.ProcessEnv,
   progress: ProgressFn,
+  onStdout?: (text: string) => void,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
@@ -207,7 +216,10 @@ export function run(
       downloads += (text.match(/go: downloading/g) ?? []).length;
       tail = (tail + text).slice(-4000);
     };
-    child.stdout.on("data", onData);
+    child.stdout.on("data", (chunk: Buffer) => {
+      onStdout?.(chunk.toString());
+      onData(chunk);
+    });
     child.stderr.on("data", onData);
     child.on("error", (err) => {
       clearInterval(ticker);

@@ -10,6 +10,11 @@ import { installRbacRoles, loadRbacRoles } from "./rbac.js";
 import { installControllerRbac } from "./controller.js";
 import { startSimulator, type Simulator } from "./simulator/index.js";
 import { startAdmission, type Admission } from "./webhooks.js";
+import {
+  ensureUpstreamControllers,
+  startUpstreamControllers,
+  type UpstreamControllers,
+} from "./controllers-upstream.js";
 
 export interface EnvironmentOptions extends ControlPlaneOptions {
   /** Directory of CRD manifests; defaults to VMSNAP_CRDS_DIR or the project's crds/. */
@@ -27,6 +32,7 @@ export interface Environment {
   admin: KubeClient;
   simulator?: Simulator;
   admission?: Admission;
+  upstream: UpstreamControllers;
   stop(): Promise<void>;
 }
 
@@ -37,10 +43,12 @@ export async function clientFor(kubeconfigPath: string): Promise<KubeClient> {
 
 export async function startEnvironment(options: EnvironmentOptions): Promise<Environment> {
   const progress: ProgressFn = options.progress ?? (() => {});
+  const upstreamBinaries = await ensureUpstreamControllers(progress);
   const controlPlane = await ControlPlane.start(options);
   const clients: KubeClient[] = [];
   let simulator: Simulator | undefined;
   let admission: Admission | undefined;
+  let upstream: UpstreamControllers | undefined;
   try {
     const admin = await clientFor(controlPlane.kubeconfig(ADMIN.name));
     clients.push(admin);
@@ -52,6 +60,8 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     await installRbacRoles(admin, await loadRbacRoles());
     // The policy controller's identity gets exactly deploy/controller/'s RBAC.
     await installControllerRbac(admin);
+    // After the CRDs: snapshot-controller checks for its CRDs once at start.
+    upstream = await startUpstreamControllers(controlPlane.info, upstreamBinaries, progress);
     // The webhooks read the cluster as the platform controllers do (the simulator's identity).
     if (options.admission !== false)
       admission = await startAdmission({
@@ -72,9 +82,11 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
       admin,
       simulator,
       admission,
+      upstream,
       async stop() {
         await simulator?.stop();
         await admission?.stop();
+        await upstream?.stop();
         for (const c of clients) c.close();
         await controlPlane.stop();
       },
@@ -82,6 +94,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
   } catch (err) {
     await simulator?.stop().catch(() => {});
     await admission?.stop().catch(() => {});
+    await upstream?.stop().catch(() => {});
     for (const c of clients) c.close();
     await controlPlane.stop();
     throw err;

@@ -67,6 +67,7 @@ export function storageObjects(): {
     sc(STORAGE.wffc, SIM_DRIVER, { volumeBindingMode: "WaitForFirstConsumer" }),
     sc(STORAGE.noSnapshot, NFS_DRIVER),
     sc(STORAGE.ambiguous, MULTI_DRIVER),
+    // snapshot-controller picks a default class only when it is annotated as such.
     vsc("sim-csi-snapclass", SIM_DRIVER, { [IS_DEFAULT_VSC]: "true" }),
     vsc("sim-multi-fast", MULTI_DRIVER),
     vsc("sim-multi-slow", MULTI_DRIVER),

@@ -25,6 +25,27 @@ export const SIMULATOR: IdentitySpec = {
   clusterRole: "cluster-admin",
 };
 /**
+ * kube-controller-manager: the user name the bootstrap RBAC's system:kube-controller-manager
+ * binding names. With --use-service-account-credentials it needs no more: each controller then
+ * acts as its own kube-system ServiceAccount with its system:controller:* role.
+ */
+export const KUBE_CONTROLLER_MANAGER: IdentitySpec = {
+  name: "system:kube-controller-manager",
+  groups: [],
+};
+
+/**
+ * The CSI snapshot-controller. Upstream deploys it with its own ClusterRole
+ * (deploy/kubernetes/snapshot-controller/rbac-snapshot-controller.yaml); its RBAC is not what
+ * the playground tests, so it is bound to cluster-admin like the simulators.
+ */
+export const SNAPSHOT_CONTROLLER: IdentitySpec = {
+  name: "vmsnap-snapshot-controller",
+  groups: ["vmsnap:upstream-controllers"],
+  clusterRole: "cluster-admin",
+};
+
+/**
  * The identity vmsnap itself runs as in tests and in the playground: bound only to the operator
  * roles of deploy/rbac/, so that the whole suite proves those roles suffice.
  */
@@ -89,7 +110,14 @@ export const VMSNAP_IDENTITIES: IdentitySpec[] = [
   CONTROLLER,
 ];
 
-export const DEFAULT_IDENTITIES: IdentitySpec[] = [ADMIN, SIMULATOR, VMSNAP_USER, CONTROLLER];
+export const DEFAULT_IDENTITIES: IdentitySpec[] = [
+  ADMIN,
+  SIMULATOR,
+  KUBE_CONTROLLER_MANAGER,
+  SNAPSHOT_CONTROLLER,
+  VMSNAP_USER,
+  CONTROLLER,
+];
 
 export function newToken(): string {
   return randomBytes(24).toString("hex");
@@ -97,5 +125,6 @@ export function newToken(): string {
 
 /** One line of kube-apiserver's --token-auth-file: token,user,uid,"group1,group2". */
 export function tokenFileLine(identity: Identity): string {
-  return `${identity.token},${identity.name},${identity.name},"${identity.groups.join(",")}"`;
+  const line = `${identity.token},${identity.name},${identity.name}`;
+  return identity.groups.length ? `${line},"${identity.groups.join(",")}"` : line;
 }

@@ -9,6 +9,7 @@ import path from "node:path";
 import { ensureBinaries, findBinaries, type ProgressFn } from "./binaries.js";
 import { startEnvironment } from "./environment.js";
 import { ensureAdmissionBinary } from "./webhooks.js";
+import { ensureUpstreamControllers } from "./controllers-upstream.js";
 import { startPlaygroundController } from "./controller.js";
 import { ADMIN, VMSNAP_USER } from "./identities.js";
 import { seedPlayground, DECKHOUSE_SAMPLE_VMS, SAMPLE_VMS } from "./seed.js";
@@ -67,6 +68,7 @@ export async function playgroundUp(
   const running = await readState(dir);
   if (running) return { state: running, started: false };
   await ensureBinaries(progress);
+  await ensureUpstreamControllers(progress);
   await ensureAdmissionBinary(progress);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });

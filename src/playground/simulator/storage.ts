@@ -1,5 +1,7 @@
-// Simulated storage, shared by every platform simulator: the PV controller (binding PVCs),
-// CDI DataVolumes, and the CSI external-snapshotter + driver (VolumeSnapshots and contents).
+// Simulated storage, shared by every platform simulator: what runs around the upstream PV binder
+// and snapshot-controller (see src/playground/controllers-upstream.ts) and cannot run here — the
+// CSI driver with its external-provisioner and csi-snapshotter sidecars, the scheduler's node
+// choice and PVC protection for VM consumers — plus CDI (DataVolumes, StorageProfiles).
 // Data fingerprints live in the `sim.vmsnap.io/data` annotation: a VolumeSnapshot captures its
 // source's fingerprint when it is cut, and a PVC restored from it starts with that fingerprint.
 import { randomBytes } from "node:crypto";
@@ -20,7 +22,16 @@ import { SIM, annotation, failures, snapshotDelayMs } from "./annotations.js";
 import type { ReconcileResult, Runtime } from "./runtime.js";
 
 const PVC_PROTECTION = "kubernetes.io/pvc-protection";
-const PV_PROTECTION = "kubernetes.io/pv-protection";
+/** Set by the PV binder on a claim it hands to an external provisioner. */
+const STORAGE_PROVISIONER = "volume.kubernetes.io/storage-provisioner";
+/** Set by the scheduler on a WaitForFirstConsumer claim once its consumer has a node. */
+const SELECTED_NODE = "volume.kubernetes.io/selected-node";
+const PROVISIONED_BY = "pv.kubernetes.io/provisioned-by";
+/** The node the simulated VMs run on (no Node object exists; nothing here checks for one). */
+const SIM_NODE = "vmsnap-sim-node";
+// external-snapshotter v8.6.0 pkg/utils/util.go
+const CONTENT_FINALIZER = "snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection";
+const BEING_DELETED = "snapshot.storage.kubernetes.io/volumesnapshot-being-deleted";
 export { IS_DEFAULT_SC, IS_DEFAULT_VSC };
 
 /** A hook by which platform simulators say "this PVC has a consumer" and "this PVC's VM is X". */
@@ -140,12 +151,21 @@ export function registerStorage(rt: Runtime, hooks: StorageHooks): StorageInform
     }
   });
 
-  // ---- PV controller: bind claims, release them on deletion ----
+  // ---- What runs around the PV binder: the external-provisioner of every simulated driver,
+  // the scheduler's node choice for WaitForFirstConsumer claims, and PVC protection for VM
+  // consumers. kube-controller-manager's persistentvolume-binder (k8s.io/kubernetes v1.33.13
+  // pkg/controller/volume/persistentvolume/pv_controller.go) does the binding itself: it
+  // defaults the class, waits for a consumer, asks the provisioner by annotating the claim,
+  // binds claim and volume, and releases the volume when the claim goes. ----
+  inf.pvs.on((_e, o) => rt.enqueue("pv", keyOf(o)));
   rt.register("pvc", async (key): Promise<ReconcileResult | void> => {
     const pvc = inf.pvcs.cache.get(key) as Obj | undefined;
     if (!pvc) return;
     const ns = pvc.metadata.namespace!;
     if (pvc.metadata.deletionTimestamp) {
+      // The PVC-protection controller (kubernetes pkg/controller/volume/pvcprotection/
+      // pvc_protection_controller.go, v1.33.13) keeps the finalizer while a pod uses the claim;
+      // here the consumers are simulated VMs, which have no pods, so this part stays simulated.
       if (hooks.claimInUse(ns, pvc.metadata.name)) return;
       if (hasFinalizer(pvc, PVC_PROTECTION)) {
         await c.patch(Core.pvcs, pvc.metadata.name, ns, {
@@ -153,13 +173,6 @@ export function registerStorage(rt: Runtime, hooks: StorageHooks): StorageInform
             finalizers: (pvc.metadata.finalizers ?? []).filter((f) => f !== PVC_PROTECTION),
           },
         });
-      }
-      const pvName = pvc.spec.volumeName as string | undefined;
-      const pv = pvName ? inf.pvs.get(pvName) : undefined;
-      if (pv) {
-        if (hasFinalizer(pv, PV_PROTECTION))
-          await c.patch(Core.pvs, pv.metadata.name, undefined, { metadata: { finalizers: [] } });
-        await c.delete(Core.pvs, pv.metadata.name).catch(ignoreNotFound);
       }
       return;
     }
@@ -175,72 +188,67 @@ export function registerStorage(rt: Runtime, hooks: StorageHooks): StorageInform
         annotations[SIM.data] = `disk-${randomBytes(4).toString("hex")}`;
       }
     }
-    if (pvc.status?.phase === "Bound") {
-      if (Object.keys(annotations).length)
-        await c.patch(Core.pvcs, pvc.metadata.name, ns, { metadata: { annotations } });
-      return;
-    }
+    if (Object.keys(annotations).length)
+      await c.patch(Core.pvcs, pvc.metadata.name, ns, { metadata: { annotations } });
+    if (pvc.status?.phase === "Bound" || pvc.spec.volumeName) return;
     const sc = storageClassOf(pvc, inf.storageClasses) as
-      (KubeObject & { provisioner?: string; volumeBindingMode?: string }) | undefined;
-    if (!sc) return; // no class: Pending until one appears
+      | (KubeObject & { provisioner?: string; volumeBindingMode?: string; reclaimPolicy?: string })
+      | undefined;
+    if (!sc) return; // no class: the binder leaves it Pending until one appears
     if (
       sc.volumeBindingMode === "WaitForFirstConsumer" &&
-      !hooks.claimInUse(ns, pvc.metadata.name)
+      annotation(pvc, SELECTED_NODE) === undefined
     ) {
-      if (Object.keys(annotations).length)
-        await c.patch(Core.pvcs, pvc.metadata.name, ns, { metadata: { annotations } });
+      // The scheduler's volume binding (kubernetes pkg/scheduler/framework/plugins/
+      // volumebinding, v1.33.13) picks a node for a claim once a consumer is scheduled; the
+      // binder provisions only after that. The consumer here is a running simulated VM.
+      if (hooks.claimInUse(ns, pvc.metadata.name))
+        await c.patch(Core.pvcs, pvc.metadata.name, ns, {
+          metadata: { annotations: { [SELECTED_NODE]: SIM_NODE } },
+        });
       return;
     }
-    const size = (pvc.spec.resources?.requests?.storage as string | undefined) ?? "1Gi";
-    const accessModes = (pvc.spec.accessModes as string[] | undefined) ?? ["ReadWriteOnce"];
+    // external-provisioner (kubernetes-csi/external-provisioner v5, pkg/controller/controller.go)
+    // acts on claims the binder handed to its driver, and waits for a source snapshot to be ready.
+    if (!sc.provisioner || annotation(pvc, STORAGE_PROVISIONER) !== sc.provisioner) return;
     const pvName = `pvc-${pvc.metadata.uid}`;
-    if (!inf.pvs.get(pvName)) {
-      await c
-        .create(Core.pvs, {
-          apiVersion: "v1",
-          kind: "PersistentVolume",
-          metadata: {
-            name: pvName,
-            annotations: { "pv.kubernetes.io/provisioned-by": sc.provisioner ?? "" },
-          },
-          spec: {
-            capacity: { storage: size },
-            accessModes,
-            persistentVolumeReclaimPolicy: "Delete",
-            storageClassName: sc.metadata.name,
-            volumeMode: pvc.spec.volumeMode ?? "Filesystem",
-            csi: { driver: sc.provisioner ?? "unknown", volumeHandle: pvName },
-            claimRef: {
-              apiVersion: "v1",
-              kind: "PersistentVolumeClaim",
-              namespace: ns,
-              name: pvc.metadata.name,
-              uid: pvc.metadata.uid,
-            },
-          },
-        })
-        .catch(ignoreConflict);
-    }
-    await c.patch(Core.pvcs, pvc.metadata.name, ns, {
-      metadata: {
-        annotations: {
-          ...annotations,
-          "pv.kubernetes.io/bind-completed": "yes",
-          "pv.kubernetes.io/bound-by-controller": "yes",
+    if (inf.pvs.get(pvName)) return;
+    const size = (pvc.spec.resources?.requests?.storage as string | undefined) ?? "1Gi";
+    await c
+      .create(Core.pvs, {
+        apiVersion: "v1",
+        kind: "PersistentVolume",
+        metadata: {
+          name: pvName,
+          annotations: { [PROVISIONED_BY]: sc.provisioner },
         },
-      },
-      spec: {
-        volumeName: pvName,
-        ...(pvc.spec.storageClassName ? {} : { storageClassName: sc.metadata.name }),
-      },
-    });
-    await c.patch(
-      Core.pvcs,
-      pvc.metadata.name,
-      ns,
-      { status: { phase: "Bound", accessModes, capacity: { storage: size } } },
-      { subresource: "status" },
-    );
+        spec: {
+          capacity: { storage: size },
+          accessModes: (pvc.spec.accessModes as string[] | undefined) ?? ["ReadWriteOnce"],
+          persistentVolumeReclaimPolicy: sc.reclaimPolicy ?? "Delete",
+          storageClassName: sc.metadata.name,
+          volumeMode: pvc.spec.volumeMode ?? "Filesystem",
+          csi: { driver: sc.provisioner, volumeHandle: pvName },
+          claimRef: {
+            apiVersion: "v1",
+            kind: "PersistentVolumeClaim",
+            namespace: ns,
+            name: pvc.metadata.name,
+            uid: pvc.metadata.uid,
+          },
+        },
+      })
+      .catch(ignoreConflict);
+  });
+  // external-provisioner's deletion: a Released volume it provisioned, with reclaim policy
+  // Delete, is deleted (the binder waits for that; KCM's pv-protection removes the finalizer).
+  rt.register("pv", async (name) => {
+    const pv = inf.pvs.get(name) as Obj | undefined;
+    if (!pv || pv.metadata.deletionTimestamp) return;
+    if (pv.status?.phase !== "Released" || pv.spec.persistentVolumeReclaimPolicy !== "Delete")
+      return;
+    if (annotation(pv, PROVISIONED_BY) === undefined) return;
+    await c.delete(Core.pvs, name).catch(ignoreNotFound);
   });
 
   // ---- CDI DataVolume: a claim of the same name, Succeeded once it is bound ----
@@ -312,146 +320,96 @@ export function registerStorage(rt: Runtime, hooks: StorageHooks): StorageInform
     }
   });
 
-  // ---- CSI snapshotter + driver ----
-  rt.register("volumesnapshot", async (key): Promise<ReconcileResult | void> => {
-    const vs = inf.volumeSnapshots.cache.get(key) as Obj | undefined;
-    if (!vs) return;
-    const ns = vs.metadata.namespace!;
-    const contentName = `snapcontent-${vs.metadata.uid}`;
-    if (vs.metadata.deletionTimestamp) return;
-    if (vs.status?.readyToUse === true || vs.status?.error) return;
-    const claim = vs.spec.source?.persistentVolumeClaimName as string | undefined;
-    if (!claim) return; // pre-provisioned snapshots are out of scope
-    const vm = hooks.vmForVolumeSnapshot(vs);
-    const fail = failures(vm);
-    if (fail.has("stuck")) return; // never cut, never ready
-    const pvc = inf.pvcs.get(claim, ns) as Obj | undefined;
-    if (!pvc || pvc.status?.phase !== "Bound") return; // waits for the claim
-    const pv = inf.pvs.get(pvc.spec.volumeName as string) as Obj | undefined;
-    const driver = (pv?.spec.csi?.driver as string | undefined) ?? "";
-    const className =
-      (vs.spec.volumeSnapshotClassName as string | undefined) ??
-      defaultSnapshotClass(inf, driver)?.metadata.name;
-    const vsc = className
-      ? (inf.volumeSnapshotClasses.get(className) as
-          (KubeObject & { driver?: string; deletionPolicy?: string }) | undefined)
+  // ---- The csi-snapshotter sidecar and the CSI driver behind it. snapshot-controller
+  // (kubernetes-csi/external-snapshotter v8.6.0, pkg/common-controller) runs for real: it picks
+  // the class (the default one of the driver when none is named), creates the content, binds
+  // both and copies the content's status to the snapshot. What follows imitates the sidecar,
+  // pkg/sidecar-controller/snapshot_controller.go of the same tag: CreateSnapshot on a new
+  // content, readiness after the upload, and the finalizer's removal once a content is deleted.
+  inf.volumeSnapshotContents.on((_e, o) => rt.enqueue("volumesnapshotcontent", o.metadata.name));
+  rt.register("volumesnapshotcontent", async (name): Promise<ReconcileResult | void> => {
+    const content = inf.volumeSnapshotContents.get(name) as Obj | undefined;
+    if (!content) return;
+    const ref = (content.spec.volumeSnapshotRef ?? {}) as { name?: string; namespace?: string };
+    if (content.metadata.deletionTimestamp) {
+      // shouldDelete(): the snapshot-controller marks a content whose snapshot is being deleted;
+      // DeleteSnapshot on the simulated storage is immediate, then the finalizer goes.
+      if (annotation(content, BEING_DELETED) === undefined) return;
+      if (hasFinalizer(content, CONTENT_FINALIZER))
+        await c.patch(Csi.volumeSnapshotContents, name, undefined, {
+          metadata: {
+            finalizers: (content.metadata.finalizers ?? []).filter((f) => f !== CONTENT_FINALIZER),
+          },
+        });
+      return;
+    }
+    const volumeHandle = content.spec.source?.volumeHandle as string | undefined;
+    if (!volumeHandle) return; // pre-provisioned contents are out of scope
+    const vs = ref.name
+      ? (inf.volumeSnapshots.get(ref.name, ref.namespace) as Obj | undefined)
       : undefined;
-    if (!vsc) {
-      await c.patch(
-        Csi.volumeSnapshots,
-        vs.metadata.name,
-        ns,
-        {
-          status: {
-            readyToUse: false,
-            error: {
-              time: nowIso(),
-              message: `Failed to get snapshot class with error: no VolumeSnapshotClass for driver ${driver}`,
+    const vm = vs ? hooks.vmForVolumeSnapshot(vs) : undefined;
+    const fail = failures(vm);
+    if (!content.status) {
+      if (fail.has("stuck")) return; // CreateSnapshot never answers: never cut, never ready
+      if (fail.has("volume-snapshot")) {
+        await c.patch(
+          Csi.volumeSnapshotContents,
+          name,
+          undefined,
+          {
+            status: {
+              readyToUse: false,
+              error: {
+                time: nowIso(),
+                message: `Failed to create snapshot: failed to take snapshot of the volume ${volumeHandle}: "rpc error: code = Internal desc = simulated CSI error: snapshot of volume ${volumeHandle} failed"`,
+              },
             },
           },
-        },
-        { subresource: "status" },
-      );
-      return;
-    }
-    if (fail.has("volume-snapshot")) {
-      await c.patch(
-        Csi.volumeSnapshots,
-        vs.metadata.name,
-        ns,
-        {
-          status: {
-            readyToUse: false,
-            error: {
-              time: nowIso(),
-              message: `Failed to create snapshot: simulated CSI error: rpc error: code = Internal desc = snapshot of volume ${pv?.spec.csi?.volumeHandle ?? claim} failed`,
-            },
-          },
-        },
-        { subresource: "status" },
-      );
-      return;
-    }
-    const size = (pvc.status?.capacity?.storage as string | undefined) ?? "1Gi";
-    if (!vs.status?.creationTime) {
-      // Cut: capture the data fingerprint now; the upload completes after the delay.
-      const cutAt = nowIso();
-      await c.patch(Csi.volumeSnapshots, vs.metadata.name, ns, {
-        metadata: { annotations: { [SIM.data]: annotation(pvc, SIM.data) ?? "" } },
+          { subresource: "status" },
+        );
+        return;
+      }
+      // Cut: capture the source claim's data fingerprint now; the upload completes after the delay.
+      const claim = vs?.spec.source?.persistentVolumeClaimName as string | undefined;
+      const pvc = claim ? (inf.pvcs.get(claim, ref.namespace) as Obj | undefined) : undefined;
+      const data = { [SIM.data]: (pvc && annotation(pvc, SIM.data)) ?? "" };
+      await c.patch(Csi.volumeSnapshotContents, name, undefined, {
+        metadata: { annotations: data },
       });
-      const content = {
-        apiVersion: apiVersionOf(Csi.volumeSnapshotContents),
-        kind: "VolumeSnapshotContent",
-        metadata: {
-          name: contentName,
-          annotations: { [SIM.data]: annotation(pvc, SIM.data) ?? "" },
-        },
-        spec: {
-          volumeSnapshotRef: {
-            apiVersion: apiVersionOf(Csi.volumeSnapshots),
-            kind: "VolumeSnapshot",
-            name: vs.metadata.name,
-            namespace: ns,
-            uid: vs.metadata.uid,
-          },
-          source: { volumeHandle: pv?.spec.csi?.volumeHandle ?? claim },
-          driver: vsc.driver ?? driver,
-          deletionPolicy: vsc.deletionPolicy ?? "Delete",
-          volumeSnapshotClassName: vsc.metadata.name,
-        },
-      };
-      await c.create(Csi.volumeSnapshotContents, content).catch(ignoreConflict);
+      if (vs)
+        await c
+          .patch(Csi.volumeSnapshots, vs.metadata.name, ref.namespace, {
+            metadata: { annotations: data },
+          })
+          .catch(ignoreNotFound);
+      const size = (pvc?.status?.capacity?.storage as string | undefined) ?? "1Gi";
       await c.patch(
-        Csi.volumeSnapshots,
-        vs.metadata.name,
-        ns,
+        Csi.volumeSnapshotContents,
+        name,
+        undefined,
         {
           status: {
-            boundVolumeSnapshotContentName: contentName,
-            creationTime: cutAt,
+            snapshotHandle: `snap-${content.metadata.uid}`,
+            creationTime: Date.now() * 1e6,
             readyToUse: false,
-            restoreSize: size,
+            restoreSize: quantityBytes(size) ?? 0,
           },
         },
         { subresource: "status" },
       );
       return { requeueAfterMs: snapshotDelayMs(vm) };
     }
-    const readyAt = Date.parse(vs.status.creationTime as string) + snapshotDelayMs(vm);
+    if (content.status.readyToUse === true || content.status.error) return;
+    const readyAt = Number(content.status.creationTime) / 1e6 + snapshotDelayMs(vm);
     if (Date.now() < readyAt) return { requeueAfterMs: readyAt - Date.now() };
-    await c
-      .patch(
-        Csi.volumeSnapshotContents,
-        contentName,
-        undefined,
-        {
-          status: {
-            snapshotHandle: `snap-${vs.metadata.uid}`,
-            creationTime: Date.parse(vs.status.creationTime as string) * 1e6,
-            readyToUse: true,
-            restoreSize: quantityBytes(size) ?? 0,
-          },
-        },
-        { subresource: "status" },
-      )
-      .catch(ignoreNotFound);
     await c.patch(
-      Csi.volumeSnapshots,
-      vs.metadata.name,
-      ns,
+      Csi.volumeSnapshotContents,
+      name,
+      undefined,
       { status: { readyToUse: true } },
       { subresource: "status" },
     );
-  });
-  inf.volumeSnapshots.on((e, o) => {
-    // Deleting a snapshot deletes its content (deletionPolicy Delete), as the snapshotter does.
-    if (e !== "delete") return;
-    const name =
-      (asObj(o).status?.boundVolumeSnapshotContentName as string | undefined) ??
-      `snapcontent-${o.metadata.uid}`;
-    const content = inf.volumeSnapshotContents.get(name) as Obj | undefined;
-    if (content && content.spec.deletionPolicy !== "Retain")
-      void c.delete(Csi.volumeSnapshotContents, name).catch(() => {});
   });
   return inf;
 }

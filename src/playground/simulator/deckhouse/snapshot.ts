@@ -153,16 +153,11 @@ async function reconcileDiskSnapshot(ctx: DhContext, key: string) {
   let snap = ctx.fresh.get(inf.diskSnapshots, key);
   if (!snap || snap.metadata.deletionTimestamp) return;
   const ns = snap.metadata.namespace!;
-  // No garbage collector: a child of a deleted VirtualMachineSnapshot goes with it.
+  // A child of a deleted VirtualMachineSnapshot goes by the garbage collector (kube-controller-manager).
   const owner = vmSnapshotOwner(snap);
   if (owner) {
     const parent = ctx.fresh.get(inf.vmSnapshots, `${ns}/${owner.name}`);
-    if (!parent || parent.metadata.uid !== owner.uid) {
-      await ctx.client
-        .delete(Deckhouse.diskSnapshots, snap.metadata.name, ns, { uid: snap.metadata.uid })
-        .catch(ignoreNotFound);
-      return;
-    }
+    if (!parent || parent.metadata.uid !== owner.uid) return;
   }
   const phase = phaseOf(snap);
   if (phase === SNAP_PHASE.ready || phase === SNAP_PHASE.failed) return;
@@ -372,16 +367,12 @@ async function reconcileVmSnapshot(ctx: DhContext, key: string) {
     }).catch(ignoreNotFound);
     return;
   }
-  // No garbage collector: a clone's temporary snapshot goes with its operation.
+  // A clone's temporary snapshot goes with its operation, by the garbage collector.
   const opOwner = (snap.metadata.ownerReferences ?? []).find(
     (o) => o.kind === "VirtualMachineOperation",
   );
-  if (opOwner && ctx.fresh.get(inf.vmops, `${ns}/${opOwner.name}`)?.metadata.uid !== opOwner.uid) {
-    await client
-      .delete(Deckhouse.vmSnapshots, snap.metadata.name, ns, { uid: snap.metadata.uid })
-      .catch(ignoreNotFound);
+  if (opOwner && ctx.fresh.get(inf.vmops, `${ns}/${opOwner.name}`)?.metadata.uid !== opOwner.uid)
     return;
-  }
   if (!hasFinalizer(snap, VMSNAPSHOT_FINALIZER))
     snap = await patch(ctx, inf.vmSnapshots, snap, {
       metadata: { finalizers: [...(snap.metadata.finalizers ?? []), VMSNAPSHOT_FINALIZER] },

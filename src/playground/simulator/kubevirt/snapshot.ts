@@ -499,19 +499,14 @@ async function writeStatus(
   );
 }
 
-/** A content being deleted: delete its VolumeSnapshots (no garbage collector here), then release it. */
+/**
+ * A content being deleted is released; its VolumeSnapshots, which it owns, then go with it by
+ * the garbage collector (kube-controller-manager).
+ */
 async function reconcileContentDeletion(ctx: KvContext, key: string): Promise<void> {
   const content = ctx.inf.contents.cache.get(key);
   if (!content?.metadata.deletionTimestamp) return;
   const ns = content.metadata.namespace!;
-  for (const vs of ctx.inf.volumeSnapshots.list()) {
-    if (
-      vs.metadata.namespace === ns &&
-      (vs.metadata.ownerReferences ?? []).some((o) => o.uid === content.metadata.uid)
-    ) {
-      await ctx.client.delete(Csi.volumeSnapshots, vs.metadata.name, ns).catch(ignoreNotFound);
-    }
-  }
   if (hasFinalizer(content, CONTENT_FINALIZER)) {
     await ctx.client
       .patch(KubeVirt.snapshotContents, content.metadata.name, ns, {

@@ -55,14 +55,8 @@ export function registerVmController(ctx: KvContext): void {
   rt.register("kubevirt-vm", async (key) => {
     const vm = inf.vms.cache.get(key) as KubeObject | undefined;
     const vmi = inf.vmis.cache.get(key);
-    if (!vm) {
-      // No garbage collector runs in the playground: the VM controller removes its VMI itself.
-      if (vmi)
-        await c
-          .delete(KubeVirt.vmis, vmi.metadata.name, vmi.metadata.namespace)
-          .catch(ignoreNotFound);
-      return;
-    }
+    // A VMI whose VM is gone is the garbage collector's (kube-controller-manager runs it).
+    if (!vm) return;
     const ns = vm.metadata.namespace!;
     const status = asObj(vm).status ?? {};
     if (vm.metadata.deletionTimestamp) {

@@ -41,7 +41,7 @@ const NOT_CREATED_MESSAGE = "Snapshot is not ready because it doesn't have creat
 const NOT_SYNCED_MESSAGE = "Snapshot is not ready because CSI volume sync hasn't been completed";
 
 export function registerSnapshotController(ctx: VmopContext): void {
-  const { rt, inf, client: c } = ctx;
+  const { rt, inf } = ctx;
   let seq = 0;
   inf.snapshots.on((e, o) => {
     if (e === "add" && o.metadata.uid && !ctx.seq.has(o.metadata.uid))
@@ -77,13 +77,8 @@ export function registerSnapshotController(ctx: VmopContext): void {
       return;
     }
 
-    // No garbage collector runs in the playground: a snapshot owned by a VM that is gone goes too.
-    if (owner && (!vm || vm.metadata.uid !== owner.uid)) {
-      await c
-        .delete(VmOp.snapshots, snap.metadata.name, ns, { uid: snap.metadata.uid })
-        .catch(ignoreNotFound);
-      return;
-    }
+    // A snapshot owned by a VM that is gone goes by the garbage collector (kube-controller-manager).
+    if (owner && (!vm || vm.metadata.uid !== owner.uid)) return;
 
     const metadata: Record<string, unknown> = {};
     if (!hasFinalizer(snap, SNAPSHOT_FINALIZER))
