@@ -265,9 +265,16 @@ export async function runRestoreSteps(
     ) {
       session.progress(`starting VM ${s.vm.name} again (vmsnap stopped it)`);
       progress.vm = await unlessAborted(
-        waitOperationsIdle(session, platform, s.vm, s.abandon).then(() =>
-          applyRunState(session, platform, s.vm, true),
-        ),
+        waitOperationsIdle(session, platform, s.vm, s.abandon)
+          // A safety snapshot cut short by the interrupt still holds the VM's lock until it is
+          // done (KubeVirt refuses the start until then); a second interrupt abandons the wait.
+          .then(() =>
+            platform.waitVmUnlocked?.(s.vm, { timeoutMs: VM_UNLOCK_TIMEOUT_MS, signal: s.abandon }),
+          )
+          .catch((e: unknown) => {
+            if (s.abandon?.aborted) throw e;
+          })
+          .then(() => applyRunState(session, platform, s.vm, true)),
         s.abandon,
         () => "abandoned",
       ).then(

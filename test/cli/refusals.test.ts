@@ -516,7 +516,7 @@ describe("restore refusals", () => {
     );
     const since = new Date();
     const r = await vmsnap(["restore", "busy", "busy-snap", "--confirm", "busy-snap"]);
-    expectError(r, 7, /a restore of VM busy is already in progress \(busy-pending\)/);
+    expectError(r, 7, /a restore of VM busy is already in progress \(busy-pending\b/);
     await assertNoWritesHere(since);
   });
 });

@@ -126,6 +126,10 @@ describe("KubeVirt restore controller", () => {
       "Restore target VMI must be powered off before restore operation",
     );
     assert.equal(failed.status.complete, false);
+    // A failed restore never completes: KubeVirt's restore admitter refuses the next one of the
+    // VM while it exists (test/fidelity/admission.test.ts), so it is deleted first.
+    await c.delete(KubeVirt.restores, "app-fail", ns);
+    await waitGone(c, KubeVirt.restores, "app-fail", ns);
 
     await c.create(KubeVirt.restores, restore("app-wait", "app", "app-snap"));
     const waiting = await waitFor(
@@ -137,6 +141,7 @@ describe("KubeVirt restore controller", () => {
     );
     assert.equal(waiting.status.complete, false);
     await c.delete(KubeVirt.restores, "app-wait", ns);
+    await waitGone(c, KubeVirt.restores, "app-wait", ns);
 
     await c.create(
       KubeVirt.restores,

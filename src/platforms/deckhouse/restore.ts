@@ -10,7 +10,7 @@ import { fitName } from "../../core/names.js";
 import type { Snapshot } from "../../core/schema.js";
 import { KubeApiError } from "../../kube/client.js";
 import { Core, Deckhouse, type KubeObject } from "../../kube/resources.js";
-import { waitForObject } from "../../kube/watch.js";
+import { DeadlineExceededError, waitForObject } from "../../kube/watch.js";
 import { arr, condition, conditionText, obj, str } from "../json.js";
 import type {
   Manifest,
@@ -20,6 +20,7 @@ import type {
   VmState,
   WaitOptions,
 } from "../types.js";
+import { OperationInProgressError } from "../errors.js";
 import type { DeckhouseApi } from "./api.js";
 import { diskPhase, disksOf, imagesOf, manifest, operationState, vmNameOf } from "./model.js";
 
@@ -160,6 +161,7 @@ export async function waitOperationsIdle(
       options.onProgress?.(
         `waiting for VirtualMachineOperation ${o.metadata.name} (${str(obj(o.spec).type) ?? "?"}) on VM ${vm.name} to finish`,
       );
+      const type = str(obj(o.spec).type) ?? "?";
       await waitForObject(
         api.kube,
         Deckhouse.vmops,
@@ -167,7 +169,16 @@ export async function waitOperationsIdle(
         vm.namespace,
         (x) => x === undefined || operationState(x).done,
         { timeoutMs: Math.max(1, deadline - Date.now()), signal: options.signal },
-      );
+      ).catch((err: unknown) => {
+        // Still unfinished at the deadline: the platform's admission would refuse ours ("should
+        // finish first"), so it is the same conflict, naming the operation — not a timeout.
+        if (!(err instanceof DeadlineExceededError)) throw err;
+        throw new OperationInProgressError(
+          o.metadata.name,
+          `VirtualMachineOperation ${o.metadata.name} (${type}) of VM ${vm.name} has not finished after ${Math.round(options.timeoutMs / 1000)}s; Deckhouse accepts no other operation of the VM until it does`,
+          `wait for it to finish (in namespace ${vm.namespace}: \`kubectl get virtualmachineoperation ${o.metadata.name}\`), then try again`,
+        );
+      });
     }
   }
 }
