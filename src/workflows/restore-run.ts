@@ -14,8 +14,7 @@ import { step } from "./common.js";
 import { checkpoint, interrupted, unlessAborted } from "./interrupt.js";
 import type { RestorePlan } from "./restore.js";
 import {
-  VM_UNLOCK_TIMEOUT_MS,
-  applyRunState,
+  sendStartWhenUnlocked,
   sendStop,
   waitOperationsIdle,
   waitStopped,
@@ -266,15 +265,12 @@ export async function runRestoreSteps(
       session.progress(`starting VM ${s.vm.name} again (vmsnap stopped it)`);
       progress.vm = await unlessAborted(
         waitOperationsIdle(session, platform, s.vm, s.abandon)
-          // A safety snapshot cut short by the interrupt still holds the VM's lock until it is
-          // done (KubeVirt refuses the start until then); a second interrupt abandons the wait.
-          .then(() =>
-            platform.waitVmUnlocked?.(s.vm, { timeoutMs: VM_UNLOCK_TIMEOUT_MS, signal: s.abandon }),
-          )
           .catch((e: unknown) => {
             if (s.abandon?.aborted) throw e;
           })
-          .then(() => applyRunState(session, platform, s.vm, true)),
+          // A safety snapshot cut short by the interrupt still holds the VM's lock until it is
+          // done (KubeVirt refuses the start until then); a second interrupt abandons the wait.
+          .then(() => sendStartWhenUnlocked(session, platform, s.vm, s.abandon)),
         s.abandon,
         () => "abandoned",
       ).then(
@@ -376,10 +372,9 @@ async function steps(
   session.progress(
     notStarted ? `putting back the run setting of VM ${vm.name}` : `starting VM ${vm.name} again`,
   );
-  // The restore's lock on the VM may outlive its completion by a moment (see startVm).
-  await platform.waitVmUnlocked?.(vm, { timeoutMs: VM_UNLOCK_TIMEOUT_MS, signal }).catch(() => {});
   progress.vm = "start-sent";
-  await step(() => applyRunState(session, platform, vm, true));
+  // The restore's lock on the VM may outlive its completion by a moment (see startVm).
+  await step(() => sendStartWhenUnlocked(session, platform, vm, signal));
   if (notStarted) {
     progress.vm = "setting-restored";
     return { stopped: true, restarted: false, notRestarted: notStarted };

@@ -1,5 +1,6 @@
 // Stopping and starting a VM for an operation the user chose it for (create --stop, a restore of
 // a running VM): a patch of the VM, or an operation object (Deckhouse), through the write guard.
+import { OperationInProgressError } from "../platforms/errors.js";
 import type { SnapshotPlatform, VmState } from "../platforms/types.js";
 import { step } from "./common.js";
 import type { Session } from "./session.js";
@@ -93,8 +94,32 @@ export async function startVm(
 ): Promise<void> {
   await waitOperationsIdle(session, platform, vm);
   session.progress(`starting VM ${vm.name} again`);
-  // A snapshot's lock outlives its readiness by a moment; a start sent meanwhile is refused. If
-  // the lock stays, the start is tried anyway and its refusal says what holds the VM.
-  await platform.waitVmUnlocked?.(vm, { timeoutMs: VM_UNLOCK_TIMEOUT_MS }).catch(() => {});
-  await step(() => applyRunState(session, platform, vm, true));
+  await step(() => sendStartWhenUnlocked(session, platform, vm));
+}
+
+/**
+ * Sends the start once no snapshot or restore holds the VM's run state. A snapshot's lock
+ * outlives its readiness by a moment (KubeVirt releases it one reconcile later), and a lock may
+ * appear between the look and the start: a start refused for a lock is sent again after the next
+ * unlock, until `timeoutMs`. A lock that stays is the refusal, which names what holds the VM.
+ */
+export async function sendStartWhenUnlocked(
+  session: Session,
+  platform: SnapshotPlatform,
+  vm: VmState,
+  signal?: AbortSignal,
+  timeoutMs = VM_UNLOCK_TIMEOUT_MS,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = Math.max(1, deadline - Date.now());
+    await platform.waitVmUnlocked?.(vm, { timeoutMs: left, signal }).catch(() => {});
+    if (signal?.aborted) throw signal.reason;
+    try {
+      await applyRunState(session, platform, vm, true);
+      return;
+    } catch (err) {
+      if (!(err instanceof OperationInProgressError) || Date.now() >= deadline) throw err;
+    }
+  }
 }

@@ -58,9 +58,12 @@ async function runningVmWithSnapshot(vm: string, annotations: Record<string, str
 }
 
 /** Makes every later snapshot of the VM slow (the simulator's delay), so its wait can be interrupted. */
+// Long enough to interrupt while the safety snapshot is taken; short enough that its lock on the
+// VM (KubeVirt refuses a start until the snapshot is done) is gone within vmsnap's wait to start
+// the VM again.
 async function slowSnapshots(vm: string) {
   await c.patch(KubeVirt.vms, vm, ns, {
-    metadata: { annotations: { [SIM.snapshotDelay]: "2m" } },
+    metadata: { annotations: { [SIM.snapshotDelay]: "20s" } },
   });
 }
 
