@@ -101,7 +101,8 @@ export async function startVm(
  * Sends the start once no snapshot or restore holds the VM's run state. A snapshot's lock
  * outlives its readiness by a moment (KubeVirt releases it one reconcile later), and a lock may
  * appear between the look and the start: a start refused for a lock is sent again after the next
- * unlock, until `timeoutMs`. A lock that stays is the refusal, which names what holds the VM.
+ * unlock, until `timeoutMs` or an interrupt (`signal`). A lock that stays is the refusal, which
+ * names what holds the VM.
  */
 export async function sendStartWhenUnlocked(
   session: Session,
@@ -114,12 +115,13 @@ export async function sendStartWhenUnlocked(
   for (;;) {
     const left = Math.max(1, deadline - Date.now());
     await platform.waitVmUnlocked?.(vm, { timeoutMs: left, signal }).catch(() => {});
-    if (signal?.aborted) throw signal.reason;
     try {
       await applyRunState(session, platform, vm, true);
       return;
     } catch (err) {
-      if (!(err instanceof OperationInProgressError) || Date.now() >= deadline) throw err;
+      // An interrupt ends the waiting, not the start (the start is the cleanup): not sent again.
+      if (!(err instanceof OperationInProgressError) || Date.now() >= deadline || signal?.aborted)
+        throw err;
     }
   }
 }
