@@ -120,8 +120,18 @@ export async function sendStartWhenUnlocked(
       return;
     } catch (err) {
       // An interrupt ends the waiting, not the start (the start is the cleanup): not sent again.
-      if (!(err instanceof OperationInProgressError) || Date.now() >= deadline || signal?.aborted)
+      // Only a lock the platform lets us watch for is waited out (KubeVirt's); any other
+      // operation holding the VM is the refusal itself.
+      if (
+        !(err instanceof OperationInProgressError) ||
+        !platform.waitVmUnlocked ||
+        Date.now() >= deadline ||
+        signal?.aborted
+      )
         throw err;
+      // The admission webhook's view of the VM may trail the one just read: a moment's pause
+      // before looking again, so a refusal is not answered by a burst of starts.
+      await new Promise((r) => setTimeout(r, 500));
     }
   }
 }
