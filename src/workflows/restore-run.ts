@@ -13,12 +13,7 @@ import type { Manifest, RestoreAction, SnapshotPlatform, VmState } from "../plat
 import { step } from "./common.js";
 import { checkpoint, interrupted, unlessAborted } from "./interrupt.js";
 import type { RestorePlan } from "./restore.js";
-import {
-  sendStartWhenUnlocked,
-  sendStop,
-  waitOperationsIdle,
-  waitStopped,
-} from "./run-state.js";
+import { sendStartWhenUnlocked, sendStop, waitOperationsIdle, waitStopped } from "./run-state.js";
 import type { Session } from "./session.js";
 import { DEFAULT_SNAPSHOT_TIMEOUT_MS, waitForSnapshot } from "./wait.js";
 
