@@ -38,6 +38,9 @@ export interface ControllerOptions {
 }
 
 export const DEFAULT_LEASE_NAME = "vmsnap-controller";
+const WATCH_START_BACKOFF_MS = 500;
+const WATCH_START_BACKOFF_MAX_MS = 30_000;
+const WATCH_START_UNHEALTHY_MS = 5 * 60_000;
 
 export function defaultIdentity(): string {
   return `${process.env.POD_NAME || hostname()}_${randomBytes(4).toString("hex")}`;
@@ -49,7 +52,10 @@ export class PolicyController {
   private reconciler?: PolicyReconciler;
   private leading = false;
   private synced = false;
-  private failed = false;
+  /** Since when the watches have failed to start, while leading (undefined: they have not). */
+  private failingSince?: number;
+  /** Wakes the back-off between attempts to start the watches when the lead is lost. */
+  private wakeBackoff?: () => void;
   /** Serializes start/stop of the leading machinery. */
   private transition: Promise<void> = Promise.resolve();
   private server?: { url: string; close(): Promise<void> };
@@ -102,7 +108,7 @@ export class PolicyController {
     try {
       if (o.listen)
         controller.server = await serveMetrics(o.listen, metrics.registry, {
-          healthy: () => !controller.failed,
+          healthy: () => controller.healthy(),
           ready: () => !controller.leading || controller.synced,
         });
       await elector.start();
@@ -147,6 +153,17 @@ export class PolicyController {
     this.client.close();
   }
 
+  /**
+   * Unhealthy (so that the kubelet restarts it) only when the leader has failed to start its
+   * watches for longer than WATCH_START_UNHEALTHY_MS; a passing failure is retried, as client-go's
+   * reflector retries its list.
+   */
+  healthy(): boolean {
+    return (
+      this.failingSince === undefined || Date.now() - this.failingSince < WATCH_START_UNHEALTHY_MS
+    );
+  }
+
   private startLeading(): void {
     this.leading = true;
     this.metrics.leader.set(1);
@@ -157,6 +174,8 @@ export class PolicyController {
     this.leading = false;
     this.synced = false;
     this.metrics.leader.set(0);
+    this.failingSince = undefined;
+    this.wakeBackoff?.();
     this.transition = this.transition.then(() => this.stopLeader());
   }
 
@@ -170,23 +189,40 @@ export class PolicyController {
     // Until every cache is synced nothing is reconciled: a partial cache could hide a restore
     // that holds a snapshot.
     let ready = false;
-    try {
-      this.sources = await startSources(this.client, {
-        namespace: this.o.watchNamespace,
-        now: () => this.clock.now(),
-        onChange: (namespace, what, obj) => {
-          if (!ready) return;
-          if (what === "policy") queue.add(`${namespace}/${obj.metadata.name}`);
-          else if (namespace)
-            for (const p of this.sources!.policies.in(namespace))
-              queue.add(`${namespace}/${p.metadata.name}`);
-        },
-        onError: (err) => this.log(`watch: ${(err as Error).message}`),
-      });
-    } catch (err) {
-      this.log(`starting the watches: ${(err as Error).message}`);
-      this.failed = true;
-      return;
+    // A failure to start the watches (discovery, a list) is retried with back-off for as long as
+    // this replica leads; /readyz says not ready meanwhile.
+    for (let attempt = 0; ; attempt++) {
+      if (!this.leading) return;
+      try {
+        this.sources = await startSources(this.client, {
+          namespace: this.o.watchNamespace,
+          now: () => this.clock.now(),
+          onChange: (namespace, what, obj) => {
+            if (!ready) return;
+            if (what === "policy") queue.add(`${namespace}/${obj.metadata.name}`);
+            else if (namespace)
+              for (const p of this.sources!.policies.in(namespace))
+                queue.add(`${namespace}/${p.metadata.name}`);
+          },
+          onError: (err) => this.log(`watch: ${(err as Error).message}`),
+        });
+        this.failingSince = undefined;
+        break;
+      } catch (err) {
+        this.failingSince ??= Date.now();
+        const delayMs = Math.min(WATCH_START_BACKOFF_MS * 2 ** attempt, WATCH_START_BACKOFF_MAX_MS);
+        this.log(
+          `starting the watches: ${(err as Error).message}; trying again in ${(delayMs / 1000).toFixed(1)} s`,
+        );
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delayMs);
+          this.wakeBackoff = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wakeBackoff = undefined;
+      }
     }
     this.reconciler = new PolicyReconciler(
       {
@@ -209,8 +245,9 @@ export class PolicyController {
     if (!this.leading) return this.stopLeader();
     ready = true;
     this.synced = true;
-    for (const p of this.sources.policies.informer.list())
-      queue.add(`${p.metadata.namespace}/${p.metadata.name}`);
+    const policies = this.sources.policies.informer.list();
+    this.log(`caches synced; reconciling ${policies.length} policies`);
+    for (const p of policies) queue.add(`${p.metadata.namespace}/${p.metadata.name}`);
   }
 
   private async stopLeader(): Promise<void> {

@@ -135,7 +135,8 @@ export interface SnapshotPlatform {
   restoreInProgress(vm: VmState): Promise<string | undefined>;
   /**
    * A restore object of this VM that keeps the platform from accepting another one: unfinished,
-   * or failed (KubeVirt refuses a new restore while any of the VM's is not complete).
+   * or failed (KubeVirt refuses a new restore while any of the VM's is not complete), or else
+   * the VM's own restore lock. A platform with it is not asked restoreInProgress before a restore.
    */
   unfinishedRestore?(vm: VmState): Promise<UnfinishedRestore | undefined>;
   /**

@@ -104,7 +104,10 @@ export async function planRestore(
         : advice`wait for it to complete (in namespace ${ns}: \`kubectl get ${resource} ${name}\`); if it is stuck, delete it (\`kubectl delete ${resource} ${name}\`) and run ${again} again`,
     );
   }
-  const inProgress = await step(() => platform.restoreInProgress(vm));
+  // A platform that names unfinished restores has answered this already (one list, not two).
+  const inProgress = platform.unfinishedRestore
+    ? undefined
+    : await step(() => platform.restoreInProgress(vm));
   if (inProgress)
     throw conflict(
       `a restore of VM ${vmName} is already in progress (${inProgress})`,

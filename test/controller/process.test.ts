@@ -91,6 +91,8 @@ describe("vmsnap controller (process)", () => {
     proc.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
     const [, url] = await waitOutput(/metrics on (http:\/\/127\.0\.0\.1:\d+)\/metrics/);
     await waitOutput(/became the leader/);
+    // /readyz is 200 once the leader's caches are synced (a failed start of the watches is retried).
+    await waitOutput(/caches synced/);
     const lease = await waitFor(
       c,
       Vmsnap.leases,
@@ -100,8 +102,8 @@ describe("vmsnap controller (process)", () => {
     );
     assert.equal(lease.spec.leaseDurationSeconds, 3);
 
-    assert.equal((await fetch(`${url}/healthz`)).status, 200);
-    assert.equal((await fetch(`${url}/readyz`)).status, 200);
+    assert.equal((await fetch(`${url}/healthz`)).status, 200, stderr);
+    assert.equal((await fetch(`${url}/readyz`)).status, 200, stderr);
     assert.equal((await fetch(`${url}/nope`)).status, 404);
 
     await makeVm(c, "kubevirt", ns, "web", { tier: "web" });

@@ -55,7 +55,8 @@ export async function restoreInProgress(
  * A restore of this VM that is not complete, failed ones included: KubeVirt's restore admitter
  * (kubevirt/kubevirt v1.9.0 pkg/storage/admitters/vmrestore-admitter.go) refuses a new restore
  * of a target while any restore of it is not `complete: true`, and a failed restore never
- * completes: it blocks every later one until it is deleted. Unfinished ones are named first.
+ * completes: it blocks every later one until it is deleted. Unfinished ones are named first;
+ * with none, the VM's own restore lock. One list covers what restoreInProgress also checks.
  */
 export async function unfinishedRestore(
   kube: KubeReader,
@@ -70,7 +71,11 @@ export async function unfinishedRestore(
   );
   const failed = (r: KubeObject) => conditionOf(r, "Failure")?.status === "True";
   const r = open.find((x) => !failed(x)) ?? open[0];
-  if (!r) return undefined;
+  if (!r) {
+    // No restore object left, but the VM still carries a restore's lock.
+    const lock = str(vmStatus(vm.raw).restoreInProgress);
+    return lock ? { name: lock, failed: false, resource: "virtualmachinerestore" } : undefined;
+  }
   const reason = str((conditionOf(r, "Failure") ?? conditionOf(r, "Ready"))?.reason);
   return {
     name: r.metadata.name,

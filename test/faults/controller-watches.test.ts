@@ -1,0 +1,98 @@
+// The policy controller's leader, when it cannot start its watches (the API server answers a list
+// with a 500), stays healthy and not ready, tries again with back-off, and once the lists succeed
+// syncs its caches and reconciles — as client-go's reflector retries, instead of staying failed.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { KubeClient } from "../../src/kube/client.js";
+import type { PolicyController } from "../../src/controller/controller.js";
+import { CONTROLLER } from "../../src/playground/identities.js";
+import { adminClient, newNamespace, testEnv } from "../helpers/env.js";
+import { FaultProxy } from "../helpers/fault-proxy.js";
+import {
+  ManualClock,
+  Vmsnap,
+  condition,
+  makeVm,
+  policyManifest,
+  startController,
+  waitPolicy,
+} from "../controller/fixtures.js";
+
+let c: KubeClient;
+let ns: string;
+let proxy: FaultProxy;
+let dir: string;
+let controller: PolicyController | undefined;
+
+before(async () => {
+  c = await adminClient();
+  ns = await newNamespace(c, "pol-watch-fault");
+  dir = await mkdtemp(path.join(tmpdir(), "vmsnap-pol-watch-fault-"));
+  proxy = await FaultProxy.start(testEnv());
+});
+
+after(async () => {
+  await controller?.stop().catch(() => {});
+  await proxy?.close();
+  c?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Resolves when a line matching the pattern has been logged. */
+function logged(lines: string[], pattern: RegExp, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (lines.some((l) => pattern.test(l))) return resolve();
+      if (Date.now() > deadline)
+        return reject(new Error(`no ${pattern} in the controller's log:\n${lines.join("\n")}`));
+      setTimeout(check, 50);
+    };
+    check();
+  });
+}
+
+describe("policy controller: its watches cannot start at first", () => {
+  it("stays healthy and not ready, retries with back-off, then syncs and reconciles", async () => {
+    await makeVm(c, "kubevirt", ns, "web", { tier: "web" });
+    await c.create(
+      Vmsnap.snapshotPolicies,
+      policyManifest(ns, "yearly", {
+        selector: { matchLabels: { tier: "web" } },
+        schedule: "@yearly",
+      }),
+    );
+    // Every list of the policies fails until the rule is removed.
+    proxy.inject({
+      method: "GET",
+      path: /\/snapshotpolicies$/,
+      watch: false,
+      times: 1_000,
+      fault: { kind: "status", code: 500 },
+    });
+    const lines: string[] = [];
+    controller = await startController(ns, new ManualClock(new Date()), {
+      kubeconfig: await proxy.kubeconfig(CONTROLLER.name, dir, ns),
+      listen: "127.0.0.1:0",
+      log: (line) => lines.push(line),
+    });
+    const url = controller.metricsUrl!;
+    await logged(lines, /starting the watches: .*trying again in 1\.0 s/);
+    assert.equal((await fetch(`${url}/healthz`)).status, 200, lines.join("\n"));
+    assert.equal((await fetch(`${url}/readyz`)).status, 503, lines.join("\n"));
+    assert.ok(controller.isLeader);
+
+    proxy.reset();
+    await logged(lines, /caches synced; reconciling 1 policies/);
+    const failures = lines.filter((l) => /starting the watches/.test(l));
+    assert.ok(failures.length >= 2, lines.join("\n"));
+    assert.match(failures[0]!, /trying again in 0\.5 s/);
+    assert.equal((await fetch(`${url}/readyz`)).status, 200, lines.join("\n"));
+    assert.equal((await fetch(`${url}/healthz`)).status, 200, lines.join("\n"));
+    const yearly = await waitPolicy(c, ns, "yearly", (p) => Boolean(p.status?.nextScheduleTime));
+    assert.equal(condition(yearly, "Ready")?.status, "True");
+  });
+});
