@@ -1,8 +1,8 @@
 // The test command: starts one shared environment (real etcd + kube-apiserver + CRDs + simulated
 // controllers), runs every *.test.ts with node's test runner against it, stops it, and ends with
 // the line "N passed, N failed".
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { homedir, tmpdir } from "node:os";
 import path from "node:path";
 import { run } from "node:test";
 import { spec as SpecReporter } from "node:test/reporters";
@@ -42,6 +42,22 @@ let files = [
 ];
 if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
 
+// Slowest files first, by the wall time each took in the last run on this machine (new files
+// count as slow): with two files at a time, a long file started last would run alone at the end.
+const durationsFile = path.join(
+  process.env.XDG_CACHE_HOME || path.join(homedir(), ".cache"),
+  "vmsnap",
+  "test-durations.json",
+);
+const lastDurations: Record<string, number> = await readFile(durationsFile, "utf8")
+  .then((t) => JSON.parse(t) as Record<string, number>)
+  .catch(() => ({}));
+const rel = (f: string) => path.relative(root, f);
+files.sort(
+  (a, b) =>
+    (lastDurations[rel(b)] ?? Infinity) - (lastDurations[rel(a)] ?? Infinity) || (a < b ? -1 : 1),
+);
+
 const started = Date.now();
 const dir = await mkdtemp(path.join(tmpdir(), "vmsnap-test-"));
 const log = (line: string) => process.stderr.write(`[env] ${line}\n`);
@@ -67,6 +83,17 @@ let skipped = 0;
 // The limit is per test file. A file of MCP transport tests runs ~110 s on a loaded 2-core
 // machine; 10 minutes leaves room for a slow CI host without hiding a hang.
 const stream = run({ files, concurrency: 2, timeout: 600_000 });
+// Each file's wall time, from its first event to its last.
+const spans = new Map<string, { first: number; last: number }>();
+const seen = (file: string | undefined) => {
+  if (!file) return;
+  const now = Date.now();
+  const span = spans.get(file);
+  if (span) span.last = now;
+  else spans.set(file, { first: now, last: now });
+};
+stream.on("test:dequeue", (ev) => seen(ev.file));
+stream.on("test:complete", (ev) => seen(ev.file));
 stream.on("test:pass", (ev) => {
   if (ev.details.type === "suite") return;
   if (ev.skip || ev.todo) skipped++;
@@ -167,6 +194,20 @@ if (writesChecked > 0) {
   if (violations) failed++;
   else passed++;
 }
+
+const durations = [...spans].map(([f, s]) => [rel(f), s.last - s.first] as const);
+durations.sort((a, b) => b[1] - a[1]);
+process.stdout.write(
+  `slowest files: ${durations
+    .slice(0, 8)
+    .map(([f, ms]) => `${f} ${(ms / 1000).toFixed(0)} s`)
+    .join(", ")}\n`,
+);
+await mkdir(path.dirname(durationsFile), { recursive: true });
+await writeFile(
+  durationsFile,
+  JSON.stringify({ ...lastDurations, ...Object.fromEntries(durations) }, null, 1),
+).catch(() => {});
 
 await env.stop();
 await rm(dir, { recursive: true, force: true });

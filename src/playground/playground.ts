@@ -6,10 +6,9 @@ import { openSync, watch } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import path from "node:path";
-import { ensureBinaries, findBinaries, type ProgressFn } from "./binaries.js";
+import { findBinaries, type ProgressFn } from "./binaries.js";
 import { startEnvironment } from "./environment.js";
-import { ensureAdmissionBinary } from "./webhooks.js";
-import { ensureUpstreamControllers } from "./controllers-upstream.js";
+import { ensurePlaygroundBinaries } from "./setup.js";
 import { startPlaygroundController } from "./controller.js";
 import { ADMIN, VMSNAP_USER } from "./identities.js";
 import { seedPlayground, DECKHOUSE_SAMPLE_VMS, SAMPLE_VMS } from "./seed.js";
@@ -67,9 +66,7 @@ export async function playgroundUp(
 ): Promise<{ state: PlaygroundState; started: boolean }> {
   const running = await readState(dir);
   if (running) return { state: running, started: false };
-  await ensureBinaries(progress);
-  await ensureUpstreamControllers(progress);
-  await ensureAdmissionBinary(progress);
+  await ensurePlaygroundBinaries(progress);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const logPath = path.join(dir, "daemon.log");

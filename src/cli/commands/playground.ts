@@ -79,14 +79,9 @@ export function registerPlayground(program: Command): void {
       "install nothing, build what is missing: kube-apiserver, kubectl, kube-controller-manager, snapshot-controller and the admission webhook server from Go modules (once)",
     )
     .action(async () => {
-      const { ensureBinaries } = await import("../../playground/binaries.js");
-      const { ensureUpstreamControllers } =
-        await import("../../playground/controllers-upstream.js");
-      const { ensureAdmissionBinary } = await import("../../playground/webhooks.js");
+      const { ensurePlaygroundBinaries } = await import("../../playground/setup.js");
       const progress = (line: string) => process.stderr.write(`${line}\n`);
-      const bins = await ensureBinaries(progress);
-      const controllers = await ensureUpstreamControllers(progress);
-      const admission = await ensureAdmissionBinary(progress);
+      const { kube: bins, controllers, admission } = await ensurePlaygroundBinaries(progress);
       process.stdout.write(
         `etcd                    ${bins.etcd}\nkube-apiserver          ${bins.kubeApiserver}\nkubectl                 ${bins.kubectl}\n` +
           `kube-controller-manager ${controllers.kubeControllerManager}\nsnapshot-controller     ${controllers.snapshotController}\n` +
