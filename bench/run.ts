@@ -3,7 +3,7 @@
 //
 //   npm run bench -- [--vms 1000] [--snapshots 10000] [--namespaces 100] [--runs 5]
 //                    [--loop-sample 50] [--qps 200] [--out docs/performance.md] [--only 1,2,3,4,5]
-//                    [--node20 PATH]
+//                    [--node20 PATH] [--sea-baseline PATH]
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
@@ -37,6 +37,7 @@ const { values: flags } = parseArgs({
     out: { type: "string" },
     only: { type: "string", default: "1,2,3,4,5" },
     node20: { type: "string" },
+    "sea-baseline": { type: "string" },
   },
 });
 const N_VMS = Number(flags.vms);
@@ -177,6 +178,18 @@ async function startupRuntimes(): Promise<Runtime[]> {
       targeted: true,
     },
   ];
+  // Another build of the executable (e.g. main's, built with `npm run package -- --out DIR`),
+  // measured in the same round robin: a change's effect, before and after, in one run.
+  const baseline = flags["sea-baseline"];
+  if (baseline !== undefined) {
+    if (!existsSync(baseline)) throw new Error(`--sea-baseline ${baseline}: no such file`);
+    out.push({
+      label: `single executable, baseline (${baseline})`,
+      command: path.resolve(baseline),
+      args: [],
+      targeted: false,
+    });
+  }
   const seen = new Set<string>();
   const node24 = execFileSync("bash", [path.join(root, "scripts", "node.sh"), "path"], {
     encoding: "utf8",

@@ -2,7 +2,7 @@
 // for scripts. Without a TTY and without those flags it refuses — and its advice is to run the
 // command on a terminal, never to add the flags that skip the question. The decision itself is
 // verifyConfirmation's, in core.
-import { createInterface } from "node:readline/promises";
+import type * as Readline from "node:readline/promises";
 import type { Readable, Writable } from "node:stream";
 import type {
   ConfirmationAnswer,
@@ -33,6 +33,10 @@ export class CliConfirmation implements ConfirmationPort {
   }
 
   private async ask(question: string): Promise<string | undefined> {
+    // Loaded only when a question is asked (readline is not needed by most commands' start-up).
+    const { createInterface } = process.getBuiltinModule(
+      "node:readline/promises",
+    ) as typeof Readline;
     const rl = createInterface({ input: this.o.input, output: this.o.output, terminal: true });
     try {
       const answer = await new Promise<string | undefined>((resolve) => {

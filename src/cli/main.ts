@@ -2,14 +2,14 @@
 // vmsnap CLI entry point (also installed as kubectl-vmsnap and kubectl_complete-vmsnap). Commands
 // register themselves from one module each; their heavy dependencies load lazily inside the
 // action handlers. No top-level await: the single executable bundles this file as CommonJS.
-import module from "node:module";
-import { isSea } from "node:sea";
 import { KUBECTL_COMPLETION, invokedName } from "./invocation.js";
 import { version } from "./version.js";
 
 // V8's compile cache (Node ≥ 22.1, kept in the OS temp directory) makes every start after the
 // first one skip compiling the modules again; the single executable carries its own code cache.
-if (!isSea()) module.enableCompileCache?.();
+// node:module is only loaded here, when it is used: loading it loads Node's source-map support.
+if (!process.getBuiltinModule("node:sea").isSea())
+  process.getBuiltinModule("node:module").enableCompileCache?.();
 
 // A closed pipe (`vmsnap … | head`) is not an error.
 for (const stream of [process.stdout, process.stderr]) {

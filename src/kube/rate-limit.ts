@@ -7,7 +7,7 @@ export interface RateLimitOptions {
   qps: number;
   /** Requests allowed at once after a quiet period. */
   burst: number;
-  /** Milliseconds since some fixed point (default: performance.now). */
+  /** Milliseconds since some fixed point (default: the monotonic clock, process.hrtime). */
   now?: () => number;
   /** Waits this many milliseconds (default: a timer). */
   sleep?: (ms: number) => Promise<void>;
@@ -30,7 +30,8 @@ export class TokenBucket {
       throw new RangeError(`invalid rate limit: qps ${options.qps}, burst ${options.burst}`);
     this.qps = options.qps;
     this.burst = Math.floor(options.burst);
-    this.now = options.now ?? (() => performance.now());
+    // Not performance.now(): the first use of the `performance` global loads perf_hooks (start-up).
+    this.now = options.now ?? (() => Number(process.hrtime.bigint()) / 1e6);
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.tokens = this.burst;
     this.last = this.now();

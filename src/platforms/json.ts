@@ -4,6 +4,7 @@ import { advice } from "../core/advice.js";
 import { nameNotFound, type VmsnapError } from "../core/errors.js";
 import type { Snapshot, VirtualMachine } from "../core/schema.js";
 import type { KubeObject } from "../kube/resources.js";
+import { compareStrings } from "../core/order.js";
 
 export type Json = Record<string, unknown>;
 
@@ -36,13 +37,13 @@ export function conditionsOf(status: Json): Snapshot["conditions"] {
 
 /** The order of listed VMs: namespace, then name. */
 export const byVmOrder = (a: VirtualMachine, b: VirtualMachine) =>
-  a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name);
+  compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name);
 
 /** The order of listed snapshots: namespace, then age (oldest first), then name. */
 export const bySnapshotOrder = (a: Snapshot, b: Snapshot) =>
-  a.namespace.localeCompare(b.namespace) ||
-  (a.createdAt ?? "").localeCompare(b.createdAt ?? "") ||
-  a.name.localeCompare(b.name);
+  compareStrings(a.namespace, b.namespace) ||
+  compareStrings(a.createdAt ?? "", b.createdAt ?? "") ||
+  compareStrings(a.name, b.name);
 
 /** A VM that is not there: NotFound, advising the list of the namespace's VMs. */
 export function vmNotFound(namespace: string, name: string): VmsnapError {

@@ -1,6 +1,7 @@
 // Deckhouse VMs and their preflight: the disks (each must be Ready; a resizing disk cannot be
 // snapshotted), attached images (never in snapshots), the guest agent against requiredConsistency,
 // configuration waiting for a restart, and operations in progress on the VM.
+import { compareStrings } from "../../core/order.js";
 import { advice, option, phrase } from "../../core/advice.js";
 import { quantityBytes } from "../../core/quantity.js";
 import { API_VERSION } from "../../core/api-version.js";
@@ -45,7 +46,7 @@ export async function listVms(
       const mine = snaps.items
         .filter((s) => s.metadata.namespace === ns && vmNameOf(s) === vm.metadata.name)
         .sort((a, b) =>
-          (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? ""),
+          compareStrings(a.metadata.creationTimestamp ?? "", b.metadata.creationTimestamp ?? ""),
         );
       const last = mine.at(-1);
       const reasons = [

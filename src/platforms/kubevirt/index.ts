@@ -41,6 +41,7 @@ import {
 import { StorageLookups, analyse } from "./preflight.js";
 import * as restores from "./restore.js";
 import { toSnapshot, volumeSnapshotNames } from "./snapshots.js";
+import { compareStrings } from "../../core/order.js";
 
 const DEFAULT_FAILURE_DEADLINE_MS = 5 * 60_000;
 
@@ -84,7 +85,7 @@ export class KubeVirtPlatform implements SnapshotPlatform {
         const key = keyOf(vm);
         const vmi = vmiByKey.get(key);
         const mine = (snapsByVm.get(key) ?? []).sort((a, b) =>
-          (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? ""),
+          compareStrings(a.metadata.creationTimestamp ?? "", b.metadata.creationTimestamp ?? ""),
         );
         const last = mine.at(-1);
         // Only disks with data decide; KubeVirt also lists cloud-init and containerDisk volumes.

@@ -1,5 +1,6 @@
 // VM Operator VMs and their preflight: cluster nodes and shared SCSI controllers cannot be
 // snapshotted, the snapshot limit per VM, VMware Tools (quiescing), a revert in progress.
+import { compareStrings } from "../../core/order.js";
 import { advice, option, phrase } from "../../core/advice.js";
 import { API_VERSION } from "../../core/api-version.js";
 import { vmNotFound, byVmOrder } from "../json.js";
@@ -38,7 +39,7 @@ export async function listVms(
             str(obj(s.spec).vmName) === vm.metadata.name,
         )
         .sort((a, b) =>
-          (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? ""),
+          compareStrings(a.metadata.creationTimestamp ?? "", b.metadata.creationTimestamp ?? ""),
         );
       const last = mine.at(-1);
       const blockers = [

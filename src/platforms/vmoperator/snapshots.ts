@@ -96,10 +96,14 @@ export async function listSnapshots(
   const selector = [scope.labelSelector, scope.vm ? `${VM_NAME_LABEL}=${scope.vm}` : undefined]
     .filter(Boolean)
     .join(",");
-  const [snaps, vms] = await Promise.all([
-    api.kube.list(api.t.snapshots, scope.namespace, { labelSelector: selector || undefined }),
-    api.kube.list(api.t.vms, scope.namespace),
-  ]);
+  const snaps = await api.kube.list(api.t.snapshots, scope.namespace, {
+    labelSelector: selector || undefined,
+  });
+  // The VMs (each snapshot's current mark) only when there are snapshots: a namespace without
+  // VM Operator snapshots costs one request.
+  const vms = snaps.items.length
+    ? await api.kube.list(api.t.vms, scope.namespace)
+    : { items: [] as KubeObject[] };
   const vmByKey = new Map(vms.items.map((v) => [keyOf(v), v]));
   return snaps.items
     .filter((s) => !scope.vm || str(obj(s.spec).vmName) === scope.vm)
