@@ -207,7 +207,7 @@ export async function draftCreate(
  */
 function withNotStarted(s: Snapshot, d: CreateDraft, tense: "will be" | "was"): Snapshot {
   if (!d.notStarted) return s;
-  const note = `VM ${d.vm.name} ${tense} stopped for the snapshot and ${tense === "was" ? "is" : "will be"} NOT started again: ${d.notStarted}`;
+  const note = `VM ${d.vm.name} ${tense} stopped for the snapshot and ${tense === "was" ? "is NOT" : "will NOT be"} started again: ${d.notStarted}`;
   return { ...s, notes: [...s.notes, note] };
 }
 

@@ -448,7 +448,11 @@ describe("a runStrategy: Manual VM", () => {
 
     const dry = await vmsnap("create", "manual", "--name", "manual-off", "--stop", "--dry-run");
     expectExit(dry, 0, /the VM will be stopped for the snapshot and NOT started again/, start);
-    assert.doesNotMatch(dry.stdout, /started again afterwards/, showResult(dry));
+    assert.match(
+      dry.stdout,
+      /VM manual will be stopped for the snapshot and will NOT be started again: its runStrategy is Manual/,
+    );
+    assert.doesNotMatch(dry.stdout, /and started again afterwards/, showResult(dry));
 
     const r = await vmsnap("create", "manual", "--name", "manual-off", "--stop", "--yes");
     expectExit(
