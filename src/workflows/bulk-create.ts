@@ -223,6 +223,9 @@ export async function executeCreateMany(
             },
           });
           if (wait) progress.settled(settle(p, s));
+          // The VM stays stopped (KubeVirt runStrategy Manual): the item says so, and how to start it.
+          if (p.draft.notStarted && p.item.result !== "Failed")
+            p.item.message = `VM stopped for the snapshot and NOT started again: ${p.draft.notStarted}`;
         } catch (err) {
           fail(p, err);
           progress.failed();
@@ -358,7 +361,13 @@ function bulkPreview(entries: readonly BulkEntry[]): string {
       const excluded = e.preflight?.volumes.filter((v) => !v.included) ?? [];
       return `  ${e.item.namespace}/${e.item.vm} → ${e.item.snapshot} (${e.draft!.vm.status}; ${e.item.consistency}${
         excluded.length ? `; not included: ${excluded.map((v) => v.name).join(", ")}` : ""
-      }${e.draft!.stopFirst ? "; stopped for the snapshot, started again afterwards" : ""})`;
+      }${
+        e.draft!.stopFirst
+          ? e.draft!.notStarted
+            ? `; stopped for the snapshot, NOT started again: ${e.draft!.notStarted}`
+            : "; stopped for the snapshot, started again afterwards"
+          : ""
+      })`;
     }),
   ];
   const skipped = entries.filter((e) => !e.draft);

@@ -44,6 +44,11 @@ export interface CreateDraft {
   readonly manifest: Manifest;
   /** The user chose to stop the running VM for an offline snapshot. */
   readonly stopFirst: boolean;
+  /**
+   * Why the VM vmsnap stops is not started again by putting its run setting back (KubeVirt
+   * runStrategy Manual), and how to start it; undefined when it is started again.
+   */
+  readonly notStarted?: string;
   readonly consistency: string;
   readonly facts: readonly string[];
 }
@@ -137,7 +142,11 @@ export async function planCreate(
       needs: { kind: "yes-no", action: "create" },
       subject: { manifest: draft.manifest.body, facts: draft.facts },
       pins: pinsAt(at),
-      planned: plannedSnapshot(draft.manifest, vmName, platform.name, "DryRun"),
+      planned: withNotStarted(
+        plannedSnapshot(draft.manifest, vmName, platform.name, "DryRun"),
+        draft,
+        "will be",
+      ),
     },
     { platform, draft, wait: req.wait !== false, timeoutMs: req.deadlineMs },
     [draft.manifest],
@@ -155,6 +164,7 @@ export async function draftCreate(
 ): Promise<CreateDraft> {
   const ns = vm.namespace;
   const stopFirst = Boolean(options.stop && vm.running);
+  const notStarted = stopFirst ? platform.startNotByRunSetting?.(vm) : undefined;
   const manifest = withMarks(
     await step(() => platform.snapshotManifest(ns, name, vm.name, options, vm)),
     options,
@@ -170,9 +180,35 @@ export async function draftCreate(
         : ""
     }`,
     ...pre.warnings.map((w) => `warning: ${w.message}`),
-    ...(stopFirst ? [`the VM will be stopped for the snapshot and started again afterwards`] : []),
+    ...(stopFirst
+      ? [
+          notStarted
+            ? `the VM will be stopped for the snapshot and NOT started again afterwards: ${notStarted}`
+            : `the VM will be stopped for the snapshot and started again afterwards`,
+        ]
+      : []),
   ];
-  return { platform, vm, preflight: pre, name, manifest, stopFirst, consistency, facts };
+  return {
+    platform,
+    vm,
+    preflight: pre,
+    name,
+    manifest,
+    stopFirst,
+    ...(notStarted ? { notStarted } : {}),
+    consistency,
+    facts,
+  };
+}
+
+/**
+ * The snapshot with a note that the VM vmsnap stops (stopped) for it is not started again, where
+ * putting its run setting back does not start it (KubeVirt runStrategy Manual).
+ */
+function withNotStarted(s: Snapshot, d: CreateDraft, tense: "will be" | "was"): Snapshot {
+  if (!d.notStarted) return s;
+  const note = `VM ${d.vm.name} ${tense} stopped for the snapshot and ${tense === "was" ? "is NOT" : "will NOT be"} started again: ${d.notStarted}`;
+  return { ...s, notes: [...s.notes, note] };
 }
 
 /** The API server validates the manifest (and the stop) with dry runs. */
@@ -231,6 +267,14 @@ export async function executeCreate(
 
 /** One VM's create: (stop) → create → wait → (restart). Bulk create runs it for stopped VMs. */
 export async function runCreate(
+  session: Session,
+  d: CreateDraft,
+  o: CreateExecution & { wait: boolean; timeoutMs?: number; onCreated?: () => void },
+): Promise<Snapshot> {
+  return withNotStarted(await createSteps(session, d, o), d, "was");
+}
+
+async function createSteps(
   session: Session,
   d: CreateDraft,
   o: CreateExecution & { wait: boolean; timeoutMs?: number; onCreated?: () => void },
@@ -311,7 +355,9 @@ function createInterrupted(
   if (restart)
     lines.push(
       {
-        restarted: `VM ${d.vm.name}: started again by vmsnap, as before`,
+        restarted: d.notStarted
+          ? `VM ${d.vm.name}: STOPPED by vmsnap (it was running); its run setting is put back, which does not start it — ${d.notStarted}`
+          : `VM ${d.vm.name}: started again by vmsnap, as before`,
         failed: `VM ${d.vm.name}: STOPPED by vmsnap (it was running); starting it again failed — start it with ${start}`,
         abandoned: `VM ${d.vm.name}: STOPPED by vmsnap (it was running); starting it again was interrupted — it may be starting or still stopped; start it with ${start}`,
       }[restart],

@@ -93,7 +93,11 @@ export async function startVm(
   vm: VmState,
 ): Promise<void> {
   await waitOperationsIdle(session, platform, vm);
-  session.progress(`starting VM ${vm.name} again`);
+  session.progress(
+    platform.startNotByRunSetting?.(vm)
+      ? `putting back the run setting of VM ${vm.name}`
+      : `starting VM ${vm.name} again`,
+  );
   await step(() => sendStartWhenUnlocked(session, platform, vm));
 }
 

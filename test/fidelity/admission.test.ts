@@ -14,7 +14,9 @@ import { adminClient, adminKubeconfig, newNamespace } from "../helpers/env.js";
 import { json, runCli, showResult, type CliResult } from "../helpers/cli.js";
 import { cond, waitFor, type Json } from "../helpers/kube.js";
 import { makeDhVm } from "../helpers/deckhouse.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import {
+  accept,
   connectInProcess,
   describeWrite,
   failed,
@@ -285,5 +287,36 @@ describe("Deckhouse admission (activeVMOPValidator, mirrored)", () => {
     );
     const after = (await c.get(Deckhouse.vms, "dh-busy", ns)) as Json;
     assert.equal(after.spec.runPolicy, "Manual");
+  });
+
+  it("MCP: the same refusal is a conflict naming the operation, its advice phrased for an agent", async () => {
+    // dh-busy-start (above) is still unfinished.
+    const since = new Date();
+    mcp.answer(accept({ snapshotName: "dh-busy-snap", confirm: true }));
+    const m = (await mcp.client.callTool({
+      name: "vm_snapshot_restore",
+      arguments: { vm: "dh-busy", snapshot: "dh-busy-snap" },
+    })) as CallToolResult;
+    const e = failed(m, "Conflict")!;
+    // Named whether the webhook refused vmsnap's operation or vmsnap saw it unfinished first.
+    assert.match(
+      e.message,
+      /operation dh-busy-start (\(Start\) )?of (this VM|VM dh-busy) has not finished/i,
+    );
+    assert.doesNotMatch(`${e.message}\n${e.hint ?? ""}`, /permission|forbidden/i);
+    assert.match(e.hint ?? "", /wait for (it|VirtualMachineOperation dh-busy-start) to finish/);
+    assert.match(e.hint ?? "", /dh-busy-start/);
+    // Phrased for an agent: no CLI command, no flag that answers a confirmation.
+    assert.doesNotMatch(
+      `${e.message}\n${e.hint ?? ""}`,
+      /vmsnap (restore|create|describe|delete)\b|--confirm|--yes|--stop\b/,
+    );
+    const admitted = (await writesIn([ns], since))
+      .filter((w) => (w.responseStatus?.code ?? 0) < 300)
+      .map(describeWrite);
+    assert.ok(
+      !admitted.some((w) => w.startsWith("create virtualmachineoperations")),
+      admitted.join("\n"),
+    );
   });
 });

@@ -440,6 +440,33 @@ describe("a runStrategy: Manual VM", () => {
     assert.equal(vm.spec.runStrategy, "Manual", "the run setting is the user's again");
     assert.equal(vm.status.printableStatus, "Stopped", "and the report said so");
   });
+
+  it("vmsnap: create --stop puts Manual back and says the VM is not started, and how to start it", async () => {
+    await setRunStrategy("manual", "Always", "Running");
+    await setRunStrategy("manual", "Manual");
+    const start = /start it with `virtctl start manual -n fid-kv-[0-9a-f]+`/;
+
+    const dry = await vmsnap("create", "manual", "--name", "manual-off", "--stop", "--dry-run");
+    expectExit(dry, 0, /the VM will be stopped for the snapshot and NOT started again/, start);
+    assert.match(
+      dry.stdout,
+      /VM manual will be stopped for the snapshot and will NOT be started again: its runStrategy is Manual/,
+    );
+    assert.doesNotMatch(dry.stdout, /and started again afterwards/, showResult(dry));
+
+    const r = await vmsnap("create", "manual", "--name", "manual-off", "--stop", "--yes");
+    expectExit(
+      r,
+      0,
+      /VM manual was stopped for the snapshot and is NOT started again: its runStrategy is Manual: putting it back does not start the VM/,
+      start,
+    );
+    const snap = Snapshot.parse(json(await vmsnap("describe", "manual-off", "-o", "json")));
+    assert.equal(snap.readyToUse, true);
+    const vm = await getJson("vm", "manual");
+    assert.equal(vm.spec.runStrategy, "Manual", "the run setting is the user's again");
+    assert.equal(vm.status.printableStatus, "Stopped", "and the report said so");
+  });
 });
 
 describe("the VolumeSnapshotClass KubeVirt chooses", () => {

@@ -1,5 +1,5 @@
 // Running the built CLI as a process, as a given identity, against the shared environment.
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { VMSNAP_USER } from "../../src/playground/identities.js";
 import { kubeconfigOf } from "./env.js";
@@ -23,16 +23,24 @@ export interface CliOptions {
 }
 
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  return startCli(args, options).done;
+}
+
+/** The CLI as a running process (to signal it), and its result once it exits. */
+export function startCli(
+  args: string[],
+  options: CliOptions = {},
+): { child: ChildProcess; done: Promise<CliResult> } {
   const kubeconfig = options.kubeconfig ?? kubeconfigOf(options.user ?? VMSNAP_USER.name);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, KUBECONFIG: kubeconfig, NO_COLOR: "1", ...options.env },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, KUBECONFIG: kubeconfig, NO_COLOR: "1", ...options.env },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  const done = new Promise<CliResult>((resolve, reject) => {
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 120_000);
     child.on("error", reject);
     child.on("close", (code) => {
@@ -40,9 +48,10 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
       resolve({ code, stdout, stderr });
     });
     // A process may exit before reading its input (usage errors, --version): not an error.
-    child.stdin.on("error", () => {});
-    child.stdin.end(options.input ?? "");
+    child.stdin!.on("error", () => {});
+    child.stdin!.end(options.input ?? "");
   });
+  return { child, done };
 }
 
 /** Parses stdout as JSON (for -o json). */

@@ -1,6 +1,7 @@
 // vmsnap restore VM SNAPSHOT [--stop] [--confirm NAME] [--yes] [--no-safety-snapshot] [--dry-run] [--no-wait]
+//                            [--timeout D]
 import type { Command } from "commander";
-import { dryRunOption, dryRunPreface, isDryRun, runCommand } from "../run.js";
+import { dryRunOption, dryRunPreface, isDryRun, parseDurationFlag, runCommand } from "../run.js";
 
 interface RestoreFlags {
   stop?: boolean;
@@ -9,6 +10,7 @@ interface RestoreFlags {
   safetySnapshot?: boolean;
   dryRun?: string;
   wait?: boolean;
+  timeout?: string;
 }
 
 export function registerRestore(program: Command): void {
@@ -23,7 +25,12 @@ export function registerRestore(program: Command): void {
     .option("--no-safety-snapshot", "do not snapshot the current state first")
     .addOption(dryRunOption("show what would be lost"))
     .option("--no-wait", "return right after creating the restore")
+    .option(
+      "--timeout <duration>",
+      "give up waiting for the restore after this time (default 10m); a VM Operator revert is then taken back",
+    )
     .action(async (vm: string, snapshot: string, opts: RestoreFlags, cmd: Command) => {
+      let timeoutMs: number | undefined;
       await runCommand(
         cmd,
         { yes: opts.yes, confirm: opts.confirm, stop: opts.stop },
@@ -36,6 +43,7 @@ export function registerRestore(program: Command): void {
             safetySnapshot: opts.safetySnapshot,
             dryRun: isDryRun(opts.dryRun),
             wait: opts.wait,
+            timeoutMs,
           });
           return {
             object: restore,
@@ -46,6 +54,9 @@ export function registerRestore(program: Command): void {
           ["VM", vm],
           ["snapshot", snapshot],
         ],
+        () => {
+          timeoutMs = parseDurationFlag("--timeout", opts.timeout);
+        },
       );
     });
 }

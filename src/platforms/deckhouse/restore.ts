@@ -27,6 +27,12 @@ import { diskPhase, disksOf, imagesOf, manifest, operationState, vmNameOf } from
 /** Deckhouse limits each nameReplacement `to` and prefix/suffix to 59 characters (CRD rule). */
 export const CLONE_NAME_MAX = 59;
 const DRY_RUN_TIMEOUT_MS = 60_000;
+/**
+ * How long the preview waits for another operation of the VM before it reports it as the
+ * conflict: well within an MCP client's request timeout (60 s in the TypeScript SDK), so an
+ * agent gets the conflict naming the operation, not a timeout of its call.
+ */
+const PREVIEW_OPERATIONS_WAIT_MS = 20_000;
 
 /** Restore/Clone operations (and legacy restores) that are not finished, in one namespace. */
 export async function restoreOperations(
@@ -309,7 +315,7 @@ async function dryRunRestore(api: DeckhouseApi, vm: VmState, snapshot: string) {
     restore: { mode: "DryRun", virtualMachineSnapshotName: snapshot },
   });
   // One operation per VM at a time: the dry run too waits for the VM's open operations.
-  await waitOperationsIdle(api, vm, { timeoutMs: DRY_RUN_TIMEOUT_MS });
+  await waitOperationsIdle(api, vm, { timeoutMs: PREVIEW_OPERATIONS_WAIT_MS });
   // Validated by the API server first, like every manifest (and a missing permission is
   // reported before anything is created).
   try {
