@@ -241,7 +241,8 @@ export async function runCreate(
   let stopSent = false;
   let snapshot: "not-created" | "sent" | "created" = "not-created";
   let restart: "restarted" | "failed" | "abandoned" | undefined;
-  // Another client's operation took the VM over from vmsnap's stop: it is not started again.
+  // Another client's operation took the VM over from vmsnap's stop, or the VM was deleted: it
+  // is not started again.
   let takenOver = false;
   try {
     if (d.stopFirst) {
@@ -273,7 +274,9 @@ export async function runCreate(
     checkpoint(o.signal, `snapshot ${ns}/${d.name} is ready`);
     return ready;
   } catch (err) {
-    if (err instanceof OperationSupersededError) takenOver = true;
+    // The VM deleted while vmsnap waited for its stop: nothing to start again either.
+    if (err instanceof OperationSupersededError || (err as VmsnapError).details?.vmGone === true)
+      takenOver = true;
     if (!o.signal?.aborted) throw err;
     if (stopSent && !takenOver) restart = await restartAfterInterrupt(session, d, o.abandon);
     throw createInterrupted(session, d, o.signal, snapshot, restart);

@@ -203,6 +203,29 @@ describe("Deckhouse: a VM snapshot of a VM that does not exist, or whose disks a
     ]);
     await waitDhVmPhase(c, ns, "race", "Running", 60_000);
   });
+  it("vmsnap: the VM deleted while vmsnap waits for its stop is not found (exit 4) at once; no snapshot, no Start", async () => {
+    await makeDhVm(c, ns, "gone", {
+      agent: true,
+      runPolicy: "Manual",
+      running: true,
+      disks: ["root"],
+    });
+    await hold("gone", "1h");
+    const created = vmsnap("create", "gone", "--stop", "--name", "gone-1", "--yes", "-o", "json");
+    await kubectlWait(ns, res("virtualmachines", "gone"), "{.status.phase}", "Stopping");
+    await kubectlOk(["-n", ns, "delete", res("virtualmachines", "gone"), "--wait=false"]);
+    const out = await created;
+    expectExit(out, 4);
+    const err = ErrorObject.parse(json(out));
+    assert.equal(err.code, "NotFound");
+    assert.match(err.message, /VM \S+\/gone was deleted while vmsnap waited for it to stop/);
+    assert.equal(await c.getIfExists(Deckhouse.vmSnapshots, "gone-1", ns), undefined);
+    assert.deepEqual(
+      (await opsOf("gone")).map((o) => o.spec.type),
+      ["Stop"],
+      "vmsnap sent no Start",
+    );
+  });
 });
 
 describe("Deckhouse: an operation superseded by a later one is marked Superseded", () => {

@@ -5,7 +5,13 @@
 import { explainRefusal } from "./admission.js";
 import { advice, option, phrase } from "../../core/advice.js";
 import { formatDiffLine, jsonDiff } from "../../core/diff.js";
-import { invalidInput, notFound, operationFailed } from "../../core/errors.js";
+import {
+  ErrorCode,
+  VmsnapError,
+  invalidInput,
+  notFound,
+  operationFailed,
+} from "../../core/errors.js";
 import { fitName } from "../../core/names.js";
 import type { Snapshot } from "../../core/schema.js";
 import { KubeApiError } from "../../kube/client.js";
@@ -210,16 +216,21 @@ export async function waitVmStopped(
   const ns = vm.namespace;
   const done = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, done.signal]) : done.signal;
+  // Tagged: the VM is gone, so there is nothing to start again either.
+  const gone = () =>
+    new VmsnapError(
+      ErrorCode.NotFound,
+      `VM ${ns}/${vm.name} was deleted while vmsnap waited for it to stop; nothing else was done`,
+      undefined,
+      { vmGone: true },
+    );
   const stopped = waitForObject(
     api.kube,
     Deckhouse.vms,
     vm.name,
     ns,
     (v) => {
-      if (!v)
-        throw notFound(
-          `VM ${ns}/${vm.name} was deleted while vmsnap waited for it to stop; nothing else was done`,
-        );
+      if (!v) throw gone();
       return vmPhase(v) === "Stopped";
     },
     { ...options, signal },
@@ -232,8 +243,11 @@ export async function waitVmStopped(
         ns,
         (o) => o !== undefined && ["Superseded", "Failed"].includes(operationState(o).phase),
         { ...options, signal },
-      ).then((o) => {
+      ).then(async (o) => {
         const st = operationState(o!);
+        // The Stop fails when its VM is deleted: that is the VM gone, not a failed stop.
+        if (st.phase === "Failed" && !(await api.kube.getIfExists(Deckhouse.vms, vm.name, ns)))
+          throw gone();
         if (st.phase === "Failed")
           throw operationFailed(
             `VirtualMachineOperation ${stopOp} (Stop) of VM ${vm.name} failed${st.message ? `: ${st.message}` : ""}`,
