@@ -30,3 +30,22 @@ export class OperationInProgressError extends VmsnapError {
     this.name = "OperationInProgressError";
   }
 }
+
+/**
+ * An operation vmsnap sent was superseded by another client's (Deckhouse marks it Superseded when
+ * a later operation of the VM takes over, e.g. a forced Stop or Restart over a Stop): the other
+ * operation now decides the VM's power state, so vmsnap neither goes on nor undoes it.
+ */
+export class OperationSupersededError extends VmsnapError {
+  constructor(
+    /** The operation of vmsnap that was superseded. */
+    readonly operation: string,
+    /** The operation that superseded it, as the platform names it (if it says). */
+    readonly by: string | undefined,
+    message: string,
+    hint?: string,
+  ) {
+    super(ErrorCode.Conflict, message, hint);
+    this.name = "OperationSupersededError";
+  }
+}

@@ -10,6 +10,7 @@ import { makePlan, pinsAt, type PlanBase, type Pins } from "../core/plan.js";
 import type { Preflight, Snapshot } from "../core/schema.js";
 import { KubeApiError } from "../kube/client.js";
 import { mayHaveBeenProcessed } from "../kube/retry.js";
+import { OperationSupersededError } from "../platforms/errors.js";
 import type { CreateOptions, Manifest, SnapshotPlatform, VmState } from "../platforms/types.js";
 import { validateLabels } from "../core/labels.js";
 import { ageText, dryRun, preview, step, withMarks, type Marks } from "./common.js";
@@ -284,6 +285,9 @@ async function createSteps(
   let stopSent = false;
   let snapshot: "not-created" | "sent" | "created" = "not-created";
   let restart: "restarted" | "failed" | "abandoned" | undefined;
+  // Another client's operation took the VM over from vmsnap's stop, or the VM was deleted: it
+  // is not started again.
+  let takenOver = false;
   try {
     if (d.stopFirst) {
       await waitOperationsIdle(session, d.platform, d.vm, o.signal);
@@ -314,11 +318,14 @@ async function createSteps(
     checkpoint(o.signal, `snapshot ${ns}/${d.name} is ready`);
     return ready;
   } catch (err) {
+    // The VM deleted while vmsnap waited for its stop: nothing to start again either.
+    if (err instanceof OperationSupersededError || (err as VmsnapError).details?.vmGone === true)
+      takenOver = true;
     if (!o.signal?.aborted) throw err;
-    if (stopSent) restart = await restartAfterInterrupt(session, d, o.abandon);
+    if (stopSent && !takenOver) restart = await restartAfterInterrupt(session, d, o.abandon);
     throw createInterrupted(session, d, o.signal, snapshot, restart);
   } finally {
-    if (stopSent && restart === undefined) await startVm(session, d.platform, d.vm);
+    if (stopSent && restart === undefined && !takenOver) await startVm(session, d.platform, d.vm);
   }
 }
 

@@ -300,22 +300,24 @@ describe("Deckhouse simulator: VirtualMachineSnapshot", () => {
     assert.equal(snap.status.consistent, true);
   });
 
-  it("waits Pending (BlockDevicesNotReady) while a disk is resizing", async () => {
+  it("fails (BlockDevicesNotReady) at once while a disk is resizing, as upstream does", async () => {
     await vm("rsz", { agent: true });
     await c.patch(Deckhouse.disks, "rsz-root", ns, {
       metadata: { annotations: { "sim.vmsnap.io/disk-phase": "Resizing" } },
     });
     await waitFor(c, Deckhouse.disks, "rsz-root", ns, phaseIs("Resizing"));
     await vmSnapshot("rsz-1", "rsz");
-    const pending = await waitVms("rsz-1", (s) =>
-      Boolean(cond(s, "VirtualMachineSnapshotReady")?.reason),
+    const failed = await waitVms("rsz-1");
+    assert.equal(failed.status.phase, "Failed");
+    assert.equal(cond(failed, "VirtualMachineSnapshotReady")?.reason, "BlockDevicesNotReady");
+    assert.equal(
+      cond(failed, "VirtualMachineSnapshotReady")?.message,
+      'Virtual disk not ready: waiting for the virtual disk "rsz-root" to be Ready.',
     );
-    assert.equal(pending.status.phase, "Pending");
-    assert.equal(cond(pending, "VirtualMachineSnapshotReady")?.reason, "BlockDevicesNotReady");
+    assert.equal(cond(failed, "VirtualMachineReady")?.status, "True");
     await c.patch(Deckhouse.disks, "rsz-root", ns, {
       metadata: { annotations: { "sim.vmsnap.io/disk-phase": null } },
     });
-    assert.equal((await waitVms("rsz-1")).status.phase, "Ready");
   });
 
   it("volume-snapshot failure fails the snapshot naming the disk; stuck stays InProgress", async () => {

@@ -22,7 +22,7 @@ import type {
 } from "../types.js";
 import { DeckhouseApi, type RestoreApi } from "./api.js";
 import { diskSupport } from "./disks.js";
-import { disksOf, vmPhase } from "./model.js";
+import { disksOf } from "./model.js";
 import * as vms from "./preflight.js";
 import * as restores from "./restore.js";
 import * as admission from "./admission.js";
@@ -126,8 +126,14 @@ export class DeckhousePlatform implements SnapshotPlatform {
     return snapshot.disk !== undefined ? Deckhouse.diskSnapshots : Deckhouse.vmSnapshots;
   }
 
+  /** The last Stop operation built for each VM (ns/name): the one waitVmStopped follows. */
+  private readonly stops = new Map<string, string>();
+
   runStateChange(vm: VmState, running: boolean): RunStateChange {
-    return restores.runStateChange(this.api, vm, running);
+    const change = restores.runStateChange(this.api, vm, running);
+    if (!running && change.kind === "create")
+      this.stops.set(`${vm.namespace}/${vm.name}`, change.manifest.body.metadata.name);
+    return change;
   }
 
   restorePreview(vm: VmState, snapshot: Snapshot): Promise<RestorePreview> {
@@ -173,14 +179,18 @@ export class DeckhousePlatform implements SnapshotPlatform {
     return restores.waitClone(this.api, namespace, name, options);
   }
 
-  async waitVmStopped(vm: VmState, options: WaitOptions): Promise<void> {
+  /**
+   * Waits for the VM to be Stopped, following vmsnap's Stop operation meanwhile: one superseded
+   * by another client's operation (deckhouse/virtualization v1.10, images/virtualization-artifact/
+   * pkg/controller/vmop/service/service.go markSuperseded) or failed ends the wait at once, as
+   * does the VM's deletion.
+   */
+  waitVmStopped(vm: VmState, options: WaitOptions): Promise<void> {
     options.onProgress?.(`waiting for VM ${vm.name} to stop`);
-    await waitForObject(
-      this.api.kube,
-      Deckhouse.vms,
-      vm.name,
-      vm.namespace,
-      (v) => v !== undefined && vmPhase(v) === "Stopped",
+    return restores.waitVmStopped(
+      this.api,
+      vm,
+      this.stops.get(`${vm.namespace}/${vm.name}`),
       options,
     );
   }

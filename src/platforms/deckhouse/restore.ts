@@ -5,7 +5,13 @@
 import { explainRefusal } from "./admission.js";
 import { advice, option, phrase } from "../../core/advice.js";
 import { formatDiffLine, jsonDiff } from "../../core/diff.js";
-import { invalidInput, notFound, operationFailed } from "../../core/errors.js";
+import {
+  ErrorCode,
+  VmsnapError,
+  invalidInput,
+  notFound,
+  operationFailed,
+} from "../../core/errors.js";
 import { fitName } from "../../core/names.js";
 import type { Snapshot } from "../../core/schema.js";
 import { KubeApiError } from "../../kube/client.js";
@@ -20,9 +26,17 @@ import type {
   VmState,
   WaitOptions,
 } from "../types.js";
-import { OperationInProgressError } from "../errors.js";
+import { OperationInProgressError, OperationSupersededError } from "../errors.js";
 import type { DeckhouseApi } from "./api.js";
-import { diskPhase, disksOf, imagesOf, manifest, operationState, vmNameOf } from "./model.js";
+import {
+  diskPhase,
+  disksOf,
+  imagesOf,
+  manifest,
+  operationState,
+  vmNameOf,
+  vmPhase,
+} from "./model.js";
 
 /** Deckhouse limits each nameReplacement `to` and prefix/suffix to 59 characters (CRD rule). */
 export const CLONE_NAME_MAX = 59;
@@ -186,6 +200,83 @@ export async function waitOperationsIdle(
         );
       });
     }
+  }
+}
+
+/** "Superseded by <name> with type <type>" (service.go markSuperseded). */
+const SUPERSEDED_BY = /^Superseded by (\S+) with type (\S+)/;
+
+/**
+ * Waits until the VM is Stopped. vmsnap's own Stop operation (`stopOp`) is followed meanwhile: a
+ * Stop superseded by another client's operation (a forced Stop or Restart; deckhouse/virtualization
+ * v1.10 line, images/virtualization-artifact/pkg/controller/vmop/supersede/supersede.go and
+ * .../vmop/service/service.go markSuperseded) is a conflict naming that operation, and a failed
+ * Stop is the failure; the VM deleted meanwhile is not found. None of them waits to the timeout.
+ */
+export async function waitVmStopped(
+  api: DeckhouseApi,
+  vm: VmState,
+  stopOp: string | undefined,
+  options: WaitOptions,
+): Promise<void> {
+  const ns = vm.namespace;
+  const done = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, done.signal]) : done.signal;
+  // Tagged: the VM is gone, so there is nothing to start again either.
+  const gone = () =>
+    new VmsnapError(
+      ErrorCode.NotFound,
+      `VM ${ns}/${vm.name} was deleted while vmsnap waited for it to stop; nothing else was done`,
+      undefined,
+      { vmGone: true },
+    );
+  const stopped = waitForObject(
+    api.kube,
+    Deckhouse.vms,
+    vm.name,
+    ns,
+    (v) => {
+      if (!v) throw gone();
+      return vmPhase(v) === "Stopped";
+    },
+    { ...options, signal },
+  );
+  const ended = stopOp
+    ? waitForObject(
+        api.kube,
+        Deckhouse.vmops,
+        stopOp,
+        ns,
+        (o) => o !== undefined && ["Superseded", "Failed"].includes(operationState(o).phase),
+        { ...options, signal },
+      ).then(async (o) => {
+        const st = operationState(o!);
+        // The Stop fails when its VM is deleted: that is the VM gone, not a failed stop.
+        if (st.phase === "Failed" && !(await api.kube.getIfExists(Deckhouse.vms, vm.name, ns)))
+          throw gone();
+        if (st.phase === "Failed")
+          throw operationFailed(
+            `VirtualMachineOperation ${stopOp} (Stop) of VM ${vm.name} failed${st.message ? `: ${st.message}` : ""}`,
+            `look at the operation (kubectl -n ${ns} get virtualmachineoperation ${stopOp} -o yaml)`,
+          );
+        const by = SUPERSEDED_BY.exec(str(condition(o!, "Completed")?.message) ?? "");
+        throw new OperationSupersededError(
+          stopOp,
+          by?.[1],
+          `VirtualMachineOperation ${stopOp} (Stop) that vmsnap sent for VM ${vm.name} was superseded by ${
+            by ? `VirtualMachineOperation ${by[1]} (${by[2]})` : "another operation"
+          }: that operation now decides the VM's power state, so vmsnap did not go on and does not start the VM again`,
+          `see what the other operation does (kubectl -n ${ns} get virtualmachineoperations), then try again once it has finished`,
+        );
+      })
+    : new Promise<never>(() => {});
+  // The loser is cut off once the first one settles; its rejection is not a failure.
+  stopped.catch(() => {});
+  ended.catch(() => {});
+  try {
+    await Promise.race([stopped, ended]);
+  } finally {
+    done.abort();
   }
 }
 

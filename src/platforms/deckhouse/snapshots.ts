@@ -66,12 +66,27 @@ export function toSnapshot(
         words,
       ),
     );
+  else if (st.reason === "BlockDevicesNotReady" && st.phase === "Failed")
+    // Deckhouse fails a VM snapshot whose disks are not Ready; it does not wait
+    // (deckhouse/virtualization v1.10 line, images/virtualization-artifact/pkg/controller/
+    // vmsnapshot/internal/life_cycle.go, ensureBlockDeviceConsistency).
+    diagnosis.push(
+      `the VM's disks were not Ready: ${st.message ?? st.reason} Deckhouse fails the snapshot rather than wait; create it again once every disk is Ready`,
+    );
   else if (st.reason === "BlockDevicesNotReady" || st.reason === "WaitingForTheVirtualDisk")
     diagnosis.push(
       `waiting for the disks: ${st.message ?? st.reason}; a disk that is resizing or not Ready holds the snapshot back`,
     );
   else if (st.phase === "Failed" || (st.phase !== "Ready" && st.reason))
     diagnosis.push(`${st.reason ?? "Failed"}${st.message ? `: ${st.message}` : ""}`);
+  // Why the VM was not ready (missing, being deleted, or not Running/Stopped), in Deckhouse's words
+  // (vmsnapshot/internal/virtual_machine_ready.go).
+  const vmReady =
+    kind === "vm"
+      ? arr(status.conditions).find((c) => c.type === "VirtualMachineReady")
+      : undefined;
+  if (st.phase === "Failed" && vmReady?.status === "False" && str(vmReady.message))
+    diagnosis.push(`the VM was not ready for snapshotting: ${str(vmReady.message)}`);
   for (const child of context.children ?? []) {
     const cs = snapshotState(child, "VirtualDiskSnapshotReady");
     if (cs.phase !== "Ready" && (cs.reason || cs.phase === "Failed"))

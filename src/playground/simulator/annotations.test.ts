@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import {
   failures,
   parseDuration,
+  powerTransitionMs,
   snapshotDelayMs,
   DEFAULT_SNAPSHOT_DELAY_MS,
 } from "./annotations.js";
@@ -32,6 +33,17 @@ describe("annotation hooks", () => {
       DEFAULT_SNAPSHOT_DELAY_MS,
     );
     assert.equal(snapshotDelayMs(vm({ "sim.vmsnap.io/snapshot-delay": "2s" })), 2000);
+  });
+  it("power-transition-duration defaults when absent or invalid", () => {
+    assert.equal(powerTransitionMs(vm({}), 300), 300);
+    assert.equal(
+      powerTransitionMs(vm({ "sim.vmsnap.io/power-transition-duration": "x" }), 300),
+      300,
+    );
+    assert.equal(
+      powerTransitionMs(vm({ "sim.vmsnap.io/power-transition-duration": "1h" }), 300),
+      3_600_000,
+    );
   });
   it("fail takes one mode or a comma-separated list", () => {
     assert.deepEqual(

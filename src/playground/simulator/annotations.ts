@@ -14,6 +14,11 @@ export const SIM = {
   paused: "sim.vmsnap.io/paused",
   /** Extension: comma-separated PVC names hot-plugged into the running VMI only (not persisted). */
   hotplugVolumes: "sim.vmsnap.io/hotplug-volumes",
+  /**
+   * Extension: how long the VM stays Starting or Stopping (a Go duration; default a few hundred
+   * ms). A long one ("1h") holds it there; changing or removing the annotation lets it go on.
+   */
+  powerTransition: "sim.vmsnap.io/power-transition-duration",
 } as const;
 
 export type FailureMode = "freeze" | "volume-snapshot" | "stuck";
@@ -48,4 +53,9 @@ export function isPaused(vm: KubeObject): boolean {
 
 export function snapshotDelayMs(vm: KubeObject | undefined): number {
   return parseDuration(annotation(vm, SIM.snapshotDelay)) ?? DEFAULT_SNAPSHOT_DELAY_MS;
+}
+
+/** How long the VM stays Starting or Stopping: its hook, else `defaultMs`. */
+export function powerTransitionMs(vm: KubeObject | undefined, defaultMs: number): number {
+  return parseDuration(annotation(vm, SIM.powerTransition)) ?? defaultMs;
 }

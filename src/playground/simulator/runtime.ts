@@ -20,6 +20,8 @@ export class Runtime {
   private readonly queue: string[] = [];
   private readonly queued = new Set<string>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** When each pending timer fires (ms since the epoch). */
+  private readonly due = new Map<string, number>();
   private wake?: () => void;
   private stopped = false;
   private worker?: Promise<void>;
@@ -46,18 +48,28 @@ export class Runtime {
     this.reconcilers.set(controller, reconciler);
   }
 
-  /** Queues controller/key now, or after delayMs (an earlier pending timer wins). */
+  /**
+   * Queues controller/key now, or after delayMs. Of two pending timers the earlier wins: a long
+   * one (a VM held Starting for an hour) never delays a shorter one asked for later.
+   */
   enqueue(controller: string, key: string, delayMs = 0): void {
     if (this.stopped) return;
     const item = `${controller}\u0000${key}`;
     if (delayMs > 0) {
-      if (this.timers.has(item)) return;
+      const at = Date.now() + delayMs;
+      const pending = this.timers.get(item);
+      if (pending) {
+        if ((this.due.get(item) ?? 0) <= at) return;
+        clearTimeout(pending);
+      }
       const timer = setTimeout(() => {
         this.timers.delete(item);
+        this.due.delete(item);
         this.enqueue(controller, key);
       }, delayMs);
       timer.unref();
       this.timers.set(item, timer);
+      this.due.set(item, at);
       return;
     }
     if (this.queued.has(item)) return;
@@ -101,6 +113,7 @@ export class Runtime {
     this.stopped = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
+    this.due.clear();
     this.wake?.();
     await this.worker;
     await Promise.all([...this.informers.values()].map((i) => i.stop()));

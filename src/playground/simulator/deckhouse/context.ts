@@ -79,6 +79,7 @@ export const OP_PHASE = {
   completed: "Completed",
   failed: "Failed",
   terminating: "Terminating",
+  superseded: "Superseded",
 } as const;
 
 export const VMSNAPSHOT_FINALIZER = "virtualization.deckhouse.io/vmsnapshot-controller";

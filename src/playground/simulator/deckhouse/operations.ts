@@ -63,9 +63,96 @@ export function registerOperationControllers(ctx: DhContext): void {
   rt.register(CTRL.vmsop, (key) => reconcileVmsop(ctx, key));
 }
 
+/** Finished: Completed, Failed or Superseded (deckhouse/virtualization v1.10 line,
+ * images/virtualization-artifact/pkg/common/vmop/vmop.go IsFinished). */
 function done(op: KubeObject): boolean {
   const p = phaseOf(op);
-  return p === OP_PHASE.completed || p === OP_PHASE.failed;
+  return p === OP_PHASE.completed || p === OP_PHASE.failed || p === OP_PHASE.superseded;
+}
+
+/**
+ * Whether `next` supersedes the unfinished `old` of the same VM: Stop over Start; a forced Stop or
+ * Restart over a Stop or Restart that is not forced; Stop or Restart over Migrate/Evict
+ * (deckhouse/virtualization v1.10 line, HEAD cf3a9e6c4,
+ * images/virtualization-artifact/pkg/controller/vmop/supersede/supersede.go, CanSupersede).
+ */
+export function canSupersede(old: KubeObject, next: KubeObject): boolean {
+  const o = asObj(old).spec ?? {};
+  const n = asObj(next).spec ?? {};
+  if (o.virtualMachineName !== n.virtualMachineName) return false;
+  const forcedOver = () =>
+    o.force !== true && (n.type === "Stop" || n.type === "Restart") && n.force === true;
+  switch (o.type) {
+    case "Start":
+      return n.type === "Stop";
+    case "Stop":
+    case "Restart":
+      return forcedOver();
+    case "Migrate":
+    case "Evict":
+      return n.type === "Stop" || n.type === "Restart";
+    default:
+      return false;
+  }
+}
+
+/** Creation order of operations: timestamp, then name (upstream isOlderVMOP). */
+function isOlder(a: KubeObject, b: KubeObject): boolean {
+  const ta = a.metadata.creationTimestamp ?? "";
+  const tb = b.metadata.creationTimestamp ?? "";
+  if (ta !== tb) return Date.parse(ta) < Date.parse(tb);
+  return a.metadata.name < b.metadata.name;
+}
+
+/**
+ * Before an operation starts: the VM's older unfinished operations either are all superseded by
+ * it (each gets phase Superseded, condition Completed=True reason Superseded, "Superseded by <name>
+ * with type <type>", and what it started is undone) or the operation fails NotReadyToBeExecuted
+ * (deckhouse/virtualization v1.10 line, HEAD cf3a9e6c4,
+ * images/virtualization-artifact/pkg/controller/vmop/service/service.go,
+ * ShouldExecuteOrSupersedeOrSetFailedPhase, cleanupSupersededOperation, markSuperseded; called by
+ * the powerstate, migration and snapshot lifecycle handlers before they execute). False: stop here.
+ */
+async function supersedeOrFail(ctx: DhContext, op: KubeObject, vm: KubeObject): Promise<boolean> {
+  const { inf } = ctx;
+  const vmName = asObj(op).spec?.virtualMachineName;
+  const older = ctx.fresh
+    .list(inf.vmops)
+    .filter(
+      (o) =>
+        o.metadata.namespace === op.metadata.namespace &&
+        o.metadata.uid !== op.metadata.uid &&
+        asObj(o).spec?.virtualMachineName === vmName &&
+        !done(o) &&
+        isOlder(o, op),
+    );
+  if (!older.length) return true;
+  if (!older.every((o) => canSupersede(o, op))) {
+    await finish(
+      ctx,
+      inf.vmops,
+      op,
+      false,
+      "VMOP cannot be executed now. Previously created operation should finish first.",
+      {},
+      [],
+      "NotReadyToBeExecuted",
+    );
+    return false;
+  }
+  const type = asObj(op).spec?.type as string;
+  for (const o of older) {
+    // A superseded migration is deleted (its VirtualMachineInstanceMigration): the VM stays put.
+    if (annotation(vm, DH_SIM.migrating) === o.metadata.name)
+      await setAnnotations(ctx, inf.vms, vm, { [DH_SIM.migrating]: null });
+    await writeStatus(ctx, inf.vmops, o, {
+      phase: OP_PHASE.superseded,
+      conditions: withConditions(o, [
+        cond(COMPLETED, true, "Superseded", `Superseded by ${op.metadata.name} with type ${type}`),
+      ]),
+    });
+  }
+  return true;
 }
 
 async function finish(
@@ -119,6 +206,9 @@ async function reconcileVmop(ctx: DhContext, key: string) {
     await finish(ctx, inf.vmops, op, false, `VirtualMachine "${vmName}" not found.`);
     return;
   }
+  // Not started yet: one operation per VM at a time, unless this one supersedes the others.
+  const started = phaseOf(op) === OP_PHASE.inProgress || annotation(op, DH_SIM.step) !== undefined;
+  if (!started && !(await supersedeOrFail(ctx, op, vm))) return;
   switch (spec.type as string) {
     case "Start":
     case "Stop":

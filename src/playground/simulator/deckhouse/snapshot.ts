@@ -385,58 +385,65 @@ async function reconcileVmSnapshot(ctx: DhContext, key: string) {
   const vm = ctx.fresh.get(inf.vms, `${ns}/${vmName}`);
 
   if (!secretNameOf(snap)) {
-    const pending = async (vmReady: boolean, reason: string, message: string) => {
+    // Before anything is taken, a VM that is missing, being deleted or not Running/Stopped, or
+    // whose block devices are not Ready, fails the snapshot at once; it does not wait
+    // (deckhouse/virtualization v1.10 line, HEAD cf3a9e6c4, images/virtualization-artifact/pkg/
+    // controller/vmsnapshot/internal/virtual_machine_ready.go sets VirtualMachineReady, and
+    // .../vmsnapshot/internal/life_cycle.go (Handle, ensureBlockDeviceConsistency) fails on it).
+    const fail = async (vmReady: Record<string, unknown>, reason: string, message: string) => {
       await writeStatus(ctx, inf.vmSnapshots, snap!, {
-        phase: SNAP_PHASE.pending,
-        conditions: withConditions(snap!, [
-          vmReady
-            ? cond(VM_READY, true, "VirtualMachineReady")
-            : cond(VM_READY, false, "VirtualMachineNotReadyForSnapshotting", message),
-          cond(VMS_READY, false, reason, message),
-        ]),
+        phase: SNAP_PHASE.failed,
+        conditions: withConditions(snap!, [vmReady, cond(VMS_READY, false, reason, message)]),
       });
     };
+    const notReadyVm = (message: string) =>
+      fail(
+        cond(VM_READY, false, "VirtualMachineNotReadyForSnapshotting", message),
+        "WaitingForTheVirtualMachine",
+        `Cannot take a snapshot: the virtual machine "${vmName}" is not ready.`,
+      );
     if (!vm) {
-      await pending(false, "WaitingForTheVirtualMachine", `VirtualMachine "${vmName}" not found.`);
+      await fail(
+        cond(
+          VM_READY,
+          false,
+          "VirtualMachineNotReadyForSnapshotting",
+          `The virtual machine "${vmName}" was not found.`,
+        ),
+        "WaitingForTheVirtualMachine",
+        `Cannot take a snapshot: the virtual machine "${vmName}" does not exist.`,
+      );
       return;
     }
-    // A VM that is not Running or Stopped (Pending, Starting, Stopping, Migrating) fails the
-    // snapshot at once; it does not wait (deckhouse/virtualization v1.10,
-    // images/virtualization-artifact/pkg/controller/vmsnapshot/internal/virtual_machine_ready.go
-    // sets VirtualMachineReady=False, and .../vmsnapshot/internal/life_cycle.go fails on it).
+    if (vm.metadata.deletionTimestamp) {
+      await notReadyVm(`The virtual machine "${vmName}" is in the process of deletion.`);
+      return;
+    }
     const vmPhase = phaseOf(vm);
     if (vmPhase !== VM_PHASE.running && vmPhase !== VM_PHASE.stopped) {
-      await writeStatus(ctx, inf.vmSnapshots, snap, {
-        phase: SNAP_PHASE.failed,
-        conditions: withConditions(snap, [
-          cond(
-            VM_READY,
-            false,
-            "VirtualMachineNotReadyForSnapshotting",
-            `The virtual machine "${vmName}" is in the "${vmPhase ?? "Pending"}" phase: waiting for it to reach the Running or Stopped phase.`,
-          ),
-          cond(
-            VMS_READY,
-            false,
-            "WaitingForTheVirtualMachine",
-            `Cannot take a snapshot: the virtual machine "${vmName}" is not ready.`,
-          ),
-        ]),
-      });
+      await notReadyVm(
+        `The virtual machine "${vmName}" is in the "${vmPhase ?? ""}" phase: waiting for it to reach the Running or Stopped phase.`,
+      );
+      return;
+    }
+    const vmReady = cond(VM_READY, true, "VirtualMachineReady");
+    if (conditionOf(vm, "BlockDevicesReady")?.status !== "True") {
+      await fail(
+        vmReady,
+        "BlockDevicesNotReady",
+        `Block devices not ready: waiting for the block devices of the virtual machine "${vmName}" to be ready.`,
+      );
       return;
     }
     const disks = diskNamesOf(vm);
-    const notReady = disks.filter(
+    const notReady = disks.find(
       (d) => phaseOf(ctx.fresh.get(inf.disks, `${ns}/${d}`)) !== DISK_PHASE.ready,
     );
-    if (notReady.length) {
-      const detail = notReady
-        .map((d) => `"${d}" (${phaseOf(ctx.fresh.get(inf.disks, `${ns}/${d}`)) ?? "not found"})`)
-        .join(", ");
-      await pending(
-        true,
+    if (notReady !== undefined) {
+      await fail(
+        vmReady,
         "BlockDevicesNotReady",
-        `Waiting for the VirtualDisks ${detail} to be Ready.`,
+        `Virtual disk not ready: waiting for the virtual disk "${notReady}" to be Ready.`,
       );
       return;
     }

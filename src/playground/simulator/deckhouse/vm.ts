@@ -1,7 +1,7 @@
 // VirtualMachine: power (runPolicy and Start/Stop operations), phases, block devices, guest agent
 // and OS info, a stable simulated IP address, and changes awaiting a restart.
 import { keyOf, type KubeObject } from "../../../kube/resources.js";
-import { annotation, guestOs, hasGuestAgent } from "../annotations.js";
+import { annotation, guestOs, hasGuestAgent, powerTransitionMs } from "../annotations.js";
 import { asObj } from "../storage.js";
 import {
   CTRL,
@@ -20,7 +20,7 @@ import {
 } from "./context.js";
 import { DISK_PHASE } from "./disk.js";
 
-/** Starting and Stopping last this long. */
+/** Starting and Stopping last this long, unless the VM's sim.vmsnap.io/power-transition-duration says otherwise. */
 export const POWER_TRANSITION_MS = 300;
 
 export const RUN_POLICY = {
@@ -152,13 +152,14 @@ async function reconcileVm(ctx: DhContext, key: string) {
   const sinceKey = `${uid}/power`;
   let next: string;
   let requeueAfterMs: number | undefined;
+  const transitionMs = powerTransitionMs(vm, POWER_TRANSITION_MS);
   const transition = (target: string, done: string) => {
     if (current !== target) {
       ctx.since.set(sinceKey, Date.now());
-      requeueAfterMs = POWER_TRANSITION_MS;
+      requeueAfterMs = transitionMs;
       return target;
     }
-    const remaining = (ctx.since.get(sinceKey) ?? 0) + POWER_TRANSITION_MS - Date.now();
+    const remaining = (ctx.since.get(sinceKey) ?? 0) + transitionMs - Date.now();
     if (remaining > 0) {
       requeueAfterMs = remaining;
       return target;
