@@ -13,7 +13,7 @@ import { DeletionList, Snapshot, SnapshotList } from "../../src/core/schema.js";
 import { adminClient, newNamespace } from "../helpers/env.js";
 import { json, runCli, showResult } from "../helpers/cli.js";
 import { requestsSince } from "../helpers/audit.js";
-import { waitFor } from "../helpers/kube.js";
+import { waitFor, waitClaimsBound } from "../helpers/kube.js";
 import { connectInProcess, failed, serverOptions } from "../helpers/mcp.js";
 
 let c: KubeClient;
@@ -22,6 +22,7 @@ let other: string;
 
 async function makeVm(namespace: string, vm: string): Promise<void> {
   await c.create(Core.pvcs, pvcManifest({ name: `${vm}-root`, namespace, data: "v1" }));
+  await waitClaimsBound(c, namespace, [`${vm}-root`]);
   await c.create(
     KubeVirt.vms,
     vmManifest({

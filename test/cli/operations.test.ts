@@ -21,7 +21,7 @@ import {
 import { adminClient, newNamespace } from "../helpers/env.js";
 import { json, runCli, type CliResult } from "../helpers/cli.js";
 import { requestsSince, writesSince, writesIn } from "../helpers/audit.js";
-import { waitFor, type Json, vmDiskFingerprints } from "../helpers/kube.js";
+import { waitFor, type Json, vmDiskFingerprints, waitClaimsBound } from "../helpers/kube.js";
 
 let c: KubeClient;
 let ns: string;
@@ -71,6 +71,11 @@ async function makeVm(name: string, o: VmSpec = {}): Promise<Json> {
       Core.pvcs,
       pvcManifest({ name: `${name}-${d}`, namespace: ns, data: `${name}-${d}-v1` }),
     );
+  await waitClaimsBound(
+    c,
+    ns,
+    disks.map((d) => `${name}-${d}`),
+  );
   await c.create(
     KubeVirt.vms,
     vmManifest({

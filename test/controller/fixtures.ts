@@ -28,7 +28,7 @@ import type { SnapshotPolicySpec } from "../../src/core/policy.js";
 import { kubeconfigOf } from "../helpers/env.js";
 import { requestsSince } from "../helpers/audit.js";
 import { makeDhVm } from "../helpers/deckhouse.js";
-import { waitFor, type Json } from "../helpers/kube.js";
+import { waitFor, type Json, waitClaimsBound } from "../helpers/kube.js";
 
 export type PlatformName = "kubevirt" | "deckhouse" | "vmoperator";
 
@@ -70,6 +70,7 @@ export async function makeVm(
       Core.pvcs,
       pvcManifest({ name: `${name}-root`, namespace: ns, data: `${name}-v1` }),
     );
+    await waitClaimsBound(c, ns, [`${name}-root`]);
     await c.create(
       KubeVirt.vms,
       vmManifest({

@@ -1,5 +1,5 @@
 // The policy controller's leader, when it cannot start its watches (the API server answers a list
-// with a 500), stays healthy and not ready, tries again with back-off, and once the lists succeed
+// with a 404), stays healthy and not ready, tries again with back-off, and once the lists succeed
 // syncs its caches and reconciles — as client-go's reflector retries, instead of staying failed.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -65,13 +65,14 @@ describe("policy controller: its watches cannot start at first", () => {
         schedule: "@yearly",
       }),
     );
-    // Every list of the policies fails until the rule is removed.
+    // Every list of the policies fails until the rule is removed: 404, as while the CRD is not
+    // yet served (a 5xx would first be retried by the client for its 30 s budget).
     proxy.inject({
       method: "GET",
       path: /\/snapshotpolicies$/,
       watch: false,
       times: 1_000,
-      fault: { kind: "status", code: 500 },
+      fault: { kind: "status", code: 404 },
     });
     const lines: string[] = [];
     controller = await startController(ns, new ManualClock(new Date()), {

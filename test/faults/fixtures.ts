@@ -6,7 +6,7 @@ import { Core, Csi, KubeVirt } from "../../src/kube/resources.js";
 import { pvcManifest, vmManifest } from "../../src/playground/fixtures.js";
 import { SIM } from "../../src/playground/simulator/annotations.js";
 import type { CliResult } from "../helpers/cli.js";
-import { vmDiskFingerprints, waitFor, type Json } from "../helpers/kube.js";
+import { vmDiskFingerprints, waitFor, type Json, waitClaimsBound } from "../helpers/kube.js";
 
 export function show(r: CliResult): string {
   return `exit ${r.code}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
@@ -33,6 +33,7 @@ export async function makeVm(
     Core.pvcs,
     pvcManifest({ name: `${name}-root`, namespace: ns, data: `${name}-v1` }),
   );
+  await waitClaimsBound(c, ns, [`${name}-root`]);
   await c.create(
     KubeVirt.vms,
     vmManifest({

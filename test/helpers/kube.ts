@@ -34,6 +34,24 @@ export async function waitFor(
   return obj as Json;
 }
 
+/**
+ * Waits until the claims are Bound. kube-controller-manager's PV binder binds a claim once the
+ * simulated provisioner has made its volume: shortly after, not at once, so a VM can report
+ * Stopped before its claims are Bound (and vmsnap's preflight rightly refuses unbound claims).
+ */
+export async function waitClaimsBound(
+  client: KubeClient,
+  namespace: string,
+  claims: string[],
+  timeoutMs = 60_000,
+): Promise<void> {
+  await Promise.all(
+    claims.map((name) =>
+      waitFor(client, Core.pvcs, name, namespace, (p) => p.status?.phase === "Bound", timeoutMs),
+    ),
+  );
+}
+
 export async function waitGone(
   client: KubeClient,
   type: ResourceType,

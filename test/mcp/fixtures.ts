@@ -5,7 +5,7 @@ import type { KubeClient } from "../../src/kube/client.js";
 import { Core, KubeVirt, apiVersionOf } from "../../src/kube/resources.js";
 import { pvcManifest, vmManifest } from "../../src/playground/fixtures.js";
 import { SIM } from "../../src/playground/simulator/annotations.js";
-import { waitFor, type Json, vmDiskFingerprints } from "../helpers/kube.js";
+import { waitFor, type Json, vmDiskFingerprints, waitClaimsBound } from "../helpers/kube.js";
 
 export interface VmSpec {
   run?: boolean;
@@ -27,6 +27,11 @@ export async function makeVm(
       Core.pvcs,
       pvcManifest({ name: `${name}-${d}`, namespace: ns, data: `${name}-${d}-v1` }),
     );
+  await waitClaimsBound(
+    c,
+    ns,
+    disks.map((d) => `${name}-${d}`),
+  );
   await c.create(
     KubeVirt.vms,
     vmManifest({
