@@ -24,11 +24,12 @@ import {
   kubectlGet,
   kubectlOk,
   kubectlWait,
+  dhRes,
+  dhVmSnapshotManifest,
+  dhVmopManifest,
 } from "./dvp-kubectl.js";
 
-const DH = "virtualization.deckhouse.io";
-const API = `${DH}/v1alpha2`;
-const res = (plural: string, name: string) => `${plural}.${DH}/${name}`;
+const res = dhRes;
 const HOLD = SIM.powerTransition;
 
 let c: KubeClient;
@@ -54,23 +55,9 @@ async function writesSince(since: Date): Promise<string[]> {
   );
 }
 
-function vmSnapshot(name: string, vm: string): object {
-  return {
-    apiVersion: API,
-    kind: "VirtualMachineSnapshot",
-    metadata: { name, namespace: ns },
-    spec: { virtualMachineName: vm, requiredConsistency: true, keepIPAddress: "Always" },
-  };
-}
-
-function vmop(name: string, vm: string, type: string, force?: boolean): object {
-  return {
-    apiVersion: API,
-    kind: "VirtualMachineOperation",
-    metadata: { name, namespace: ns },
-    spec: { type, virtualMachineName: vm, ...(force === undefined ? {} : { force }) },
-  };
-}
+const vmSnapshot = (name: string, vm: string) => dhVmSnapshotManifest(ns, name, vm);
+const vmop = (name: string, vm: string, type: string, force?: boolean) =>
+  dhVmopManifest(ns, name, vm, type, { force });
 
 /** Holds the VM in Starting/Stopping from now on (`1h`), or lets it go on (undefined). */
 async function hold(vm: string, duration: string | undefined): Promise<void> {

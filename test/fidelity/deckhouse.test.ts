@@ -30,11 +30,13 @@ import {
   kubectlGet,
   kubectlOk,
   kubectlWait,
+  DH_API,
+  dhRes,
+  dhVmSnapshotManifest,
+  dhVmopManifest,
 } from "./dvp-kubectl.js";
 
-const DH = "virtualization.deckhouse.io";
-const API = `${DH}/v1alpha2`;
-const res = (plural: string, name: string) => `${plural}.${DH}/${name}`;
+const res = dhRes;
 
 let c: KubeClient;
 let ns: string;
@@ -64,23 +66,10 @@ async function writesSince(since: Date): Promise<string[]> {
   );
 }
 
-function vmSnapshot(name: string, vm: string, requiredConsistency = true): object {
-  return {
-    apiVersion: API,
-    kind: "VirtualMachineSnapshot",
-    metadata: { name, namespace: ns },
-    spec: { virtualMachineName: vm, requiredConsistency, keepIPAddress: "Always" },
-  };
-}
-
-function vmop(name: string, vm: string, type: string, annotations: Record<string, string> = {}) {
-  return {
-    apiVersion: API,
-    kind: "VirtualMachineOperation",
-    metadata: { name, namespace: ns, annotations },
-    spec: { type, virtualMachineName: vm },
-  };
-}
+const vmSnapshot = (name: string, vm: string, requiredConsistency = true) =>
+  dhVmSnapshotManifest(ns, name, vm, requiredConsistency);
+const vmop = (name: string, vm: string, type: string, annotations: Record<string, string> = {}) =>
+  dhVmopManifest(ns, name, vm, type, { annotations });
 
 /** A StorageClass of its own CSI driver (unique to this file), with the given snapshot classes. */
 async function storageOfOwnDriver(tag: string, defaults: number): Promise<string> {
@@ -373,7 +362,7 @@ describe("Deckhouse: CreateVirtualMachine completes once its objects exist", () 
       "sim.vmsnap.io/provision-delay=30s",
     ]);
     await kubectlCreate({
-      apiVersion: API,
+      apiVersion: DH_API,
       kind: "VirtualMachineSnapshotOperation",
       metadata: { name: "src-copy", namespace: ns },
       spec: {

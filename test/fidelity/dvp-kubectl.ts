@@ -74,3 +74,37 @@ export function kubectlCondition(
 ): Promise<string> {
   return kubectlGet(ns, resource, `{.status.conditions[?(@.type=="${type}")].${field}}`);
 }
+
+export const DH = "virtualization.deckhouse.io";
+export const DH_API = `${DH}/v1alpha2`;
+/** kubectl's name of a Deckhouse object: `plural.group/name`. */
+export const dhRes = (plural: string, name: string): string => `${plural}.${DH}/${name}`;
+
+export function dhVmSnapshotManifest(
+  namespace: string,
+  name: string,
+  vm: string,
+  requiredConsistency = true,
+): object {
+  return {
+    apiVersion: DH_API,
+    kind: "VirtualMachineSnapshot",
+    metadata: { name, namespace },
+    spec: { virtualMachineName: vm, requiredConsistency, keepIPAddress: "Always" },
+  };
+}
+
+export function dhVmopManifest(
+  namespace: string,
+  name: string,
+  vm: string,
+  type: string,
+  o: { force?: boolean; annotations?: Record<string, string> } = {},
+): object {
+  return {
+    apiVersion: DH_API,
+    kind: "VirtualMachineOperation",
+    metadata: { name, namespace, annotations: o.annotations ?? {} },
+    spec: { type, virtualMachineName: vm, ...(o.force === undefined ? {} : { force: o.force }) },
+  };
+}
