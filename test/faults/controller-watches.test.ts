@@ -41,18 +41,40 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Resolves when a line matching the pattern has been logged. */
-function logged(lines: string[], pattern: RegExp, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (lines.some((l) => pattern.test(l))) return resolve();
-      if (Date.now() > deadline)
-        return reject(new Error(`no ${pattern} in the controller's log:\n${lines.join("\n")}`));
-      setTimeout(check, 50);
-    };
-    check();
-  });
+/** The controller's log lines, and who waits for one. */
+class Log {
+  readonly lines: string[] = [];
+  private readonly waiters = new Set<() => void>();
+
+  readonly add = (line: string): void => {
+    this.lines.push(line);
+    for (const w of this.waiters) w();
+  };
+
+  /** Resolves when a line matching the pattern has been logged (checked as each line comes). */
+  until(pattern: RegExp, timeoutMs = 30_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!this.lines.some((l) => pattern.test(l))) return;
+        done();
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`no ${pattern} in the controller's log:\n${this.text}`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  get text(): string {
+    return this.lines.join("\n");
+  }
 }
 
 describe("policy controller: its watches cannot start at first", () => {
@@ -74,25 +96,25 @@ describe("policy controller: its watches cannot start at first", () => {
       times: 1_000,
       fault: { kind: "status", code: 404 },
     });
-    const lines: string[] = [];
+    const log = new Log();
     controller = await startController(ns, new ManualClock(new Date()), {
       kubeconfig: await proxy.kubeconfig(CONTROLLER.name, dir, ns),
       listen: "127.0.0.1:0",
-      log: (line) => lines.push(line),
+      log: log.add,
     });
     const url = controller.metricsUrl!;
-    await logged(lines, /starting the watches: .*trying again in 1\.0 s/);
-    assert.equal((await fetch(`${url}/healthz`)).status, 200, lines.join("\n"));
-    assert.equal((await fetch(`${url}/readyz`)).status, 503, lines.join("\n"));
+    await log.until(/starting the watches: .*trying again in 1\.0 s/);
+    assert.equal((await fetch(`${url}/healthz`)).status, 200, log.text);
+    assert.equal((await fetch(`${url}/readyz`)).status, 503, log.text);
     assert.ok(controller.isLeader);
 
     proxy.reset();
-    await logged(lines, /caches synced; reconciling 1 policies/);
-    const failures = lines.filter((l) => /starting the watches/.test(l));
-    assert.ok(failures.length >= 2, lines.join("\n"));
+    await log.until(/caches synced; reconciling 1 policies/);
+    const failures = log.lines.filter((l) => /starting the watches/.test(l));
+    assert.ok(failures.length >= 2, log.text);
     assert.match(failures[0]!, /trying again in 0\.5 s/);
-    assert.equal((await fetch(`${url}/readyz`)).status, 200, lines.join("\n"));
-    assert.equal((await fetch(`${url}/healthz`)).status, 200, lines.join("\n"));
+    assert.equal((await fetch(`${url}/readyz`)).status, 200, log.text);
+    assert.equal((await fetch(`${url}/healthz`)).status, 200, log.text);
     const yearly = await waitPolicy(c, ns, "yearly", (p) => Boolean(p.status?.nextScheduleTime));
     assert.equal(condition(yearly, "Ready")?.status, "True");
   });
