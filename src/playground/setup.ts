@@ -25,7 +25,7 @@ export async function ensurePlaygroundBinaries(
     (line) =>
       progress(`[${tag}] ${line}`);
   const started = Date.now();
-  const builds = await Promise.allSettled([
+  const [kube, snapshotController, admission] = await Promise.allSettled([
     ensureBinaries(tagged("kube")),
     findUpstreamControllers().snapshotController
       ? Promise.resolve()
@@ -33,14 +33,13 @@ export async function ensurePlaygroundBinaries(
     ensureAdmissionBinary(tagged("admission")),
   ]);
   // Every build has ended (none is left running) before the first failure is reported.
-  const failure = builds.find((b) => b.status === "rejected");
-  if (failure) throw failure.reason;
-  // kube-controller-manager alone, when kube-apiserver and kubectl were there already.
-  const controllers = await ensureUpstreamControllers(tagged("kube"));
+  for (const build of [kube, snapshotController, admission])
+    if (build.status === "rejected") throw build.reason;
   const result = {
-    kube: await ensureBinaries(progress),
-    controllers,
-    admission: await ensureAdmissionBinary(progress),
+    kube: (kube as PromiseFulfilledResult<Binaries>).value,
+    // kube-controller-manager alone, when kube-apiserver and kubectl were there already.
+    controllers: await ensureUpstreamControllers(tagged("kube")),
+    admission: (admission as PromiseFulfilledResult<string>).value,
   };
   const seconds = (Date.now() - started) / 1000;
   if (seconds > 5) progress(`all binaries ready in ${seconds.toFixed(0)} s`);
