@@ -46,7 +46,10 @@ function assertPasteable(r: CliResult, what: string, atLeast = 1): void {
 
 describe("CLI hints can be pasted and never skip a confirmation", () => {
   it("refusals: a missing snapshot, another VM's snapshot, a taken name", async () => {
-    const missing = await runCli(["-n", ns, "restore", "adv", "nope", "--confirm", "nope"]);
+    // A name no other test file uses: vmsnap rightly points at a snapshot of that name in another
+    // namespace (`vmsnap describe -n OTHER NAME`), which would not carry this namespace.
+    const absent = "adv-snap-never-made";
+    const missing = await runCli(["-n", ns, "restore", "adv", absent, "--confirm", absent]);
     assert.equal(missing.code, 4, missing.stderr);
     assertPasteable(missing, "missing snapshot");
     assert.match(missing.stderr, new RegExp(`\`vmsnap list -n ${ns} adv\``));
