@@ -4,7 +4,8 @@
 // in and what to do next. The duration counts this half only: not the time spent at prompts.
 import { advice, joinAdvice, option, phrase, type Advice, type Words } from "../core/advice.js";
 import { ErrorCode, VmsnapError, conflict } from "../core/errors.js";
-import type { Restore } from "../core/schema.js";
+import { safetySnapshotTime } from "../core/policy.js";
+import type { Restore, Snapshot } from "../core/schema.js";
 import { KubeApiError } from "../kube/client.js";
 import { toVmsnapError } from "../kube/errors.js";
 import { mayHaveBeenProcessed } from "../kube/retry.js";
@@ -22,6 +23,8 @@ export interface RestoreSteps {
   snapshot: string;
   action: RestoreAction;
   safety?: Manifest;
+  /** The VM's snapshots when the restore was planned (see startedMeanwhile). */
+  snapshotsAtPlan: ReadonlySet<string>;
   mustStop: boolean;
   wait: boolean;
   timeoutMs: number;
@@ -164,6 +167,7 @@ export async function executeRestore(
     snapshot: plan.planned.snapshot,
     action: plan.action,
     safety: plan.safety,
+    snapshotsAtPlan: plan.snapshotsAtPlan,
     mustStop: o.stopVm,
     wait: plan.wait,
     timeoutMs: plan.timeoutMs,
@@ -189,6 +193,63 @@ export async function executeRestore(
 }
 
 /**
+ * Another restore of the VM begun since this one was planned, described; undefined if none. The
+ * VM's lock or an unfinished restore object; else another restore's safety snapshot, not there
+ * when this one was planned and created before this one's own (that restore may have begun and
+ * even finished while this one took its safety snapshot); else the VM's volumes no longer on the
+ * claims the preview was made from (a finished KubeVirt restore replaces them). Restoring on top
+ * of any of these would apply a plan made for a VM that is no longer there.
+ *
+ * Two restores that began together both take their safety snapshot before this check, and each
+ * sees the other's: the one whose safety snapshot the API server created first goes on (the name
+ * breaks a tie within the second), the other steps back — exactly one restores. A restore
+ * without a safety snapshot steps back from any.
+ */
+async function startedMeanwhile(
+  platform: SnapshotPlatform,
+  s: RestoreSteps,
+): Promise<string | undefined> {
+  const { vm } = s;
+  const inProgress = await step(() => platform.restoreInProgress(vm));
+  if (inProgress) return inProgress;
+  const snapshots = await step(() =>
+    platform.listSnapshots({ namespace: vm.namespace, vm: vm.name }),
+  );
+  const ours = snapshots.find((x) => x.name === s.safety?.body.metadata.name);
+  const createdFirst = (x: Snapshot) =>
+    !ours ||
+    (x.createdAt ?? "") < (ours.createdAt ?? "") ||
+    (x.createdAt === ours.createdAt && x.name < ours.name);
+  const otherSafety = snapshots.find(
+    (x) =>
+      x !== ours &&
+      !s.snapshotsAtPlan.has(x.name) &&
+      safetySnapshotTime(x.name, vm.name) !== undefined &&
+      createdFirst(x),
+  );
+  if (otherSafety)
+    return `its safety snapshot ${otherSafety.name} was taken since this restore was planned`;
+  if (!platform.volumeClaims) return undefined;
+  const now = await step(() => platform.getVm(vm.namespace, vm.name, { fresh: true }));
+  const moved = changedClaims(platform.volumeClaims(vm), platform.volumeClaims(now));
+  return moved.length
+    ? `the VM's volumes changed since this restore was planned: ${moved
+        .map((v) => `${v.volume} ${v.before} → ${v.after}`)
+        .join(", ")}`
+    : undefined;
+}
+
+function changedClaims(
+  before: { volume: string; claim: string }[],
+  after: { volume: string; claim: string }[],
+): { volume: string; before: string; after: string }[] {
+  const was = new Map(before.map((v) => [v.volume, v.claim]));
+  return after
+    .filter((v) => was.has(v.volume) && was.get(v.volume) !== v.claim)
+    .map((v) => ({ volume: v.volume, before: was.get(v.volume)!, after: v.claim }));
+}
+
+/**
  * The volumes whose claim the restore replaced (the VM read again, compared with the VM as
  * planned). A failed read leaves the report without them: the restore itself is done.
  */
@@ -201,11 +262,7 @@ async function replacedClaims(
     .getVm(before.namespace, before.name, { fresh: true })
     .catch(() => undefined);
   if (!after) return undefined;
-  const was = new Map(platform.volumeClaims(before).map((v) => [v.volume, v.claim]));
-  return platform
-    .volumeClaims(after)
-    .filter((v) => was.has(v.volume) && was.get(v.volume) !== v.claim)
-    .map((v) => ({ volume: v.volume, before: was.get(v.volume)!, after: v.claim }));
+  return changedClaims(platform.volumeClaims(before), platform.volumeClaims(after));
 }
 
 export async function runRestoreSteps(
@@ -329,7 +386,7 @@ async function steps(
     progress.safety = "ready";
   }
   // Checked again right before the restore: another one may have started since the first check.
-  const other = await step(() => platform.restoreInProgress(vm));
+  const other = await startedMeanwhile(platform, s);
   if (other)
     throw conflict(
       `a restore of VM ${vm.name} started meanwhile (${other}); this one was not started`,

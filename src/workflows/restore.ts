@@ -48,6 +48,11 @@ export interface RestorePlan extends PlanBase<Restore, "restore"> {
   readonly action: RestoreAction;
   /** The safety snapshot taken first, unless the user chose to go without. */
   readonly safety?: Manifest;
+  /**
+   * The VM's snapshots when the plan was made: a safety snapshot not among them (nor this plan's
+   * own) found right before the restore is another restore begun meanwhile.
+   */
+  readonly snapshotsAtPlan: ReadonlySet<string>;
   readonly wait: boolean;
   readonly timeoutMs: number;
 }
@@ -257,6 +262,7 @@ export async function planRestore(
       vm,
       action,
       ...(safety ? { safety } : {}),
+      snapshotsAtPlan: taken,
       wait: req.wait !== false,
       timeoutMs: req.timeoutMs ?? DEFAULT_RESTORE_TIMEOUT_MS,
     },

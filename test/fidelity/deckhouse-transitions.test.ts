@@ -4,7 +4,7 @@
 // vmsnap-user: a VM snapshot of a VM that does not exist, or whose disks are not Ready, fails at
 // once; an operation superseded by a later one (Stop over Start, a forced Restart over a Stop) is
 // marked Superseded; a VM held Starting or Stopping (sim.vmsnap.io/power-transition-duration) is
-// not snapshotted.
+// not snapshotted; a disk snapshot of a disk that does not exist or is not Ready fails at once.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { KubeClient } from "../../src/kube/client.js";
@@ -16,7 +16,7 @@ import { adminClient, newNamespace } from "../helpers/env.js";
 import { json, runCli, showResult, type CliResult } from "../helpers/cli.js";
 import { writesIn } from "../helpers/audit.js";
 import type { Json } from "../helpers/kube.js";
-import { makeDhVm, waitDhVmPhase } from "../helpers/deckhouse.js";
+import { dhFingerprints, makeDhVm, waitDhVmPhase, writeDhDisks } from "../helpers/deckhouse.js";
 import {
   kubectl,
   kubectlCondition,
@@ -25,6 +25,7 @@ import {
   kubectlOk,
   kubectlWait,
   dhRes,
+  dhDiskSnapshotManifest,
   dhVmSnapshotManifest,
   dhVmopManifest,
 } from "./dvp-kubectl.js";
@@ -78,47 +79,58 @@ async function opsOf(vm: string): Promise<Json[]> {
   );
 }
 
+/** Marks the disk Resizing (not Ready) and waits until kubectl shows it. */
+async function resizing(disk: string): Promise<void> {
+  await kubectlOk([
+    "-n",
+    ns,
+    "annotate",
+    res("virtualdisks", disk),
+    "sim.vmsnap.io/disk-phase=Resizing",
+  ]);
+  await kubectlWait(ns, res("virtualdisks", disk), "{.status.phase}", "Resizing");
+}
+
+/**
+ * kubectl shows the snapshot Failed, and each named condition's message (and reason, where
+ * given) as upstream writes it.
+ */
+async function expectFailed(
+  snap: string,
+  conditions: Record<string, { message: string; reason?: string }>,
+): Promise<void> {
+  await kubectlWait(ns, snap, "{.status.phase}", "Failed");
+  for (const [type, want] of Object.entries(conditions)) {
+    assert.equal(await kubectlCondition(ns, snap, type), want.message, type);
+    if (want.reason)
+      assert.equal(await kubectlCondition(ns, snap, type, "reason"), want.reason, type);
+  }
+}
+
 describe("Deckhouse: a VM snapshot of a VM that does not exist, or whose disks are not Ready, fails at once", () => {
   it("kubectl: a snapshot of a missing VM is Failed (WaitingForTheVirtualMachine), not Pending", async () => {
     await kubectlCreate(vmSnapshot("ghost-1", "ghost"));
-    await kubectlWait(ns, res("virtualmachinesnapshots", "ghost-1"), "{.status.phase}", "Failed");
-    const snap = res("virtualmachinesnapshots", "ghost-1");
-    assert.equal(
-      await kubectlCondition(ns, snap, "VirtualMachineSnapshotReady", "reason"),
-      "WaitingForTheVirtualMachine",
-    );
-    assert.equal(
-      await kubectlCondition(ns, snap, "VirtualMachineSnapshotReady"),
-      'Cannot take a snapshot: the virtual machine "ghost" does not exist.',
-    );
-    assert.equal(
-      await kubectlCondition(ns, snap, "VirtualMachineReady"),
-      'The virtual machine "ghost" was not found.',
-    );
+    await expectFailed(res("virtualmachinesnapshots", "ghost-1"), {
+      VirtualMachineSnapshotReady: {
+        reason: "WaitingForTheVirtualMachine",
+        message: 'Cannot take a snapshot: the virtual machine "ghost" does not exist.',
+      },
+      VirtualMachineReady: { message: 'The virtual machine "ghost" was not found.' },
+    });
   });
 
   it("kubectl: a snapshot of a Running VM whose disk is not Ready is Failed (BlockDevicesNotReady)", async () => {
     await makeDhVm(c, ns, "rsz", { agent: true, disks: ["root"] });
-    await kubectlOk([
-      "-n",
-      ns,
-      "annotate",
-      res("virtualdisks", "rsz-root"),
-      "sim.vmsnap.io/disk-phase=Resizing",
-    ]);
-    await kubectlWait(ns, res("virtualdisks", "rsz-root"), "{.status.phase}", "Resizing");
+    await resizing("rsz-root");
     assert.equal(await kubectlGet(ns, res("virtualmachines", "rsz"), "{.status.phase}"), "Running");
     await kubectlCreate(vmSnapshot("rsz-1", "rsz"));
-    await kubectlWait(ns, res("virtualmachinesnapshots", "rsz-1"), "{.status.phase}", "Failed");
     const snap = res("virtualmachinesnapshots", "rsz-1");
-    assert.equal(
-      await kubectlCondition(ns, snap, "VirtualMachineSnapshotReady", "reason"),
-      "BlockDevicesNotReady",
-    );
-    assert.equal(
-      await kubectlCondition(ns, snap, "VirtualMachineSnapshotReady"),
-      'Virtual disk not ready: waiting for the virtual disk "rsz-root" to be Ready.',
-    );
+    await expectFailed(snap, {
+      VirtualMachineSnapshotReady: {
+        reason: "BlockDevicesNotReady",
+        message: 'Virtual disk not ready: waiting for the virtual disk "rsz-root" to be Ready.',
+      },
+    });
     assert.equal(await kubectlCondition(ns, snap, "VirtualMachineReady", "status"), "True");
   });
 
@@ -159,14 +171,7 @@ describe("Deckhouse: a VM snapshot of a VM that does not exist, or whose disks a
     await hold("race", "1h");
     const created = vmsnap("create", "race", "--stop", "--name", "race-1", "--yes", "-o", "json");
     await kubectlWait(ns, res("virtualmachines", "race"), "{.status.phase}", "Stopping");
-    await kubectlOk([
-      "-n",
-      ns,
-      "annotate",
-      res("virtualdisks", "race-root"),
-      "sim.vmsnap.io/disk-phase=Resizing",
-    ]);
-    await kubectlWait(ns, res("virtualdisks", "race-root"), "{.status.phase}", "Resizing");
+    await resizing("race-root");
     await hold("race", undefined);
     const out = await created;
     expectExit(out, 1);
@@ -215,6 +220,71 @@ describe("Deckhouse: a VM snapshot of a VM that does not exist, or whose disks a
   });
 });
 
+describe("Deckhouse: a disk snapshot of a disk that does not exist, or is not Ready, fails at once", () => {
+  it("kubectl: a VirtualDiskSnapshot of a missing disk is Failed (WaitingForTheVirtualDisk), not Pending", async () => {
+    await kubectlCreate(dhDiskSnapshotManifest(ns, "nodisk-1", "nodisk"));
+    await expectFailed(res("virtualdisksnapshots", "nodisk-1"), {
+      VirtualDiskSnapshotReady: {
+        reason: "WaitingForTheVirtualDisk",
+        message: 'Cannot take a snapshot: the virtual disk "nodisk" does not exist.',
+      },
+      VirtualDiskReady: {
+        reason: "VirtualDiskNotReadyForSnapshotting",
+        message: 'The virtual disk "nodisk" was not found.',
+      },
+    });
+  });
+
+  it("kubectl: a VirtualDiskSnapshot of a Resizing disk is Failed, naming the disk's phase", async () => {
+    await makeDhVm(c, ns, "dsk", { runPolicy: "Manual", running: false, disks: ["root"] });
+    await resizing("dsk-root");
+    await kubectlCreate(dhDiskSnapshotManifest(ns, "dsk-root-1", "dsk-root"));
+    await expectFailed(res("virtualdisksnapshots", "dsk-root-1"), {
+      VirtualDiskSnapshotReady: {
+        reason: "WaitingForTheVirtualDisk",
+        message: 'Cannot take a snapshot: the virtual disk "dsk-root" is not ready.',
+      },
+      VirtualDiskReady: {
+        message:
+          'The virtual disk "dsk-root" is in the "Resizing" phase: waiting for it to reach the Ready phase.',
+      },
+    });
+  });
+
+  it("vmsnap: create-disk of a missing disk is not found (exit 4), of a Resizing disk refused (exit 1), both before any write; describe explains the failed one", async () => {
+    const since = new Date();
+    const missing = await vmsnap(
+      "create-disk",
+      "nodisk",
+      "--name",
+      "nodisk-2",
+      "--yes",
+      "-o",
+      "json",
+    );
+    expectExit(missing, 4);
+    assert.equal(ErrorObject.parse(json(missing)).code, "NotFound");
+    const resizing = await vmsnap(
+      "create-disk",
+      "dsk-root",
+      "--name",
+      "dsk-root-2",
+      "--yes",
+      "-o",
+      "json",
+    );
+    expectExit(resizing, 1);
+    assert.match(
+      ErrorObject.parse(json(resizing)).message,
+      /VirtualDisk dsk-root is being resized/,
+    );
+    assert.deepEqual(await writesSince(since), []);
+    const d = Snapshot.parse(json(await vmsnap("describe", "nodisk-1", "-o", "json")));
+    assert.equal(d.phase, "Failed");
+    assert.equal(d.error, 'Cannot take a snapshot: the virtual disk "nodisk" does not exist.');
+  });
+});
+
 describe("Deckhouse: an operation superseded by a later one is marked Superseded", () => {
   it("kubectl: a Stop supersedes a Start in progress (phase Superseded, Completed True reason Superseded); a Start over the Stop is refused", async () => {
     await makeDhVm(c, ns, "sup", { runPolicy: "Manual", running: false, disks: ["root"] });
@@ -259,27 +329,31 @@ describe("Deckhouse: an operation superseded by a later one is marked Superseded
     await waitDhVmPhase(c, ns, "sup", "Stopped", 60_000);
   });
 
-  it("vmsnap: its Stop superseded by a forced Restart is a conflict (exit 7) naming the Restart; no snapshot, no Start", async () => {
-    await makeDhVm(c, ns, "sup2", {
-      agent: true,
-      runPolicy: "Manual",
-      running: true,
-      disks: ["root"],
-    });
-    await hold("sup2", "1h");
-    const created = vmsnap("create", "sup2", "--stop", "--name", "sup2-1", "--yes", "-o", "json");
-    await kubectlWait(ns, res("virtualmachines", "sup2"), "{.status.phase}", "Stopping");
-    const [mine] = (await opsOf("sup2")).filter((o) => o.spec.type === "Stop");
+  /** A running Manual VM held Stopping, so that another client's operation can overtake vmsnap's Stop. */
+  async function heldVm(vm: string): Promise<void> {
+    await makeDhVm(c, ns, vm, { agent: true, runPolicy: "Manual", running: true, disks: ["root"] });
+  }
+
+  /**
+   * Runs vmsnap (which stops the held VM), overtakes its Stop with a forced Restart, and checks
+   * the conflict (exit 7) that names both and that vmsnap sent nothing after its Stop. Then lets
+   * the Restart finish.
+   */
+  async function supersededStop(vm: string, args: string[]): Promise<Json> {
+    await hold(vm, "1h");
+    const run = vmsnap(...args, "-o", "json");
+    await kubectlWait(ns, res("virtualmachines", vm), "{.status.phase}", "Stopping");
+    const [mine] = (await opsOf(vm)).filter((o) => o.spec.type === "Stop");
     assert.ok(mine, "vmsnap sent a Stop");
-    await kubectlCreate(vmop("sup2-zz-restart", "sup2", "Restart", true));
-    const out = await created;
+    await kubectlCreate(vmop(`${vm}-zz-restart`, vm, "Restart", true));
+    const out = await run;
     expectExit(out, 7);
     const err = ErrorObject.parse(json(out));
     assert.equal(err.code, "Conflict");
     assert.match(
       err.message,
       new RegExp(
-        `${mine.metadata.name} \\(Stop\\) .* was superseded by VirtualMachineOperation sup2-zz-restart \\(Restart\\)`,
+        `${mine.metadata.name} \\(Stop\\) .* was superseded by VirtualMachineOperation ${vm}-zz-restart \\(Restart\\)`,
       ),
     );
     assert.match(err.message, /does not start the VM again/);
@@ -287,25 +361,43 @@ describe("Deckhouse: an operation superseded by a later one is marked Superseded
       await kubectlGet(ns, res("virtualmachineoperations", mine.metadata.name), "{.status.phase}"),
       "Superseded",
     );
-    assert.equal(
-      (await c.list(Deckhouse.vmSnapshots, ns)).items.filter((s) => s.metadata.name === "sup2-1")
-        .length,
-      0,
-      "no snapshot was created",
-    );
+    // A restore's preview is Deckhouse's own dry run (a Restore operation in DryRun mode).
     assert.deepEqual(
-      (await opsOf("sup2")).map((o) => o.spec.type).sort(),
+      (await opsOf(vm))
+        .filter((o) => o.spec.restore?.mode !== "DryRun")
+        .map((o) => o.spec.type)
+        .sort(),
       ["Restart", "Stop"],
-      "vmsnap sent no Start",
+      "vmsnap sent nothing after its Stop (no Restore, no Start)",
     );
-    await hold("sup2", undefined);
+    await hold(vm, undefined);
     await kubectlWait(
       ns,
-      res("virtualmachineoperations", "sup2-zz-restart"),
+      res("virtualmachineoperations", `${vm}-zz-restart`),
       "{.status.phase}",
       "Completed",
     );
-    await waitDhVmPhase(c, ns, "sup2", "Running", 60_000);
+    await waitDhVmPhase(c, ns, vm, "Running", 60_000);
+    return err;
+  }
+
+  it("vmsnap: its Stop superseded by a forced Restart is a conflict (exit 7) naming the Restart; no snapshot, no Start", async () => {
+    await heldVm("sup2");
+    await supersededStop("sup2", ["create", "sup2", "--stop", "--name", "sup2-1", "--yes"]);
+    assert.equal(
+      await c.getIfExists(Deckhouse.vmSnapshots, "sup2-1", ns),
+      undefined,
+      "no snapshot was created",
+    );
+  });
+
+  it("vmsnap: restore --stop whose Stop is superseded by a forced Restart is a conflict (exit 7) naming the Restart; no Restore, no Start, the data untouched", async () => {
+    await heldVm("sup3");
+    expectExit(await vmsnap("create", "sup3", "--name", "sup3-1", "--yes"), 0);
+    await writeDhDisks(c, ns, "sup3", "v2");
+    const before = await dhFingerprints(c, ns, "sup3");
+    await supersededStop("sup3", ["restore", "sup3", "sup3-1", "--stop", "--confirm", "sup3-1"]);
+    assert.deepEqual(await dhFingerprints(c, ns, "sup3"), before, "the disks were not restored");
   });
 });
 

@@ -94,6 +94,15 @@ export function dhVmSnapshotManifest(
   };
 }
 
+export function dhDiskSnapshotManifest(namespace: string, name: string, disk: string): object {
+  return {
+    apiVersion: DH_API,
+    kind: "VirtualDiskSnapshot",
+    metadata: { name, namespace },
+    spec: { virtualDiskName: disk, requiredConsistency: true },
+  };
+}
+
 export function dhVmopManifest(
   namespace: string,
   name: string,

@@ -241,7 +241,7 @@ export class FakePlatform implements SnapshotPlatform {
     return this.o.vms?.find((v) => v.name === name);
   }
 
-  private snapshotObject(name: string, vm: string, ready: boolean, failed = false): KubeObject {
+  snapshotObject(name: string, vm: string, ready: boolean, failed = false): KubeObject {
     return {
       apiVersion: apiVersionOf(KubeVirt.snapshots),
       kind: "VirtualMachineSnapshot",

@@ -377,15 +377,16 @@ describe("Deckhouse simulator: VirtualDiskSnapshot", () => {
     assert.equal(dataOf(loose), "vdvm-root-v2");
   });
 
-  it("waits for a missing disk; a disk restored from it carries its fingerprint", async () => {
+  it("fails for a missing disk at once; a disk restored from a snapshot carries its fingerprint", async () => {
     await diskSnapshot("early", "comes-later");
-    const pending = await waitVds("early", (s) =>
+    const failed = await waitVds("early", (s) =>
       Boolean(cond(s, "VirtualDiskSnapshotReady")?.reason),
     );
-    assert.equal(pending.status.phase, "Pending");
-    assert.equal(cond(pending, "VirtualDiskSnapshotReady")?.reason, "WaitingForTheVirtualDisk");
+    assert.equal(failed.status.phase, "Failed", "a missing disk is not waited for");
+    assert.equal(cond(failed, "VirtualDiskSnapshotReady")?.reason, "WaitingForTheVirtualDisk");
     await disk("comes-later", "later-v1", "2Gi");
-    await waitVds("early");
+    await diskSnapshot("later", "comes-later");
+    await waitVds("later");
     await writeData("comes-later", "later-v2");
 
     const restored = (name: string, size: string, snapshot: string) => ({
@@ -398,19 +399,19 @@ describe("Deckhouse simulator: VirtualDiskSnapshot", () => {
         },
       },
     });
-    await c.create(Deckhouse.disks, restored("from-early", "2Gi", "early"));
+    await c.create(Deckhouse.disks, restored("from-early", "2Gi", "later"));
     const ok = await waitFor(c, Deckhouse.disks, "from-early", ns, phaseIs("Ready", "Failed"));
     assert.equal(ok.status.phase, "Ready");
     assert.equal(dataOf(ok), "later-v1", "the snapshot's data, not the live disk's");
 
-    const unsized = restored("unsized", "2Gi", "early");
+    const unsized = restored("unsized", "2Gi", "later");
     delete (unsized.spec.persistentVolumeClaim as { size?: string }).size;
     await c.create(Deckhouse.disks, unsized);
     const sized = await waitFor(c, Deckhouse.disks, "unsized", ns, phaseIs("Ready", "Failed"));
     assert.equal(sized.status.capacity, "2Gi", "without a size, the source's");
     assert.equal(dataOf(sized), "later-v1");
 
-    await c.create(Deckhouse.disks, restored("too-small", "1Gi", "early"));
+    await c.create(Deckhouse.disks, restored("too-small", "1Gi", "later"));
     const small = await waitFor(c, Deckhouse.disks, "too-small", ns, phaseIs("Ready", "Failed"));
     assert.equal(small.status.phase, "Failed");
     assert.match(cond(small, "Ready")?.message, /smaller/);

@@ -13,6 +13,7 @@ import { cliWords, mcpWords } from "../../src/report/words.js";
 import { execute } from "../../src/workflows/execute.js";
 import { restoreSnapshot } from "../../src/workflows/operations.js";
 import { planRestore } from "../../src/workflows/restore.js";
+import { KubeVirt } from "../../src/kube/resources.js";
 import { errorOf, type FakeOptions, fakeSession, NS } from "../helpers/fake-platform.js";
 
 const answer = (snapshot: string, more: Partial<ConfirmationAnswer> = {}): ConfirmationAnswer => ({
@@ -220,6 +221,54 @@ describe("restore: interrupted, it reports where it stands and what to do next",
       1,
       "stopped once, not started again: the other restore restarts it",
     );
+  });
+
+  it("two restores that began together: the one whose safety snapshot came first restores, the other steps back before its restore (Conflict)", async () => {
+    // The other process's safety snapshot appears once this restore is planned: created in the
+    // same second as this one's, its name (its plan's time) decides which came first.
+    for (const [other, yields] of [
+      ["db-pre-restore-20261124-020033", true],
+      ["db-pre-restore-20261124-020035", false],
+    ] as const) {
+      const { session, kube, platform } = fakeSession(
+        { vms: [{ name: "db", running: true }], snapshots: { snap: "db" } },
+        { words: cliWords },
+      );
+      const plan = await planRestore(session, { vm: "db", snapshot: "snap" });
+      kube.put(KubeVirt.snapshots, platform.snapshotObject(other, "db", true));
+      const run = execute(
+        session,
+        plan,
+        verifyConfirmation(plan.confirmation!, answer("snap", { stopVm: true })),
+      );
+      const creates = () => kube.writes().filter((w) => w.startsWith("create"));
+      if (!yields) {
+        await run;
+        assert.deepEqual(creates(), [
+          `create virtualmachinesnapshots ${plan.planned.safetySnapshot}`,
+          `create virtualmachinerestores ${plan.planned.restoreName}`,
+        ]);
+        continue;
+      }
+      const e = await errorOf(run);
+      assert.equal(e.code, "Conflict");
+      assert.match(
+        e.message,
+        new RegExp(
+          `a restore of VM db started meanwhile \\(its safety snapshot ${other} was taken since this restore was planned\\); this one was not started`,
+        ),
+      );
+      assert.deepEqual(
+        creates(),
+        [`create virtualmachinesnapshots ${plan.planned.safetySnapshot}`],
+        "its own safety snapshot, no restore",
+      );
+      assert.equal(
+        kube.writes().filter((w) => w === "patch virtualmachines db").length,
+        1,
+        "stopped once, not started again: the other restore restarts it",
+      );
+    }
   });
 
   it("a failure before the restore exists: the VM is started again; the advice re-runs the restore, which asks again", async () => {

@@ -167,42 +167,27 @@ async function reconcileDiskSnapshot(ctx: DhContext, key: string) {
   const volumeSnapshotName = `vds-${snap.metadata.uid}`;
 
   if (annotation(snap, DH_SIM.takenAt) === undefined) {
-    if (!disk) {
+    // A missing or not-Ready disk fails the snapshot at once; it is not waited for
+    // (deckhouse/virtualization v1.10, images/virtualization-artifact/pkg/controller/vdsnapshot/
+    // internal/life_cycle.go and virtual_disk_ready.go).
+    const diskPhase = disk && phaseOf(disk);
+    if (!disk || diskPhase !== DISK_PHASE.ready) {
       await writeStatus(ctx, inf.diskSnapshots, snap, {
-        phase: SNAP_PHASE.pending,
+        phase: SNAP_PHASE.failed,
         conditions: withConditions(snap, [
           cond(
             VD_READY,
             false,
             "VirtualDiskNotReadyForSnapshotting",
-            `VirtualDisk "${diskName}" not found.`,
+            disk
+              ? `The virtual disk "${diskName}" is in the "${diskPhase ?? ""}" phase: waiting for it to reach the Ready phase.`
+              : `The virtual disk "${diskName}" was not found.`,
           ),
           cond(
             VDS_READY,
             false,
             "WaitingForTheVirtualDisk",
-            `Waiting for VirtualDisk "${diskName}".`,
-          ),
-        ]),
-      });
-      return;
-    }
-    const diskPhase = phaseOf(disk);
-    if (diskPhase !== DISK_PHASE.ready) {
-      await writeStatus(ctx, inf.diskSnapshots, snap, {
-        phase: SNAP_PHASE.pending,
-        conditions: withConditions(snap, [
-          cond(
-            VD_READY,
-            false,
-            "VirtualDiskNotReadyForSnapshotting",
-            `VirtualDisk "${diskName}" is ${diskPhase ?? "not provisioned"}, not Ready.`,
-          ),
-          cond(
-            VDS_READY,
-            false,
-            "WaitingForTheVirtualDisk",
-            `Waiting for VirtualDisk "${diskName}" to be Ready.`,
+            `Cannot take a snapshot: the virtual disk "${diskName}" ${disk ? "is not ready" : "does not exist"}.`,
           ),
         ]),
       });
