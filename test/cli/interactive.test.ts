@@ -9,7 +9,7 @@ import { ensureSimStorage, pvcManifest, vmManifest } from "../../src/playground/
 import { SIM } from "../../src/playground/simulator/annotations.js";
 import { adminClient, newNamespace } from "../helpers/env.js";
 import { isDryRun, type AuditEvent } from "../../src/playground/audit.js";
-import { writesSince } from "../helpers/audit.js";
+import { isAccessReview, writesSince } from "../helpers/audit.js";
 import { waitFor, type Json, vmDiskFingerprints } from "../helpers/kube.js";
 import { startPty } from "../helpers/pty.js";
 
@@ -32,7 +32,7 @@ async function realWrites(since: Date): Promise<AuditEvent[]> {
     (e) =>
       (!e.objectRef?.namespace || e.objectRef.namespace === ns) &&
       !isDryRun(e) &&
-      !/reviews$/.test(e.objectRef?.resource ?? ""),
+      !isAccessReview(e),
   );
 }
 

@@ -16,7 +16,7 @@ import {
 } from "../../src/playground/fixtures.js";
 import { SIM } from "../../src/playground/simulator/annotations.js";
 import { adminClient, newNamespace } from "../helpers/env.js";
-import { requestsSince, writesSince } from "../helpers/audit.js";
+import { requestsSince, writesIn } from "../helpers/audit.js";
 import { PROBE } from "../../src/playground/identities.js";
 import { runCli, json, type CliResult } from "../helpers/cli.js";
 import { waitFor, type Json } from "../helpers/kube.js";
@@ -362,9 +362,7 @@ describe("check: request budget (SPEC §4, §9)", () => {
   it("check writes nothing", async () => {
     const since = new Date();
     for (const vm of ["good", "nosnap", "hot"]) await runCli(["-n", ns, "check", vm]);
-    const w = (await writesSince(since)).filter(
-      (e) => !e.objectRef?.namespace || e.objectRef.namespace === ns,
-    );
+    const w = await writesIn(ns, since);
     assert.deepEqual(w.map(describeRequest), []);
   });
 });

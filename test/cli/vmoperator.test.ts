@@ -23,7 +23,7 @@ import {
 } from "../../src/core/schema.js";
 import { adminClient, newNamespace } from "../helpers/env.js";
 import { json, runCli, type CliResult } from "../helpers/cli.js";
-import { requestsSince } from "../helpers/audit.js";
+import { isAccessReview, requestsSince } from "../helpers/audit.js";
 import { volumeSnapshotManifest, waitFor, type Json } from "../helpers/kube.js";
 
 const GROUP = "vmoperator.vmware.com";
@@ -68,20 +68,13 @@ function expectJsonError(r: CliResult, code: string, exitCode: number, message: 
 
 // ---- audit (files run two at a time as the same user: only this file's namespace counts) -----
 
-// Reviews are "created" but change nothing.
-const REVIEWS = new Set([
-  "selfsubjectreviews",
-  "selfsubjectaccessreviews",
-  "selfsubjectrulesreviews",
-]);
-
 /** Every write request (dry runs included) by vmsnap-user since the instant, here or cluster-wide. */
 async function allWritesHere(since: Date): Promise<AuditEvent[]> {
   return (await requestsSince(since, VMSNAP_USER.name)).filter(
     (e) =>
       WRITE_VERBS.has(e.verb) &&
       (e.objectRef?.namespace === undefined || e.objectRef.namespace === ns) &&
-      !REVIEWS.has(e.objectRef?.resource ?? ""),
+      !isAccessReview(e),
   );
 }
 

@@ -24,7 +24,7 @@ import type { ConfirmationMode } from "../../src/mcp/confirmation.js";
 import { ErrorObject } from "../../src/core/schema.js";
 import { WRITE_VERBS, type AuditEvent } from "../../src/playground/audit.js";
 import { VMSNAP_USER } from "../../src/playground/identities.js";
-import { requestsSince } from "./audit.js";
+import { isAccessReview, requestsSince } from "./audit.js";
 import { CLI } from "./cli.js";
 import { kubeconfigOf } from "./env.js";
 
@@ -407,15 +407,9 @@ export async function callOrError(
 
 // ---- audit -------------------------------------------------------------------------------------
 
-// Reviews are "created" but change nothing.
-const REVIEWS = new Set([
-  "selfsubjectreviews",
-  "selfsubjectaccessreviews",
-  "selfsubjectrulesreviews",
-]);
 const inScope = (e: AuditEvent, namespaces: string[]) =>
   e.objectRef?.namespace === undefined
-    ? !REVIEWS.has(e.objectRef?.resource ?? "")
+    ? !isAccessReview(e)
     : namespaces.includes(e.objectRef.namespace);
 
 export const describeWrite = (e: AuditEvent) =>
