@@ -52,3 +52,13 @@ export function defaultSnapshotName(vm: string, now: Date): string {
 export function safetySnapshotName(vm: string, now: Date): string {
   return fitName(vm, `-pre-restore-${timestamp(now)}`);
 }
+
+/**
+ * `name` for the first of its second, `name-<n>` (shortened to stay a valid name) for the n-th:
+ * how a restore names its safety snapshot and restore object when the second's name is taken.
+ */
+export function numberedName(name: string, n: number): string {
+  if (n === 1) return name;
+  const suffix = `-${n}`;
+  return `${name.slice(0, NAME_MAX_LENGTH - suffix.length).replace(/[.-]+$/, "")}${suffix}`;
+}

@@ -5,7 +5,7 @@
 // checks are what a CRD cannot express (cron syntax, time zones, durations).
 import { createHash } from "node:crypto";
 import { labelSelectorProblems, type LabelSelector } from "./labels.js";
-import { fitName, NAME_MAX_LENGTH, safetySnapshotName, timestamp } from "./names.js";
+import { fitName, NAME_MAX_LENGTH, numberedName, safetySnapshotName, timestamp } from "./names.js";
 import { parseDuration } from "./duration.js";
 import { scheduleProblem } from "./schedule.js";
 import type { RetentionRules } from "./retention.js";
@@ -192,7 +192,5 @@ export function safetySnapshotTime(name: string, vm: string): Date | undefined {
     return undefined;
   const base = safetySnapshotName(vm, time);
   if (n === undefined) return name === base ? time : undefined;
-  const suffix = `-${n}`;
-  const numbered = `${base.slice(0, NAME_MAX_LENGTH - suffix.length).replace(/[.-]+$/, "")}${suffix}`;
-  return Number(n) >= 2 && name === numbered ? time : undefined;
+  return Number(n) >= 2 && name === numberedName(base, Number(n)) ? time : undefined;
 }

@@ -35,6 +35,10 @@ export function conditionsOf(status: Json): Snapshot["conditions"] {
   }));
 }
 
+/** Objects oldest first, by the API server's creation time (the newest is `.at(-1)`). */
+export const byCreationTimestamp = (a: KubeObject, b: KubeObject) =>
+  compareStrings(a.metadata.creationTimestamp ?? "", b.metadata.creationTimestamp ?? "");
+
 /** The order of listed VMs: namespace, then name. */
 export const byVmOrder = (a: VirtualMachine, b: VirtualMachine) =>
   compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name);

@@ -10,7 +10,14 @@ import {
   nameNotFound,
   operationFailed,
 } from "../core/errors.js";
-import { fitName, safetySnapshotName, timestamp, validateName } from "../core/names.js";
+import {
+  fitName,
+  numberedName,
+  safetySnapshotName,
+  timestamp,
+  validateName,
+} from "../core/names.js";
+import { safetySnapshotTime } from "../core/policy.js";
 import { makePlan, pinsAt, type PlanBase, type Pins } from "../core/plan.js";
 import { API_VERSION } from "../core/api-version.js";
 import type { Restore } from "../core/schema.js";
@@ -120,10 +127,10 @@ export async function planRestore(
     );
   // Another vmsnap restore of this VM that is still taking its safety snapshot has no restore
   // object yet: its safety snapshot in progress says it is under way.
-  const safetyPrefix = safetySnapshotName(vmName, new Date(0)).replace(/\d{8}-\d{6}$/, "");
   const vmSnapshots = await step(() => platform.listSnapshots({ namespace: ns, vm: vmName }));
   const taking = vmSnapshots.find(
-    (s) => s.name.startsWith(safetyPrefix) && !s.readyToUse && s.phase !== "Failed",
+    (s) =>
+      safetySnapshotTime(s.name, vmName) !== undefined && !s.readyToUse && s.phase !== "Failed",
   );
   if (taking)
     throw conflict(
@@ -137,11 +144,11 @@ export async function planRestore(
   // again with pins (a later call confirming this plan), the names are the ones shown.
   const taken = new Set(vmSnapshots.map((s) => s.name));
   let attempt = pins?.attempt ?? 1;
-  if (!pins) while (taken.has(uniqueName(safetySnapshotName(vmName, now), attempt))) attempt++;
-  const restoreName = uniqueName(fitName(vmName, `-restore-${timestamp(now)}`), attempt);
+  if (!pins) while (taken.has(numberedName(safetySnapshotName(vmName, now), attempt))) attempt++;
+  const restoreName = numberedName(fitName(vmName, `-restore-${timestamp(now)}`), attempt);
   const action = await step(() => platform.restoreAction(ns, restoreName, vm, snapName));
   const takeSafety = req.safetySnapshot !== false;
-  const safetyName = uniqueName(safetySnapshotName(vmName, now), attempt);
+  const safetyName = numberedName(safetySnapshotName(vmName, now), attempt);
   const safety = takeSafety
     ? await step(() => platform.snapshotManifest(ns, safetyName, vmName, {}, vm))
     : undefined;
@@ -268,11 +275,4 @@ export async function planRestore(
     },
     [...creates, ...(action.kind === "patch" ? [action] : [])],
   );
-}
-
-/** `name`, or `name-<n>` (shortened to stay a valid name) for the n-th of the same second. */
-function uniqueName(name: string, n: number): string {
-  if (n === 1) return name;
-  const suffix = `-${n}`;
-  return `${name.slice(0, 63 - suffix.length).replace(/[.-]+$/, "")}${suffix}`;
 }

@@ -1,7 +1,6 @@
 // Deckhouse VMs and their preflight: the disks (each must be Ready; a resizing disk cannot be
 // snapshotted), attached images (never in snapshots), the guest agent against requiredConsistency,
 // configuration waiting for a restart, and operations in progress on the VM.
-import { compareStrings } from "../../core/order.js";
 import { advice, option, phrase } from "../../core/advice.js";
 import { quantityBytes } from "../../core/quantity.js";
 import { API_VERSION } from "../../core/api-version.js";
@@ -14,7 +13,7 @@ import {
   keyOf,
   type KubeObject,
 } from "../../kube/resources.js";
-import { byVmOrder, obj, str, vmNotFound } from "../json.js";
+import { byCreationTimestamp, byVmOrder, obj, str, vmNotFound } from "../json.js";
 import type { PreflightOptions, VmState } from "../types.js";
 import type { DeckhouseApi } from "./api.js";
 import {
@@ -45,9 +44,7 @@ export async function listVms(
       const ns = vm.metadata.namespace ?? "";
       const mine = snaps.items
         .filter((s) => s.metadata.namespace === ns && vmNameOf(s) === vm.metadata.name)
-        .sort((a, b) =>
-          compareStrings(a.metadata.creationTimestamp ?? "", b.metadata.creationTimestamp ?? ""),
-        );
+        .sort(byCreationTimestamp);
       const last = mine.at(-1);
       const reasons = [
         ...(SNAPSHOT_PHASES.has(vmPhase(vm))

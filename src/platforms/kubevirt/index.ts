@@ -3,7 +3,7 @@ import { advice } from "../../core/advice.js";
 import { notFound, operationFailed } from "../../core/errors.js";
 import { isFinalCsiError } from "../csi-errors.js";
 import { goDuration, parseDuration } from "../../core/duration.js";
-import { vmNotFound, bySnapshotOrder, byVmOrder } from "../json.js";
+import { byCreationTimestamp, vmNotFound, bySnapshotOrder, byVmOrder } from "../json.js";
 import type { Preflight, Snapshot, VirtualMachine } from "../../core/schema.js";
 import {
   Core,
@@ -41,7 +41,6 @@ import {
 import { StorageLookups, analyse } from "./preflight.js";
 import * as restores from "./restore.js";
 import { toSnapshot, volumeSnapshotNames } from "./snapshots.js";
-import { compareStrings } from "../../core/order.js";
 
 const DEFAULT_FAILURE_DEADLINE_MS = 5 * 60_000;
 
@@ -84,9 +83,7 @@ export class KubeVirtPlatform implements SnapshotPlatform {
       .map((vm) => {
         const key = keyOf(vm);
         const vmi = vmiByKey.get(key);
-        const mine = (snapsByVm.get(key) ?? []).sort((a, b) =>
-          compareStrings(a.metadata.creationTimestamp ?? "", b.metadata.creationTimestamp ?? ""),
-        );
+        const mine = (snapsByVm.get(key) ?? []).sort(byCreationTimestamp);
         const last = mine.at(-1);
         // Only disks with data decide; KubeVirt also lists cloud-init and containerDisk volumes.
         const dataVolumes = new Set(

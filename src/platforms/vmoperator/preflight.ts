@@ -1,9 +1,8 @@
 // VM Operator VMs and their preflight: cluster nodes and shared SCSI controllers cannot be
 // snapshotted, the snapshot limit per VM, VMware Tools (quiescing), a revert in progress.
-import { compareStrings } from "../../core/order.js";
 import { advice, option, phrase } from "../../core/advice.js";
 import { API_VERSION } from "../../core/api-version.js";
-import { vmNotFound, byVmOrder } from "../json.js";
+import { byCreationTimestamp, vmNotFound, byVmOrder } from "../json.js";
 import type { Finding, Preflight, VirtualMachine } from "../../core/schema.js";
 import { quantityBytes } from "../../core/quantity.js";
 import { Core } from "../../kube/resources.js";
@@ -38,9 +37,7 @@ export async function listVms(
             s.metadata.namespace === vm.metadata.namespace &&
             str(obj(s.spec).vmName) === vm.metadata.name,
         )
-        .sort((a, b) =>
-          compareStrings(a.metadata.creationTimestamp ?? "", b.metadata.creationTimestamp ?? ""),
-        );
+        .sort(byCreationTimestamp);
       const last = mine.at(-1);
       const blockers = [
         vksNodeLabel(vm) ? "VKS/TKG cluster node" : undefined,
